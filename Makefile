@@ -1,0 +1,39 @@
+# Set-up and everyday commands. Needs only python3.11 (with venv and pip) and make.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := constraints.txt
+SCENARIO ?= scenarios/lishui-2018.yaml
+
+.PHONY: run test bench lint install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23.2"
+
+# Stamp files record what was installed, so reruns are instant until pyproject/constraints change.
+$(VENV)/.installed: $(BIN)/python pyproject.toml $(CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lint]"
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: $(VENV)/.installed
+	$(BIN)/ruralsim run $(SCENARIO)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q --ignore=tests/bench
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m pytest tests/bench --benchmark-enable --benchmark-only -q -p no:cacheprovider
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .benchmarks

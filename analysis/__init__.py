@@ -1,0 +1,1 @@
+"""What it means: metrics, maps, run folders and the command line. Imports geo and sim."""

@@ -1,0 +1,137 @@
+"""The `ruralsim` command line. Errors are caught here, once, and printed as one line each."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import yaml
+
+from analysis.run import run
+from geo.errors import InputError, RuralsimError
+from sim.network import build_region, check_targets
+from sim.scenario import load_scenario
+
+BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
+
+EPILOG = """\
+SCENARIO is a YAML file, or the name of a bundled scenario (see `ruralsim scenarios`).
+Exit status: 0 done, 2 bad input (one line per problem on stderr), 1 other failure."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.command(args)
+    except InputError as err:
+        for line in err.problems:
+            print(line, file=sys.stderr)
+        return 2
+    except RuralsimError as err:
+        print(f"ruralsim: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("ruralsim: interrupted; no run folder was written", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ruralsim",
+        description="Plan rural e-commerce service-station networks: coverage, delivery times and "
+        "subsidy costs under different station-build targets.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('ruralsim')}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "run", help="run a scenario and write its run folder",
+        description="Run a scenario: build the region, place the stations year by year, measure "
+        "coverage and draw the planning map. Writes runs/<name>/<UTC time>-<hash>/ (or --out) with "
+        "scenario.resolved.yaml, metrics.json, villages.csv and map.png; the folder appears only "
+        "once complete. Prints its path.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file or bundled scenario name")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write the run here (must not hold files)")
+    p.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR",
+                   help="where new run folders go when --out is not given (default: runs)")
+    p.add_argument("--seed", type=int, metavar="N", help="override the scenario's seed")
+    _add_set(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(command=_run)
+
+    p = sub.add_parser(
+        "validate", help="check scenario files and report every problem",
+        description="Check scenario files (with their extends chain and --set overrides) against "
+        "the schema and the region they name. Prints one line per problem; exit status 2 if any.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files or bundled names")
+    _add_set(p)
+    p.set_defaults(command=_validate)
+
+    p = sub.add_parser("scenarios", help="list the bundled scenarios",
+                       description=f"List the scenarios bundled in {BUNDLED} with their descriptions.")
+    p.set_defaults(command=_scenarios)
+    return parser
+
+
+def _add_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+                   help="override a field by dotted path, value parsed as YAML "
+                   "(e.g. --set stations.rural.target=1200); repeatable")
+
+
+def _resolve(name: str) -> Path:
+    """A path as given if it exists, else the bundled scenario of that name."""
+    path = Path(name)
+    bundled = BUNDLED / f"{name}.yaml"
+    if not path.exists() and bundled.is_file():
+        return bundled
+    return path
+
+
+def _run(args: argparse.Namespace) -> int:
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(("--seed", f"seed={args.seed}"))
+    loaded = load_scenario(_resolve(args.scenario), overrides)
+    folder = run(loaded, out=args.out, runs_root=args.runs_dir, progress=False if args.quiet else None)
+    print(folder)
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    status = 0
+    for name in args.scenarios:
+        try:
+            loaded = load_scenario(_resolve(name), args.overrides)
+            check_targets(loaded, build_region(loaded))
+        except InputError as err:
+            for line in err.problems:
+                print(line, file=sys.stderr)
+            status = 2
+        else:
+            print(f"{name}: ok")
+    return status
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    files = sorted(BUNDLED.glob("*.yaml"))
+    if not files:
+        print(f"no bundled scenarios in {BUNDLED}", file=sys.stderr)
+        return 1
+    width = max(len(f.stem) for f in files)
+    for f in files:
+        try:
+            description = (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("description", "")
+        except yaml.YAMLError:
+            description = "(unreadable YAML)"
+        print(f"{f.stem:<{width}}  {' '.join(str(description).split())}")
+    return 0

@@ -1,0 +1,128 @@
+"""One scenario run: network, coverage by year, and the run folder's files."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from analysis.coverage import Access, access, summarise
+from analysis.maps import planning_map
+from analysis.runfolder import atomic_dir, default_run_dir
+from geo.placement import NO_STATION
+from geo.region import VILLAGE_COLUMNS
+from sim.network import Network, build_network
+from sim.scenario import LoadedScenario
+
+
+def run(loaded: LoadedScenario, *, out: Path | None = None, runs_root: Path = Path("runs"),
+        progress: bool | None = None) -> Path:
+    """Run `loaded` and write its folder (`out`, or a new one under `runs_root`); return it.
+
+    `progress` shows a progress bar on stderr (None: only when stderr is a terminal).
+    """
+    scenario = loaded.scenario
+    resolved = scenario.resolved_yaml()
+    final = out if out is not None else default_run_dir(runs_root, scenario.name, resolved)
+    with tqdm(total=4, desc=scenario.name, unit="step", disable=None if progress is None else not progress,
+              leave=False) as bar:
+        bar.set_postfix_str("region and placement")
+        network = build_network(loaded)
+        bar.update()
+        bar.set_postfix_str("coverage")
+        by_year = {year: access(network, year) for year in network.plan.years}
+        metrics = coverage_metrics(loaded, network, by_year)
+        bar.update()
+        with atomic_dir(final) as tmp:
+            (tmp / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
+            (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
+                                              encoding="utf-8")
+            last = network.plan.years[-1]
+            if scenario.outputs.villages_csv:
+                villages_table(network, by_year[last]).to_csv(tmp / "villages.csv", index=False)
+            bar.update()
+            if scenario.outputs.map:
+                bar.set_postfix_str("map")
+                for year in network.plan.years:
+                    name = "map.png" if year == last else f"map_{year}.png"
+                    draw_map(loaded, network, by_year[year], year, metrics["years"][str(year)], tmp / name)
+            bar.update()
+    return final
+
+
+def coverage_metrics(loaded: LoadedScenario, network: Network, by_year: dict[int, Access]) -> dict[str, Any]:
+    """The content of `metrics.json`: region counts and coverage per year, total and per county."""
+    scenario = loaded.scenario
+    region = network.region
+    villages = region.villages
+    county = villages["county"].to_numpy()
+    community_by_county = pd.Series(network.community, index=region.townships["county"]).groupby(level=0).sum()
+    years: dict[str, Any] = {}
+    for year, acc in by_year.items():
+        summary = summarise(
+            list(region.counties["county"]), county, villages["population"].to_numpy(), acc.has_station, acc.distance_km,
+            scenario.stations.rural.coverage_km,
+        )
+        for name, figures in summary["by_county"].items():
+            figures["community_stations"] = int(community_by_county.get(name, 0))
+        summary["total"]["community_stations"] = int(network.community.sum())
+        years[str(year)] = {
+            "stations": {"rural": int(acc.has_station.sum()), "community": int(network.community.sum())},
+            **summary,
+        }
+    last = years[str(network.plan.years[-1])]
+    return {
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "ruralsim_version": version("ruralsim"),
+        "region": {
+            "preset": scenario.region.preset,
+            "crs": region.crs,
+            "counties": len(region.counties),
+            "townships": len(region.townships),
+            "villages": len(villages),
+            "population": int(region.counties["population"].sum()),
+            "village_population": int(villages["population"].sum()),
+            "villages_synthetic": bool(villages["synthetic"].all()),
+            "county_boundaries_approximate": bool(region.counties["boundary_approximate"].all()),
+        },
+        "distance_model": network.distances.description,
+        "circuity": dict(zip(region.counties["county"], region.counties["circuity"].astype(float))),
+        "placement": scenario.stations.rural.placement,
+        "coverage_km": scenario.stations.rural.coverage_km,
+        "stations": last["stations"],
+        "years": years,
+    }
+
+
+def villages_table(network: Network, acc: Access) -> pd.DataFrame:
+    """`villages.csv`: the village columns, station year, and access to the nearest station."""
+    table = pd.DataFrame(network.region.villages[list(VILLAGE_COLUMNS)])
+    table = table.round({"x": 1, "y": 1, "lon": 6, "lat": 6})
+    built = network.plan.year_built
+    table["station_year"] = pd.array(np.where(built == NO_STATION, None, built), dtype="Int64")
+    table["nearest_station"] = acc.station_id
+    table["nearest_station_kind"] = acc.station_kind
+    table["distance_to_station_km"] = np.round(acc.distance_km, 4)
+    return table
+
+
+def draw_map(loaded: LoadedScenario, network: Network, acc: Access, year: int, figures: dict[str, Any],
+             path: Path) -> None:
+    scenario = loaded.scenario
+    total = figures["total"]
+    subtitle = (
+        f"{total['population_covered_share']:.1%} of village residents within {scenario.stations.rural.coverage_km:g} km of a station; "
+        f"{total['villages_with_station']:,} of {total['villages']:,} villages have one"
+    )
+    planning_map(
+        network.region, acc, network.plan.sites(year), network.community,
+        title=f"{scenario.name} — {year}: {figures['stations']['rural']:,} rural + "
+              f"{figures['stations']['community']:,} community stations",
+        subtitle=subtitle, path=path, dpi=scenario.outputs.map_dpi,
+    )

@@ -1,0 +1,47 @@
+"""Run folders that appear whole or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from geo.errors import RuralsimError
+
+
+class RunFolderError(RuralsimError):
+    """The run folder cannot be created (it exists and holds files, ...)."""
+
+
+def default_run_dir(root: Path, name: str, resolved_yaml: str, now: datetime | None = None) -> Path:
+    """``root/<name>/<UTC time>-<short hash of the resolved scenario>``, made unique if taken."""
+    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    digest = hashlib.sha256(resolved_yaml.encode()).hexdigest()[:8]
+    base = root / name / f"{stamp}-{digest}"
+    candidate, n = base, 1
+    while candidate.exists():
+        candidate, n = base.with_name(f"{base.name}-{n}"), n + 1
+    return candidate
+
+
+@contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a hidden temporary folder beside `final`; when the block ends normally it is renamed
+    to `final` in one step, and when it raises (or is interrupted) it is removed. A crash that
+    kills the process leaves only a ``.<name>.*.partial`` folder, never a run that looks whole."""
+    if final.exists() and (not final.is_dir() or any(final.iterdir())):
+        raise RunFolderError(f"{final}: already exists and is not empty; choose another --out")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private
+    os.replace(tmp, final)

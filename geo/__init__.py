@@ -1,0 +1,1 @@
+"""Where: regions, distances and station placement. Imports neither sim nor analysis."""
