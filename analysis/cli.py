@@ -50,42 +50,60 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
-        "run", help="run a scenario and write its run folder",
+        "run",
+        help="run a scenario and write its run folder",
         description="Run a scenario: build the region, place the stations year by year, measure "
         "coverage and draw the planning map. Writes runs/<name>/<UTC time>-<hash>/ (or --out) with "
         "scenario.resolved.yaml, metrics.json, villages.csv and map.png; the folder appears only "
         "once complete. Prints its path.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or bundled scenario name")
     p.add_argument("--out", type=Path, metavar="DIR", help="write the run here (must not hold files)")
-    p.add_argument("--runs-dir", type=Path, default=Path("runs"), metavar="DIR",
-                   help="where new run folders go when --out is not given (default: runs)")
+    p.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=Path("runs"),
+        metavar="DIR",
+        help="where new run folders go when --out is not given (default: runs)",
+    )
     p.add_argument("--seed", type=int, metavar="N", help="override the scenario's seed")
     _add_set(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(command=_run)
 
     p = sub.add_parser(
-        "validate", help="check scenario files and report every problem",
+        "validate",
+        help="check scenario files and report every problem",
         description="Check scenario files (with their extends chain and --set overrides) against "
         "the schema and the region they name. Prints one line per problem; exit status 2 if any.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario files or bundled names")
     _add_set(p)
     p.set_defaults(command=_validate)
 
-    p = sub.add_parser("scenarios", help="list the bundled scenarios",
-                       description=f"List the scenarios bundled in {BUNDLED} with their descriptions.")
+    p = sub.add_parser(
+        "scenarios",
+        help="list the bundled scenarios",
+        description=f"List the scenarios bundled in {BUNDLED} with their descriptions.",
+    )
     p.set_defaults(command=_scenarios)
     return parser
 
 
 def _add_set(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
-                   help="override a field by dotted path, value parsed as YAML "
-                   "(e.g. --set stations.rural.target=1200); repeatable")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="KEY=VALUE",
+        help="override a field by dotted path, value parsed as YAML "
+        "(e.g. --set stations.rural.target=1200); repeatable",
+    )
 
 
 def _resolve(name: str) -> Path:

@@ -67,9 +67,7 @@ def summarise(
     """Coverage in total and per county (in the order of `counties`; arrays are per village):
     villages with a station, residents within `coverage_km` of a station, and the
     resident-weighted mean and p95 distance (km)."""
-    frame = pd.DataFrame(
-        {"county": county, "population": population, "has": has_station, "km": distance_km}
-    )
+    frame = pd.DataFrame({"county": county, "population": population, "has": has_station, "km": distance_km})
     by_county = {name: _figures(frame[frame["county"] == name], coverage_km) for name in counties}
     return {"total": _figures(frame, coverage_km), "by_county": by_county}
 
@@ -81,7 +79,7 @@ def _figures(frame: pd.DataFrame, coverage_km: float) -> dict[str, float | int |
     covered = pop[km <= coverage_km].sum()
     reachable = np.isfinite(km)
     return {
-        "villages": int(len(frame)),
+        "villages": len(frame),
         "villages_with_station": int(frame["has"].sum()),
         "villages_with_station_share": _ratio(frame["has"].sum(), len(frame)),
         "population": int(total),

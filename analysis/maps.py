@@ -43,8 +43,16 @@ def planning_map(
     region.counties.boundary.plot(ax=ax, color="0.35", linewidth=0.8, zorder=1)
     for _, county in region.counties.iterrows():
         p = county.geometry.representative_point()
-        ax.annotate(county["county"], (p.x, p.y), ha="center", fontsize=10, fontweight="bold", color="0.2",
-                    zorder=5, path_effects=[withStroke(linewidth=3, foreground="white")])
+        ax.annotate(
+            county["county"],
+            (p.x, p.y),
+            ha="center",
+            fontsize=10,
+            fontweight="bold",
+            color="0.2",
+            zorder=5,
+            path_effects=[withStroke(linewidth=3, foreground="white")],
+        )
 
     v = region.villages
     pop = v["population"].to_numpy(dtype=float)
@@ -54,19 +62,47 @@ def planning_map(
     top = max(float(np.percentile(km[finite], 99)) if finite.any() else 1.0, 1.0)
     norm = Normalize(vmin=0.0, vmax=top)
     dots = ax.scatter(
-        v["x"][finite], v["y"][finite], s=size[finite], c=km[finite], cmap="YlOrRd", norm=norm,
-        edgecolors="0.3", linewidths=0.2, zorder=2,
+        v["x"][finite],
+        v["y"][finite],
+        s=size[finite],
+        c=km[finite],
+        cmap="YlOrRd",
+        norm=norm,
+        edgecolors="0.3",
+        linewidths=0.2,
+        zorder=2,
     )
     if (~finite).any():
-        ax.scatter(v["x"][~finite], v["y"][~finite], s=size[~finite], color="0.7", edgecolors="0.3",
-                   linewidths=0.2, zorder=2)
-    ax.scatter(v["x"].to_numpy()[rural_sites], v["y"].to_numpy()[rural_sites], marker="^", s=7,
-               color="#1f4e9c", linewidths=0, zorder=3)
+        ax.scatter(
+            v["x"][~finite],
+            v["y"][~finite],
+            s=size[~finite],
+            color="0.7",
+            edgecolors="0.3",
+            linewidths=0.2,
+            zorder=2,
+        )
+    ax.scatter(
+        v["x"].to_numpy()[rural_sites],
+        v["y"].to_numpy()[rural_sites],
+        marker="^",
+        s=7,
+        color="#1f4e9c",
+        linewidths=0,
+        zorder=3,
+    )
     seats = np.flatnonzero(community > 0)
     t = region.townships
-    ax.scatter(t["x"].to_numpy()[seats], t["y"].to_numpy()[seats], marker="s",
-               s=18 + 6 * np.sqrt(community[seats]), color="#c0392b", edgecolors="white",
-               linewidths=0.5, zorder=4)
+    ax.scatter(
+        t["x"].to_numpy()[seats],
+        t["y"].to_numpy()[seats],
+        marker="s",
+        s=18 + 6 * np.sqrt(community[seats]),
+        color="#c0392b",
+        edgecolors="white",
+        linewidths=0.5,
+        zorder=4,
+    )
 
     bar = fig.colorbar(dots, ax=ax, shrink=0.6, pad=0.01, extend="max")
     bar.set_label("road distance to nearest station, km (estimated)")
@@ -86,14 +122,28 @@ def _marker_size(pop: np.ndarray, largest: float) -> np.ndarray:
 def _legend(ax, pop: np.ndarray, n_rural: int, n_community: int) -> None:
     largest = pop.max() if len(pop) else 1.0
     handles = [
-        Line2D([], [], marker="o", linestyle="", markersize=np.sqrt(_marker_size(np.array([p]), largest))[0],
-               markerfacecolor="white", markeredgecolor="0.3", label=f"village, {int(p):,} residents")
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markersize=np.sqrt(_marker_size(np.array([p]), largest))[0],
+            markerfacecolor="white",
+            markeredgecolor="0.3",
+            label=f"village, {int(p):,} residents",
+        )
         for p in sorted({int(np.percentile(pop, q)) for q in (50, 99)} if len(pop) else [])
     ]
     handles += [
         Line2D([], [], marker="^", linestyle="", color="#1f4e9c", label=f"rural station ({n_rural:,})"),
-        Line2D([], [], marker="s", linestyle="", color="#c0392b",
-               label=f"community station at township seat ({n_community:,})"),
+        Line2D(
+            [],
+            [],
+            marker="s",
+            linestyle="",
+            color="#c0392b",
+            label=f"community station at township seat ({n_community:,})",
+        ),
         Line2D([], [], color="0.35", linewidth=0.8, label="county outline (approximate)"),
     ]
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
@@ -120,8 +170,14 @@ def _rect(xy: tuple[float, float], width: float, height: float, color: str) -> R
 
 def _north_arrow(ax) -> None:
     ax.annotate(
-        "N", xy=(0.96, 0.96), xytext=(0.96, 0.87), xycoords="axes fraction", ha="center", va="center",
-        fontsize=12, fontweight="bold",
+        "N",
+        xy=(0.96, 0.96),
+        xytext=(0.96, 0.87),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=12,
+        fontweight="bold",
         arrowprops={"facecolor": "black", "width": 4, "headwidth": 11, "headlength": 10},
     )
 

@@ -20,8 +20,13 @@ from sim.network import Network, build_network
 from sim.scenario import LoadedScenario
 
 
-def run(loaded: LoadedScenario, *, out: Path | None = None, runs_root: Path = Path("runs"),
-        progress: bool | None = None) -> Path:
+def run(
+    loaded: LoadedScenario,
+    *,
+    out: Path | None = None,
+    runs_root: Path = Path("runs"),
+    progress: bool | None = None,
+) -> Path:
     """Run `loaded` and write its folder (`out`, or a new one under `runs_root`); return it.
 
     `progress` shows a progress bar on stderr (None: only when stderr is a terminal).
@@ -29,8 +34,13 @@ def run(loaded: LoadedScenario, *, out: Path | None = None, runs_root: Path = Pa
     scenario = loaded.scenario
     resolved = scenario.resolved_yaml()
     final = out if out is not None else default_run_dir(runs_root, scenario.name, resolved)
-    with tqdm(total=4, desc=scenario.name, unit="step", disable=None if progress is None else not progress,
-              leave=False) as bar:
+    with tqdm(
+        total=4,
+        desc=scenario.name,
+        unit="step",
+        disable=None if progress is None else not progress,
+        leave=False,
+    ) as bar:
         bar.set_postfix_str("region and placement")
         network = build_network(loaded)
         bar.update()
@@ -40,8 +50,9 @@ def run(loaded: LoadedScenario, *, out: Path | None = None, runs_root: Path = Pa
         bar.update()
         with atomic_dir(final) as tmp:
             (tmp / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
-            (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n",
-                                              encoding="utf-8")
+            (tmp / "metrics.json").write_text(
+                json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
             last = network.plan.years[-1]
             if scenario.outputs.villages_csv:
                 villages_table(network, by_year[last]).to_csv(tmp / "villages.csv", index=False)
@@ -61,11 +72,17 @@ def coverage_metrics(loaded: LoadedScenario, network: Network, by_year: dict[int
     region = network.region
     villages = region.villages
     county = villages["county"].to_numpy()
-    community_by_county = pd.Series(network.community, index=region.townships["county"]).groupby(level=0).sum()
+    community_by_county = (
+        pd.Series(network.community, index=region.townships["county"]).groupby(level=0).sum()
+    )
     years: dict[str, Any] = {}
     for year, acc in by_year.items():
         summary = summarise(
-            list(region.counties["county"]), county, villages["population"].to_numpy(), acc.has_station, acc.distance_km,
+            list(region.counties["county"]),
+            county,
+            villages["population"].to_numpy(),
+            acc.has_station,
+            acc.distance_km,
             scenario.stations.rural.coverage_km,
         )
         for name, figures in summary["by_county"].items():
@@ -92,7 +109,9 @@ def coverage_metrics(loaded: LoadedScenario, network: Network, by_year: dict[int
             "county_boundaries_approximate": bool(region.counties["boundary_approximate"].all()),
         },
         "distance_model": network.distances.description,
-        "circuity": dict(zip(region.counties["county"], region.counties["circuity"].astype(float))),
+        "circuity": dict(
+            zip(region.counties["county"], region.counties["circuity"].astype(float), strict=True)
+        ),
         "placement": scenario.stations.rural.placement,
         "coverage_km": scenario.stations.rural.coverage_km,
         "stations": last["stations"],
@@ -112,17 +131,24 @@ def villages_table(network: Network, acc: Access) -> pd.DataFrame:
     return table
 
 
-def draw_map(loaded: LoadedScenario, network: Network, acc: Access, year: int, figures: dict[str, Any],
-             path: Path) -> None:
+def draw_map(
+    loaded: LoadedScenario, network: Network, acc: Access, year: int, figures: dict[str, Any], path: Path
+) -> None:
     scenario = loaded.scenario
     total = figures["total"]
+    radius = scenario.stations.rural.coverage_km
     subtitle = (
-        f"{total['population_covered_share']:.1%} of village residents within {scenario.stations.rural.coverage_km:g} km of a station; "
+        f"{total['population_covered_share']:.1%} of village residents within {radius:g} km of a station; "
         f"{total['villages_with_station']:,} of {total['villages']:,} villages have one"
     )
     planning_map(
-        network.region, acc, network.plan.sites(year), network.community,
+        network.region,
+        acc,
+        network.plan.sites(year),
+        network.community,
         title=f"{scenario.name} — {year}: {figures['stations']['rural']:,} rural + "
-              f"{figures['stations']['community']:,} community stations",
-        subtitle=subtitle, path=path, dpi=scenario.outputs.map_dpi,
+        f"{figures['stations']['community']:,} community stations",
+        subtitle=subtitle,
+        path=path,
+        dpi=scenario.outputs.map_dpi,
     )

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from geo.errors import RuralsimError
@@ -20,7 +20,7 @@ class RunFolderError(RuralsimError):
 
 def default_run_dir(root: Path, name: str, resolved_yaml: str, now: datetime | None = None) -> Path:
     """``root/<name>/<UTC time>-<short hash of the resolved scenario>``, made unique if taken."""
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     digest = hashlib.sha256(resolved_yaml.encode()).hexdigest()[:8]
     base = root / name / f"{stamp}-{digest}"
     candidate, n = base, 1

@@ -114,7 +114,7 @@ def small() -> RegionSpec:
             communities=4 if kind == "subdistrict" else 1 if kind == "town" else 0,
             lonlat=None,
         )
-        for i, (kind, w) in enumerate(zip(kinds, weights))
+        for i, (kind, w) in enumerate(zip(kinds, weights, strict=True))
     )
     return RegionSpec(
         name="small",

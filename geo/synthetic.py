@@ -59,8 +59,13 @@ def generate(spec: RegionSpec, *, seed: int, villages: int | None = None) -> Reg
     v_lon, v_lat = to_lonlat.transform(v_xy[:, 0], v_xy[:, 1])
     villages = pd.DataFrame(
         {
-            "village_id": [f"{county_ids[c]}-{i + 1:04d}" for c, i in zip(v_county, _serial(v_county))],
-            "name": [f"{spec.townships[t].name} #{s + 1}" for t, s in zip(v_township, _serial(v_township))],
+            "village_id": [
+                f"{county_ids[c]}-{i + 1:04d}" for c, i in zip(v_county, _serial(v_county), strict=True)
+            ],
+            "name": [
+                f"{spec.townships[t].name} #{s + 1}"
+                for t, s in zip(v_township, _serial(v_township), strict=True)
+            ],
             "county": np.array(county_ids)[v_county],
             "township": tw_ids[v_township],
             "population": v_pop,
@@ -85,8 +90,7 @@ def generate(spec: RegionSpec, *, seed: int, villages: int | None = None) -> Reg
             "county": np.array(county_ids)[tw_county],
             "kind": [t.kind for t in spec.townships],
             "villages": per_township,
-            "population": village_pop_by_township.astype(np.int64)
-            + _urban_share(spec, tw_county, urban),
+            "population": village_pop_by_township.astype(np.int64) + _urban_share(spec, tw_county, urban),
             "x": tw_xy[:, 0],
             "y": tw_xy[:, 1],
             "lon": tw_lon,

@@ -173,7 +173,9 @@ class LoadedScenario:
     origin: Origin
 
 
-def load_scenario(path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()) -> LoadedScenario:
+def load_scenario(
+    path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()
+) -> LoadedScenario:
     """Read `path` (following `extends:`), apply `overrides` ("dotted.key=yaml-value", or
     `(source, "key=value")` pairs) and validate. Raises `InputError` listing every problem."""
     root = str(path)
@@ -197,7 +199,13 @@ def load_scenario(path: str | os.PathLike[str], overrides: list[str] | tuple[str
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of silently keeping the last."""
+    """SafeLoader that refuses duplicate keys instead of silently keeping the last, and leaves
+    dates as text for the schema to parse (PyYAML would crash on 2018-13-01)."""
+
+    yaml_implicit_resolvers = {  # noqa: RUF012 (PyYAML's own class attribute)
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen = set()
@@ -215,7 +223,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError([f"{path}: file not found"])
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -276,7 +284,9 @@ def _note(value: Any, loc: tuple[str, ...], source: str, sources: dict[tuple[str
             _note(sub, (*loc, str(key)), source, sources)
 
 
-def _apply_override(merged: dict[str, Any], sources: dict[tuple[str, ...], str], item: str | tuple[str, str]) -> str:
+def _apply_override(
+    merged: dict[str, Any], sources: dict[tuple[str, ...], str], item: str | tuple[str, str]
+) -> str:
     """Apply one ``key=value`` override in place; return a problem line, or "" when fine."""
     source, text = item if isinstance(item, tuple) else ("--set", item)
     key, sep, raw = text.partition("=")
@@ -352,9 +362,11 @@ def _pydantic_problem(origin: Origin, err: dict[str, Any]) -> str:
         return origin.problem(loc, _MESSAGES[kind])
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()))
-        message = f"must be {_BOUNDS[kind]} {limit}"
+        message = f"must be {_BOUNDS[kind]} {limit if isinstance(limit, int) else format(limit, 'g')}"
     elif kind == "string_pattern_mismatch" and loc == ("name",):
-        message = "must start with a letter or digit and hold only letters, digits, '.', '_', '-' (64 at most)"
+        message = (
+            "must start with a letter or digit and hold only letters, digits, '.', '_', '-' (64 at most)"
+        )
     elif kind == "value_error":
         message = str(ctx.get("error", err["msg"]))
     else:
@@ -368,7 +380,9 @@ def _suggestion(loc: tuple[str, ...]) -> str:
     """' (did you mean 'x'?)' for a misspelt field, from the fields of the section at `loc`."""
     model: Any = Scenario
     for part in loc[:-1]:
-        info = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        info = (
+            model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        )
         if info is None:
             return ""
         model = info.annotation

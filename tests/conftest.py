@@ -1,0 +1,38 @@
+"""Shared fixtures: the regions are generated once per test session (they are deterministic)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from geo import presets
+from geo.region import Region
+from geo.synthetic import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def lishui_region() -> Region:
+    return generate(presets.lishui(), seed=2018)
+
+
+@pytest.fixture(scope="session")
+def small_region() -> Region:
+    return generate(presets.small(), seed=2018)
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """write("name.yaml", yaml_text) -> path, with the text dedented."""
+
+    def _write(name: str, text: str) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    return _write
