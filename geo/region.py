@@ -34,6 +34,8 @@ class Region:
     - `villages`: one row per administrative village, the columns of `VILLAGE_COLUMNS`, point
       geometry. Village `township` holds the township's `township_id`.
     - `credit`: attribution the data's licence asks for, printed on maps.
+    - `candidates`: optional candidate sites (e.g. existing village shops), points with at least
+      `candidate_id`, `x`, `y`, and `village_id` (the nearest village).
     """
 
     name: str
@@ -42,6 +44,7 @@ class Region:
     townships: gpd.GeoDataFrame
     villages: gpd.GeoDataFrame
     credit: str = ""
+    candidates: gpd.GeoDataFrame | None = None
 
     @property
     def village_xy(self) -> np.ndarray:
