@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis.run import run
+from analysis.run import export_run, run
 from geo.errors import InputError, RuralsimError
 from sim.network import build_region, check_targets
 from sim.scenario import load_scenario
@@ -138,6 +138,11 @@ def _validate(args: argparse.Namespace) -> int:
         else:
             print(f"{name}: ok")
     return status
+
+
+def _export(args: argparse.Namespace) -> int:
+    print(export_run(args.run_dir, args.format))
+    return 0
 
 
 def _scenarios(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -14,12 +15,13 @@ from sim.network import Network
 class Access:
     """Per village, in one year: whether it has its own station, the nearest station of either
     kind (`station_id`: a village id for rural, ``<township_id>/community`` for a community
-    station, "" where there is none) and the road km to it."""
+    station, "" where there is none), the road km to it, and the fewest minutes to any station."""
 
     has_station: np.ndarray
     station_id: np.ndarray
     station_kind: np.ndarray
     distance_km: np.ndarray
+    minutes: np.ndarray
 
 
 def access(network: Network, year: int) -> Access:
@@ -39,12 +41,17 @@ def access(network: Network, year: int) -> Access:
     has_station[rural] = True
     if len(station_xy) == 0:
         nothing = np.full(len(has_station), "", dtype=object)
-        return Access(has_station, nothing, nothing, np.full(len(has_station), np.inf))
-    index, km = network.distances.nearest_km(
-        region.village_xy, station_xy, origin_circuity=region.village_circuity()
-    )
+        far = np.full(len(has_station), np.inf)
+        return Access(has_station, nothing, nothing, far, far)
+    near = network.distances.nearest(region.village_xy, station_xy, origin_circuity=region.village_circuity())
     # Residents of a station village use their own station: 0 km by road.
-    return Access(has_station, ids[index], kinds[index], np.where(has_station, 0.0, km))
+    return Access(
+        has_station,
+        ids[near.index],
+        kinds[near.index],
+        np.where(has_station, 0.0, near.km),
+        np.where(has_station, 0.0, near.minutes),
+    )
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -60,34 +67,52 @@ def summarise(
     counties: list[str],
     county: np.ndarray,
     population: np.ndarray,
-    has_station: np.ndarray,
-    distance_km: np.ndarray,
+    acc: Access,
     coverage_km: float,
+    coverage_minutes: float | None = None,
 ) -> dict[str, object]:
     """Coverage in total and per county (in the order of `counties`; arrays are per village):
-    villages with a station, residents within `coverage_km` of a station, and the
-    resident-weighted mean and p95 distance (km)."""
-    frame = pd.DataFrame({"county": county, "population": population, "has": has_station, "km": distance_km})
-    by_county = {name: _figures(frame[frame["county"] == name], coverage_km) for name in counties}
-    return {"total": _figures(frame, coverage_km), "by_county": by_county}
+    villages with a station, residents within `coverage_km` (and `coverage_minutes` when given)
+    of a station, and the resident-weighted mean and p95 road km and minutes to the nearest."""
+    frame = pd.DataFrame(
+        {
+            "county": county,
+            "population": population,
+            "has": acc.has_station,
+            "km": acc.distance_km,
+            "minutes": acc.minutes,
+        }
+    )
+    figures = partial(_figures, coverage_km=coverage_km, coverage_minutes=coverage_minutes)
+    return {
+        "total": figures(frame),
+        "by_county": {name: figures(frame[frame["county"] == name]) for name in counties},
+    }
 
 
-def _figures(frame: pd.DataFrame, coverage_km: float) -> dict[str, float | int | None]:
+def _figures(
+    frame: pd.DataFrame, *, coverage_km: float, coverage_minutes: float | None
+) -> dict[str, float | int | None]:
     pop = frame["population"].to_numpy(dtype=float)
     km = frame["km"].to_numpy(dtype=float)
+    minutes = frame["minutes"].to_numpy(dtype=float)
     total = pop.sum()
-    covered = pop[km <= coverage_km].sum()
-    reachable = np.isfinite(km)
-    return {
+    out: dict[str, float | int | None] = {
         "villages": len(frame),
         "villages_with_station": int(frame["has"].sum()),
         "villages_with_station_share": _ratio(frame["has"].sum(), len(frame)),
         "population": int(total),
-        "population_covered": int(covered),
-        "population_covered_share": _ratio(covered, total),
-        "mean_distance_km": _round(np.average(km, weights=pop)) if reachable.all() and total else None,
-        "p95_distance_km": _round(weighted_quantile(km, pop, 0.95)) if reachable.all() and total else None,
+        "population_covered": int(pop[km <= coverage_km].sum()),
+        "population_covered_share": _ratio(pop[km <= coverage_km].sum(), total),
     }
+    if coverage_minutes is not None:
+        out["population_covered_minutes"] = int(pop[minutes <= coverage_minutes].sum())
+        out["population_covered_minutes_share"] = _ratio(pop[minutes <= coverage_minutes].sum(), total)
+    for name, values in (("distance_km", km), ("minutes", minutes)):
+        known = bool(total) and bool(np.isfinite(values).all())
+        out[f"mean_{name}"] = _round(np.average(values, weights=pop)) if known else None
+        out[f"p95_{name}"] = _round(weighted_quantile(values, pop, 0.95)) if known else None
+    return out
 
 
 def _ratio(part: float, whole: float) -> float | None:

@@ -12,12 +12,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.coverage import Access, access, summarise
+from analysis.export import read_gpkg, region_layers, write_geojson, write_gpkg
 from analysis.maps import planning_map
 from analysis.runfolder import atomic_dir, default_run_dir
+from geo.errors import RuralsimError
 from geo.placement import NO_STATION
 from geo.region import VILLAGE_COLUMNS
 from sim.network import Network, build_network
-from sim.scenario import LoadedScenario
+from sim.scenario import LoadedScenario, load_scenario
 
 
 def run(
@@ -32,7 +34,7 @@ def run(
     `progress` shows a progress bar on stderr (None: only when stderr is a terminal).
     """
     scenario = loaded.scenario
-    resolved = scenario.resolved_yaml()
+    resolved = loaded.resolved_yaml()
     final = out if out is not None else default_run_dir(runs_root, scenario.name, resolved)
     with tqdm(
         total=4,
@@ -56,6 +58,8 @@ def run(
             last = network.plan.years[-1]
             if scenario.outputs.villages_csv:
                 villages_table(network, by_year[last]).to_csv(tmp / "villages.csv", index=False)
+            if scenario.outputs.gpkg:
+                write_gpkg(region_layers(network, by_year[last], last), tmp / "region.gpkg")
             bar.update()
             if scenario.outputs.map:
                 bar.set_postfix_str("map")
@@ -81,9 +85,9 @@ def coverage_metrics(loaded: LoadedScenario, network: Network, by_year: dict[int
             list(region.counties["county"]),
             county,
             villages["population"].to_numpy(),
-            acc.has_station,
-            acc.distance_km,
+            acc,
             scenario.stations.rural.coverage_km,
+            scenario.stations.rural.coverage_minutes,
         )
         for name, figures in summary["by_county"].items():
             figures["community_stations"] = int(community_by_county.get(name, 0))
@@ -109,13 +113,31 @@ def coverage_metrics(loaded: LoadedScenario, network: Network, by_year: dict[int
             "county_boundaries_approximate": bool(region.counties["boundary_approximate"].all()),
         },
         "distance_model": network.distances.description,
+        "roads": road_metrics(network),
+        "notes": list(network.notes),
         "circuity": dict(
             zip(region.counties["county"], region.counties["circuity"].astype(float), strict=True)
         ),
         "placement": scenario.stations.rural.placement,
         "coverage_km": scenario.stations.rural.coverage_km,
+        "coverage_minutes": scenario.stations.rural.coverage_minutes,
         "stations": last["stations"],
         "years": years,
+    }
+
+
+def road_metrics(network: Network) -> dict[str, Any] | None:
+    """Length by class (km), nodes and flagged connectors of the road network (None without)."""
+    roads = network.roads
+    if roads is None:
+        return None
+    classes = sorted(set(roads.road_class.astype(str)))
+    return {
+        "total_km": round(roads.total_km(), 1),
+        "km_by_class": {c: round(roads.total_km(c), 1) for c in classes},
+        "nodes": roads.n_nodes,
+        "roads": len(roads.road_km),
+        "flagged_connectors": int(roads.road_flagged.sum()),
     }
 
 
@@ -128,6 +150,7 @@ def villages_table(network: Network, acc: Access) -> pd.DataFrame:
     table["nearest_station"] = acc.station_id
     table["nearest_station_kind"] = acc.station_kind
     table["distance_to_station_km"] = np.round(acc.distance_km, 4)
+    table["time_to_station_min"] = np.round(acc.minutes, 3)
     return table
 
 
@@ -152,3 +175,24 @@ def draw_map(
         path=path,
         dpi=scenario.outputs.map_dpi,
     )
+
+
+def export_run(run_dir: Path, fmt: str) -> Path:
+    """Write `run_dir`'s GIS layers as `region.gpkg` or `geojson/`; return what was written.
+    Layers come from the run's `region.gpkg` when it has one, else from its resolved scenario."""
+    gpkg = run_dir / "region.gpkg"
+    if gpkg.is_file():
+        layers = read_gpkg(gpkg)
+    else:
+        resolved = run_dir / "scenario.resolved.yaml"
+        if not resolved.is_file():
+            raise RuralsimError(f"{run_dir}: not a run folder (no scenario.resolved.yaml)")
+        network = build_network(load_scenario(resolved))
+        year = network.plan.years[-1]
+        layers = region_layers(network, access(network, year), year)
+    if fmt == "gpkg":
+        if not gpkg.is_file():
+            write_gpkg(layers, gpkg)
+        return gpkg
+    write_geojson(layers, run_dir / "geojson")
+    return run_dir / "geojson"

@@ -1,58 +1,90 @@
-"""Distances between points: the interface the road-network model will implement too.
+"""Distances between points: the interface every travel model implements.
 
-For now road distance is estimated as straight-line distance times a circuity factor (road km per
-straight-line km) that depends on the terrain of the origin's county.
+Two models implement it: `StraightLine` here (straight-line km x a circuity factor for the
+origin's county's terrain, at an assumed average speed) and `geo.travel.RoadTravel` (sparse
+Dijkstra on a road network).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 
-class DistanceModel(Protocol):
-    """Road distances in km from origins to destinations (coordinates in metres).
+@dataclass(frozen=True)
+class Travel:
+    """(n, m) road km and minutes from each origin to each destination (inf: out of reach)."""
 
-    `origin_circuity` (n,) is the terrain factor of each origin; models that route on a real
-    network ignore it.
+    km: np.ndarray
+    minutes: np.ndarray
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """Per origin: `index` of the nearest destination by road km (-1 if none), `km` to it, and
+    the fewest `minutes` to any destination."""
+
+    index: np.ndarray
+    km: np.ndarray
+    minutes: np.ndarray
+
+    @classmethod
+    def none(cls, n: int) -> Nearest:
+        return cls(np.full(n, -1, dtype=np.int64), np.full(n, np.inf), np.full(n, np.inf))
+
+
+class DistanceModel(Protocol):
+    """Road km and minutes between points given in metres of the region's CRS.
+
+    `origin_circuity` (n,) is the terrain factor of each origin; network models ignore it.
     """
 
     description: str
 
-    def matrix_km(
-        self, origins: np.ndarray, destinations: np.ndarray, *, origin_circuity: np.ndarray
-    ) -> np.ndarray:
-        """Full (n, m) matrix of road km."""
-        ...
+    def matrix(
+        self,
+        origins: np.ndarray,
+        destinations: np.ndarray,
+        *,
+        origin_circuity: np.ndarray,
+        cutoff_km: float | None = None,
+    ) -> Travel: ...
 
-    def nearest_km(
+    def nearest(
         self, origins: np.ndarray, destinations: np.ndarray, *, origin_circuity: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """For each origin, the index of the nearest destination and the road km to it.
-
-        With no destinations the index is -1 and the distance infinite.
-        """
-        ...
+    ) -> Nearest: ...
 
 
 class StraightLine:
-    """Road km = straight-line km x the origin's circuity factor."""
+    """Road km = straight-line km x the origin's circuity; minutes at `speed_kmh` on average."""
 
-    description = "straight line x county circuity"
+    def __init__(self, speed_kmh: float = 30.0):
+        self.speed_kmh = speed_kmh
+        self.description = f"straight line x county circuity, {speed_kmh:g} km/h"
 
-    def matrix_km(
-        self, origins: np.ndarray, destinations: np.ndarray, *, origin_circuity: np.ndarray
-    ) -> np.ndarray:
+    def matrix(
+        self,
+        origins: np.ndarray,
+        destinations: np.ndarray,
+        *,
+        origin_circuity: np.ndarray,
+        cutoff_km: float | None = None,
+    ) -> Travel:
         diff = origins[:, None, :] - destinations[None, :, :]
-        return np.hypot(diff[..., 0], diff[..., 1]) / 1000.0 * origin_circuity[:, None]
+        km = np.hypot(diff[..., 0], diff[..., 1]) / 1000.0 * origin_circuity[:, None]
+        if cutoff_km is not None:
+            km[km > cutoff_km] = np.inf
+        return Travel(km=km, minutes=km / self.speed_kmh * 60.0)
 
-    def nearest_km(
+    def nearest(
         self, origins: np.ndarray, destinations: np.ndarray, *, origin_circuity: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> Nearest:
         if len(destinations) == 0:
-            return np.full(len(origins), -1, dtype=np.int64), np.full(len(origins), np.inf)
+            return Nearest.none(len(origins))
         # The factor is constant per origin, so the straight-line nearest is the road nearest.
         dist_m, index = cKDTree(destinations).query(origins)
-        return index.astype(np.int64), dist_m / 1000.0 * origin_circuity
+        km = dist_m / 1000.0 * origin_circuity
+        return Nearest(index=index.astype(np.int64), km=km, minutes=km / self.speed_kmh * 60.0)

@@ -41,7 +41,8 @@ class TownshipSpec:
 
 @dataclass(frozen=True)
 class RegionSpec:
-    """Everything the generator needs. `villages` is the default number of villages."""
+    """Everything the generator needs. `villages` is the default number of villages;
+    `road_km` and `expressway_km` (km) calibrate the synthetic road network when known."""
 
     name: str
     crs: str
@@ -50,6 +51,8 @@ class RegionSpec:
     counties: tuple[CountySpec, ...]
     townships: tuple[TownshipSpec, ...]
     credit: str = ""
+    road_km: float | None = None
+    expressway_km: float | None = None
 
 
 @cache
@@ -88,6 +91,8 @@ def lishui() -> RegionSpec:
         counties=counties,
         townships=townships,
         credit="Township coordinates: GeoNames, geonames.org (CC BY 4.0).",
+        road_km=float(raw["road_km_2019"]),
+        expressway_km=float(raw["expressway_km"]),
     )
 
 

@@ -1,4 +1,4 @@
-"""The station network a scenario asks for: its region and its station plan, year by year."""
+"""The station network a scenario asks for: its region, roads and station plan, year by year."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import numpy as np
 
 from geo.distance import DistanceModel, StraightLine
 from geo.errors import InputError
+from geo.files import LayerSource, load_region
 from geo.placement import BuildPlan, PlacementProblem, community_counts, plan_builds
 from geo.presets import PRESETS
 from geo.region import Region
+from geo.roads import RoadNetwork, read_roads
+from geo.synroads import synthetic_roads
 from geo.synthetic import generate
-from sim.scenario import LoadedScenario
+from geo.travel import RoadTravel, connect_villages, default_cache_dir
+from sim.scenario import LayerConfig, LoadedScenario
 
 #: Independent random streams drawn from the scenario seed, so that changing how one part draws
 #: its numbers never shifts another's.
@@ -22,18 +26,32 @@ STREAM_PLACEMENT = 1
 @dataclass(frozen=True)
 class Network:
     """`plan` places rural stations on villages; `community` (n_townships,) counts community
-    stations at each township seat (all open from the horizon's start)."""
+    stations at each township seat (all open from the horizon's start). `roads` is None when
+    distances are straight-line estimates; `notes` say what was repaired or assumed."""
 
     region: Region
     plan: BuildPlan
     community: np.ndarray
     distances: DistanceModel
+    roads: RoadNetwork | None = None
+    notes: tuple[str, ...] = ()
 
 
 def build_region(loaded: LoadedScenario) -> Region:
-    """The scenario's region, with its circuity overrides checked against the county names."""
+    """The scenario's region (a preset or the user's files), with its circuity overrides
+    checked against the county names."""
     cfg = loaded.scenario.region
-    region = generate(PRESETS[cfg.preset](), seed=cfg.seed, villages=cfg.villages)
+    if cfg.preset is not None:
+        region = generate(PRESETS[cfg.preset](), seed=cfg.seed, villages=cfg.villages)
+    else:
+        region = load_region(
+            _layer(loaded, ("region",), cfg.file, cfg.layer, cfg.columns),
+            townships=_optional_layer(loaded, "townships", cfg.townships),
+            counties=_optional_layer(loaded, "counties", cfg.counties),
+            candidates=_optional_layer(loaded, "candidates", cfg.candidates),
+            crs=cfg.crs,
+            name=loaded.scenario.name,
+        )
     known = list(region.counties["county"])
     problems = [
         loaded.origin.problem(("region", "circuity", county), f"unknown county; known: {', '.join(known)}")
@@ -43,6 +61,40 @@ def build_region(loaded: LoadedScenario) -> Region:
     if problems:
         raise InputError(problems)
     return region.with_circuity(cfg.circuity)
+
+
+def _layer(
+    loaded: LoadedScenario, loc: tuple[str, ...], file: str, layer: str | None, columns: dict[str, str]
+) -> LayerSource:
+    return LayerSource(path=loaded.path((*loc, "file"), file), display=file, layer=layer, columns=columns)
+
+
+def _optional_layer(loaded: LoadedScenario, name: str, cfg: LayerConfig | None) -> LayerSource | None:
+    return None if cfg is None else _layer(loaded, ("region", name), cfg.file, cfg.layer, cfg.columns)
+
+
+def build_roads(loaded: LoadedScenario, region: Region) -> tuple[RoadNetwork | None, list[str]]:
+    """The scenario's road network joined into one piece, and notes on what was joined."""
+    cfg = loaded.scenario.region
+    roads = cfg.roads
+    if roads is None:
+        return None, []
+    if roads.synthetic:
+        spec = PRESETS[cfg.preset]()
+        network = synthetic_roads(
+            region, total_km=spec.road_km, expressway_km=spec.expressway_km, speeds_kmh=roads.speeds_kmh
+        )
+    else:
+        network = read_roads(
+            _layer(loaded, ("region", "roads"), roads.file, roads.layer, roads.columns),
+            crs=region.crs,
+            speeds_kmh=roads.speeds_kmh,
+            snap_m=roads.snap_m,
+        )
+    circuity = float(np.median(region.counties["circuity"]))
+    return connect_villages(
+        network, region.village_xy, region.villages["village_id"].to_numpy(), circuity=circuity
+    )
 
 
 def check_targets(loaded: LoadedScenario, region: Region) -> None:
@@ -60,10 +112,19 @@ def check_targets(loaded: LoadedScenario, region: Region) -> None:
 
 
 def build_network(loaded: LoadedScenario) -> Network:
-    """Region, checks and placement for a loaded scenario. Raises `InputError` on bad targets."""
+    """Region, roads, checks and placement for a loaded scenario. Raises `InputError` on bad
+    targets or data files."""
     scenario = loaded.scenario
     region = build_region(loaded)
     check_targets(loaded, region)
+    roads, notes = build_roads(loaded, region)
+    if roads is None:
+        distances: DistanceModel = StraightLine(scenario.region.speed_kmh)
+    else:
+        cfg = scenario.region.roads
+        distances = RoadTravel(
+            roads, connector_speed_kmh=cfg.connector_speed_kmh, cache_dir=default_cache_dir()
+        )
     rng = np.random.default_rng([scenario.seed, STREAM_PLACEMENT])
     problem = PlacementProblem(weights=region.villages["population"].to_numpy(dtype=float))
     rural = scenario.stations.rural
@@ -71,4 +132,4 @@ def build_network(loaded: LoadedScenario) -> Network:
     community = community_counts(
         region.townships["population"].to_numpy(dtype=float), scenario.stations.community.count
     )
-    return Network(region=region, plan=plan, community=community, distances=StraightLine())
+    return Network(region, plan, community, distances, roads, tuple(notes))

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from geo.errors import InputError
 from geo.placement import STRATEGIES
@@ -65,21 +65,64 @@ class Horizon(_Section):
         return (self.end - timedelta(days=1)).year
 
 
-class RegionConfig(_Section):
-    """Where: a synthetic region preset (`lishui`, `small`). `villages` overrides the preset's
-    village count; `seed` fixes the synthetic layout (kept apart from the run's `seed` so that
-    runs with different seeds share one region); `circuity` overrides the road-km per
-    straight-line-km factor of named counties."""
+class LayerConfig(_Section):
+    """A GIS layer: `file` (GeoPackage, GeoJSON, Shapefile or CSV with lon/lat; relative to the
+    scenario file), `layer` (the file's first layer when omitted), and `columns` mapping ruralsim's
+    column names to the file's."""
 
-    preset: str
+    file: str = Field(min_length=1)
+    layer: str | None = None
+    columns: dict[str, str] = {}
+
+
+class RoadsConfig(_Section):
+    """A road network: `synthetic` (presets only) or a line layer `file` (GeoPackage, Shapefile,
+    GeoJSON, or an OpenStreetMap `.osm.pbf`). `columns` may map `class`, `speed_kmh` and `oneway`;
+    `speeds_kmh` overrides the default speed of road classes; line ends within `snap_m` metres
+    join; villages reach the nearest node at `connector_speed_kmh`."""
+
+    synthetic: bool = False
+    file: str | None = None
+    layer: str | None = None
+    columns: dict[str, str] = {}
+    speeds_kmh: dict[str, Annotated[float, Field(gt=0, le=200)]] = {}
+    snap_m: float = Field(default=5.0, ge=0, le=1000)
+    connector_speed_kmh: float = Field(default=15.0, gt=0, le=130)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"synthetic": True} if value == "synthetic" else value
+
+
+class RegionConfig(_Section):
+    """Where: a synthetic region `preset` (`lishui`, `small`) or the user's village layer `file`.
+
+    Preset only: `villages` overrides the village count; `seed` fixes the synthetic layout (kept
+    apart from the run's `seed` so that runs with different seeds share one region). File only:
+    `layer`, `columns`, optional `townships`, `counties`, `candidates` layers and `crs` (the
+    projected CRS to work in; the UTM zone of the villages when omitted). Both: `circuity`
+    overrides the road-km per straight-line-km factor of named counties, `roads` gives a road
+    network (straight line x circuity at `speed_kmh` when omitted)."""
+
+    preset: str | None = None
+    file: str | None = None
+    layer: str | None = None
+    columns: dict[str, str] = {}
+    townships: LayerConfig | None = None
+    counties: LayerConfig | None = None
+    candidates: LayerConfig | None = None
+    crs: str | None = None
     villages: int | None = Field(default=None, ge=1, le=100_000)
     seed: int = Field(default=2018, ge=0)
     circuity: dict[str, Annotated[float, Field(ge=1.0, le=5.0)]] = {}
+    roads: RoadsConfig | None = None
+    speed_kmh: float = Field(default=30.0, gt=0, le=130)
 
     @field_validator("preset")
     @classmethod
-    def _known_preset(cls, value: str) -> str:
-        if value not in PRESETS:
+    def _known_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in PRESETS:
             raise ValueError(f"must be one of {_choices(PRESETS)}")
         return value
 
@@ -87,12 +130,14 @@ class RegionConfig(_Section):
 class RuralStations(_Section):
     """Village stations: a single `target` (built at the horizon's start) or a cumulative yearly
     `build_plan` ({year: stations}); none when both are omitted. `coverage_km` is the road
-    distance within which a resident counts as covered."""
+    distance within which a resident counts as covered; `coverage_minutes`, when given, adds the
+    share covered within that travel time."""
 
     target: int | None = Field(default=None, ge=0)
     build_plan: dict[int, Annotated[int, Field(ge=0)]] | None = None
     placement: str = "population"
     coverage_km: float = Field(default=3.0, gt=0, le=100)
+    coverage_minutes: float | None = Field(default=None, gt=0, le=600)
 
     @field_validator("placement")
     @classmethod
@@ -120,11 +165,13 @@ class Stations(_Section):
 
 
 class Outputs(_Section):
-    """Optional files of a run (`metrics.json` and `scenario.resolved.yaml` are always written)."""
+    """Optional files of a run (`metrics.json` and `scenario.resolved.yaml` are always written):
+    `map.png`, `villages.csv`, and `region.gpkg` (GIS layers)."""
 
     map: bool = True
     map_dpi: int = Field(default=200, ge=72, le=600)
     villages_csv: bool = True
+    gpkg: bool = True
 
 
 class Scenario(_Section):
@@ -167,10 +214,41 @@ class Origin:
         return f"{self.of(loc)}: {'.'.join(loc)}: {message}{got}"
 
 
+#: Fields that hold file paths, relative to the scenario file that set them.
+PATH_FIELDS = (
+    ("region", "file"),
+    ("region", "townships", "file"),
+    ("region", "counties", "file"),
+    ("region", "candidates", "file"),
+    ("region", "roads", "file"),
+)
+
+
 @dataclass(frozen=True)
 class LoadedScenario:
+    """A validated scenario and where each of its fields came from."""
+
     scenario: Scenario
     origin: Origin
+
+    def path(self, loc: tuple[str, ...], value: str) -> Path:
+        """The file `value` of field `loc`, relative to the scenario file that set it (to the
+        working directory when it came from the command line)."""
+        source = self.origin.of(loc)
+        base = Path(source).parent if not source.startswith("--") else Path.cwd()
+        return (base / value).resolve()
+
+    def resolved_yaml(self) -> str:
+        """`Scenario.resolved_yaml` with file paths made absolute, so the copy in a run folder
+        runs again from anywhere."""
+        data = self.scenario.model_dump(mode="json")
+        for loc in PATH_FIELDS:
+            parent = data
+            for part in loc[:-1]:
+                parent = parent.get(part) if isinstance(parent, dict) else None
+            if isinstance(parent, dict) and parent.get(loc[-1]):
+                parent[loc[-1]] = str(self.path(loc, parent[loc[-1]]))
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
 def load_scenario(
@@ -397,6 +475,28 @@ def _semantic_problems(s: Scenario, origin: Origin) -> list[str]:
     problems = []
     if s.horizon.years is not None and s.horizon.days is not None:
         problems.append(origin.problem(("horizon",), "give years or days, not both"))
+    region = s.region
+    if (region.preset is None) == (region.file is None):
+        problems.append(
+            origin.problem(
+                ("region",), "give preset or file, not both" if region.preset else "give preset or file"
+            )
+        )
+    if region.preset is not None:
+        for name in ("layer", "columns", "townships", "counties", "crs"):
+            if getattr(region, name) not in (None, {}):
+                problems.append(origin.problem(("region", name), "only with region.file, not a preset"))
+    elif region.file is not None and region.villages is not None:
+        problems.append(
+            origin.problem(("region", "villages"), "only with a preset; a file has its own villages")
+        )
+    roads = region.roads
+    if roads is not None:
+        if roads.synthetic == (roads.file is not None):
+            message = "give synthetic or file, not both" if roads.synthetic else "give synthetic or file"
+            problems.append(origin.problem(("region", "roads"), message))
+        elif roads.synthetic and region.preset is None:
+            problems.append(origin.problem(("region", "roads", "synthetic"), "only with a preset region"))
     rural = s.stations.rural
     plan_loc = ("stations", "rural", "build_plan")
     if rural.target is not None and rural.build_plan is not None:

@@ -10,7 +10,7 @@ import analysis.run
 from analysis.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN_FILES = {"scenario.resolved.yaml", "metrics.json", "villages.csv", "map.png"}
+RUN_FILES = {"scenario.resolved.yaml", "metrics.json", "villages.csv", "map.png", "region.gpkg"}
 
 
 def ruralsim(*args: str) -> subprocess.CompletedProcess:
@@ -26,7 +26,7 @@ def small_run(tmp_path_factory) -> Path:
     return out
 
 
-def test_run_writes_the_four_files(small_run):
+def test_run_writes_the_run_files(small_run):
     assert {p.name for p in small_run.iterdir()} == RUN_FILES
     metrics = json.loads((small_run / "metrics.json").read_text())
     assert metrics["region"]["villages"] == 150 and metrics["region"]["counties"] == 1

@@ -55,8 +55,7 @@ def test_hand_worked_case_rural_station_only():
         ["A", "B"],
         np.array(["A", "A", "B", "B"]),
         np.array([100, 200, 300, 400]),
-        acc.has_station,
-        acc.distance_km,
+        acc,
         3.0,
     )
     total = s["total"]
@@ -89,8 +88,7 @@ def test_no_station_means_no_coverage_and_unknown_distance():
         ["A", "B"],
         np.array(["A", "A", "B", "B"]),
         np.array([100, 200, 300, 400]),
-        acc.has_station,
-        acc.distance_km,
+        acc,
         3.0,
     )["total"]
     assert total["population_covered_share"] == 0.0
@@ -127,8 +125,7 @@ def test_more_stations_never_lower_coverage(small_region):
             ["Smallcounty"],
             small_region.villages["county"].to_numpy(),
             small_region.villages["population"].to_numpy(),
-            acc.has_station,
-            acc.distance_km,
+            acc,
             3.0,
         )["total"]
         shares.append((total["population_covered_share"], -total["mean_distance_km"]))
