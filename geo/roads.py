@@ -331,7 +331,8 @@ def read_roads(
             values[key] = None
     lines = frame.geometry.geom_type.isin(["LineString", "MultiLineString"]).to_numpy()
     if not lines.any():
-        problems.append(f"{src.display}: geometry: no lines in the layer (got {frame.geometry.geom_type.iloc[0]})")
+        got = frame.geometry.geom_type.iloc[0]
+        problems.append(f"{src.display}: geometry: no lines in the layer (got {got})")
     if problems:
         raise InputError(problems)
     frame = frame[lines].to_crs(crs)
