@@ -30,7 +30,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q --ignore=tests/bench
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m pytest tests/bench --benchmark-enable --benchmark-only -q -s -p no:cacheprovider
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 taskset -c 0 $(BIN)/python -m pytest tests/bench --benchmark-enable --benchmark-only -q -s -p no:cacheprovider
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

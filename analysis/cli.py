@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -91,6 +92,21 @@ def _parser() -> argparse.ArgumentParser:
         description=f"List the scenarios bundled in {BUNDLED} with their descriptions.",
     )
     p.set_defaults(command=_scenarios)
+
+    p = sub.add_parser(
+        "export",
+        help="write a run's GIS layers as GeoPackage or GeoJSON",
+        description="Write the GIS layers of an existing run folder: villages (with dist_km, time_min "
+        "and assigned station), townships, counties, stations, roads and catchments. gpkg writes "
+        "RUN_DIR/region.gpkg (projected CRS); geojson writes RUN_DIR/geojson/<layer>.geojson (WGS84). "
+        "Layers come from the run's region.gpkg, or are recomputed from its scenario.resolved.yaml. "
+        "Prints what it wrote.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a folder written by `ruralsim run`")
+    p.add_argument("--format", choices=("gpkg", "geojson"), default="gpkg", help="default: gpkg")
+    p.set_defaults(command=_export)
     return parser
 
 
@@ -121,6 +137,8 @@ def _run(args: argparse.Namespace) -> int:
         overrides.append(("--seed", f"seed={args.seed}"))
     loaded = load_scenario(_resolve(args.scenario), overrides)
     folder = run(loaded, out=args.out, runs_root=args.runs_dir, progress=False if args.quiet else None)
+    for note in json.loads((folder / "metrics.json").read_text(encoding="utf-8"))["notes"]:
+        print(f"note: {note}", file=sys.stderr)
     print(folder)
     return 0
 

@@ -107,8 +107,10 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     os.close(fd)
     os.unlink(tmp)  # pyogrio creates the file itself
     try:
-        for name, frame in layers.items():
-            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=os.path.exists(tmp))
+        for i, (name, frame) in enumerate(layers.items()):
+            # GeoPackage 1.2: readable by the GDAL of older QGIS releases as well.
+            options = {"dataset_options": {"VERSION": "1.2"}} if i == 0 else {"append": True}
+            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", **options)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -28,18 +29,23 @@ def planning_map(
     subtitle: str,
     path: Path,
     dpi: int = 200,
+    roads: gpd.GeoDataFrame | None = None,
 ) -> None:
     """Draw the map to `path` (PNG or SVG, by suffix).
 
     Villages are sized by population and coloured by road km to the nearest station;
     `rural_sites` are village indices with a station, `community` counts community stations
-    per township seat.
+    per township seat; `roads` (a road layer with `road_class`) is drawn underneath when given.
     """
     fig = Figure(figsize=A4_LANDSCAPE_IN, layout="constrained")
     ax = fig.add_subplot()
     ax.set_aspect("equal")
     ax.set_axis_off()
 
+    if roads is not None:
+        major = roads["road_class"].isin(["expressway", "motorway", "trunk"]).to_numpy()
+        roads[~major].plot(ax=ax, color="0.8", linewidth=0.3, zorder=0)
+        roads[major].plot(ax=ax, color="#2e7d32", linewidth=1.4, zorder=0)
     region.counties.boundary.plot(ax=ax, color="0.35", linewidth=0.8, zorder=1)
     for _, county in region.counties.iterrows():
         p = county.geometry.representative_point()
@@ -105,8 +111,8 @@ def planning_map(
     )
 
     bar = fig.colorbar(dots, ax=ax, shrink=0.6, pad=0.01, extend="max")
-    bar.set_label("road distance to nearest station, km (estimated)")
-    _legend(ax, pop, len(rural_sites), int(community.sum()))
+    bar.set_label("road distance to nearest station, km" + ("" if roads is not None else " (estimated)"))
+    _legend(ax, pop, len(rural_sites), int(community.sum()), roads is not None)
     _scale_bar(ax)
     _north_arrow(ax)
     ax.set_title(f"{title}\n{subtitle}", fontsize=13)
@@ -119,7 +125,7 @@ def _marker_size(pop: np.ndarray, largest: float) -> np.ndarray:
     return 3.0 + 60.0 * np.sqrt(pop / largest)
 
 
-def _legend(ax, pop: np.ndarray, n_rural: int, n_community: int) -> None:
+def _legend(ax, pop: np.ndarray, n_rural: int, n_community: int, with_roads: bool) -> None:
     largest = pop.max() if len(pop) else 1.0
     handles = [
         Line2D(
@@ -146,6 +152,8 @@ def _legend(ax, pop: np.ndarray, n_rural: int, n_community: int) -> None:
         ),
         Line2D([], [], color="0.35", linewidth=0.8, label="county outline (approximate)"),
     ]
+    if with_roads:
+        handles.append(Line2D([], [], color="#2e7d32", linewidth=1.4, label="expressway, other roads grey"))
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
 
 

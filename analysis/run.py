@@ -172,6 +172,7 @@ def draw_map(
         title=f"{scenario.name} — {year}: {figures['stations']['rural']:,} rural + "
         f"{figures['stations']['community']:,} community stations",
         subtitle=subtitle,
+        roads=None if network.roads is None else network.roads.to_geodataframe(),
         path=path,
         dpi=scenario.outputs.map_dpi,
     )

@@ -20,6 +20,8 @@ from scipy.spatial import cKDTree
 from geo.distance import Nearest, Travel
 from geo.roads import RoadNetwork, components, join_components
 
+#: Part of every cache key: bump when the way matrices are computed changes.
+CACHE_VERSION = 1
 #: Dijkstra runs from at most this many sources at a time (bounds memory: chunk x nodes floats).
 CHUNK = 256
 
@@ -117,7 +119,8 @@ class RoadTravel:
         h = hashlib.sha256(self.network.fingerprint.encode())
         for a in (origins, destinations):
             h.update(np.ascontiguousarray(a, dtype=float).tobytes())
-        h.update(repr((cutoff_km, self.connector_speed_kmh, origins.shape, destinations.shape)).encode())
+        shapes = (origins.shape, destinations.shape)
+        h.update(repr((CACHE_VERSION, cutoff_km, self.connector_speed_kmh, shapes)).encode())
         return h.hexdigest()[:32]
 
     def _load(self, key: str) -> Travel | None:
