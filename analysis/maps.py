@@ -44,8 +44,12 @@ def planning_map(
 
     if roads is not None:
         major = roads["road_class"].isin(["expressway", "motorway", "trunk"]).to_numpy()
-        roads[~major].plot(ax=ax, color="0.8", linewidth=0.3, zorder=0)
-        roads[major].plot(ax=ax, color="#2e7d32", linewidth=1.4, zorder=0)
+        for part, style in (
+            (roads[~major], {"color": "0.8", "linewidth": 0.3}),
+            (roads[major], {"color": "#2e7d32", "linewidth": 1.4}),
+        ):
+            if len(part):
+                part.plot(ax=ax, zorder=0, **style)
     region.counties.boundary.plot(ax=ax, color="0.35", linewidth=0.8, zorder=1)
     for _, county in region.counties.iterrows():
         p = county.geometry.representative_point()
