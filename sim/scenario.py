@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from geo.errors import InputError
 from geo.placement import STRATEGIES
 from geo.presets import PRESETS
+from sim.config import Couriers, Demand, Pickups, Simulation, Trunk, Warehouses
 
 
 class _Section(BaseModel):
@@ -172,6 +173,7 @@ class Outputs(_Section):
     map_dpi: int = Field(default=200, ge=72, le=600)
     villages_csv: bool = True
     gpkg: bool = True
+    lead_times_png: bool = True
 
 
 class Scenario(_Section):
@@ -183,6 +185,12 @@ class Scenario(_Section):
     horizon: Horizon = Horizon()
     region: RegionConfig
     stations: Stations = Stations()
+    demand: Demand = Demand()
+    trunk: Trunk = Trunk()
+    warehouses: Warehouses = Warehouses()
+    couriers: Couriers = Couriers()
+    pickup: Pickups = Pickups()
+    simulation: Simulation = Simulation()
     outputs: Outputs = Outputs()
 
     def resolved_yaml(self) -> str:

@@ -114,7 +114,7 @@ BAD = [
         "stations: {rural: {taget: 5}}",
         ["{f}: stations.rural.taget: unknown field (did you mean 'target'?)"],
     ),
-    ("unknown section", "demand: {growth: 1.1}", ["{f}: demand: unknown field"]),
+    ("unknown section", "faults: {typhoon: true}", ["{f}: faults: unknown field"]),
     (
         "target not a number",
         "stations: {rural: {target: many}}",

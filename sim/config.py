@@ -1,0 +1,172 @@
+"""Scenario sections of the delivery simulation: demand, trunk, warehouses, couriers, pickup.
+
+Defaults are the calibration for Lishui around 2018 (see README, "Simulation"): about 30 parcels
+a day for a village station of 150 households, trunk delays of about 30 h, one county warehouse
+per county with a daily van departure at 08:00. Every figure not sourced in `../shared/data` is
+an assumption and documented as such.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Hour = Annotated[float, Field(ge=0, le=24)]
+Positive = Annotated[float, Field(gt=0)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SeasonEvent(Section):
+    """A demand peak or slump: demand x `factor` on `date`, fading as a Gaussian with standard
+    deviation `spread_days`. `date` is "MM-DD" or `spring_festival` (the lunar new year)."""
+
+    name: str
+    date: str = Field(pattern=r"^(spring_festival|(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))$")
+    factor: float = Field(gt=0, le=20)
+    spread_days: float = Field(default=3.0, gt=0, le=60)
+
+
+class Demand(Section):
+    """Downstream orders per village per day ~ Poisson(households x `parcels_per_household_day`
+    x `growth_per_year` ** (year - `base_year`) x season x weekday). Orders fall uniformly within
+    `order_hours`. Default: 0.2 parcels per household-day in 2018 (about 30 a day for a village of
+    150 households, within the 10-50 reported for Zhejiang village stations)."""
+
+    parcels_per_household_day: float = Field(default=0.2, ge=0, le=50)
+    base_year: int = Field(default=2018, ge=1990, le=2100)
+    growth_per_year: float = Field(default=1.25, gt=0, le=10)
+    order_hours: tuple[Hour, Hour] = (8.0, 23.0)
+    weekday_factors: tuple[Positive, Positive, Positive, Positive, Positive, Positive, Positive] = (
+        1.1,
+        1.05,
+        1.0,
+        1.0,
+        0.95,
+        0.95,
+        0.95,
+    )
+    events: tuple[SeasonEvent, ...] = (
+        SeasonEvent(name="spring_festival", date="spring_festival", factor=0.3, spread_days=6),
+        SeasonEvent(name="618", date="06-18", factor=1.8, spread_days=3),
+        SeasonEvent(name="double_11", date="11-11", factor=3.0, spread_days=4),
+    )
+
+    @field_validator("order_hours")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] >= value[1]:
+            raise ValueError("must be [start, end) with start < end")
+        return value
+
+
+class Trunk(Section):
+    """Line haul to the county warehouse: a log-normal delay (`delay_mean_h`, coefficient of
+    variation `delay_cv`), then the next trunk wave at one of `waves_h` (hours of the day; none:
+    parcels arrive as they come)."""
+
+    delay_mean_h: float = Field(default=30.0, gt=0, le=1000)
+    delay_cv: float = Field(default=0.4, ge=0, le=5)
+    waves_h: tuple[Hour, ...] = (4.0, 14.0)
+
+
+class Warehouses(Section):
+    """One county warehouse per county, at the county seat. It sorts `sorting_rate_per_h` parcels
+    an hour during `shift_h`, first come first served (`service`: deterministic 1/rate, or
+    exponential); parcels sorted `cutoff_h` before a van departure make it."""
+
+    sorting_rate_per_h: float = Field(default=2000.0, gt=0)
+    shift_h: tuple[Hour, Hour] = (2.0, 22.0)
+    cutoff_h: float = Field(default=1.0, ge=0, le=24)
+    service: Literal["deterministic", "exponential"] = "deterministic"
+
+    @field_validator("shift_h")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] >= value[1]:
+            raise ValueError("must be [start, end) with start < end")
+        return value
+
+
+class Frequency(Section):
+    """Stops within `max_minutes` of the warehouse are visited every `every_days` days."""
+
+    max_minutes: float | None = Field(default=None, gt=0)
+    every_days: int = Field(ge=1, le=28)
+
+
+class Couriers(Section):
+    """Vans per county: routes planned with PyVRP over the stops (village stations and township
+    points) each build year, `vans_per_county` at most, `van_capacity` parcels, routes of at most
+    `shift_h` hours, `service_min_per_stop` + `service_min_per_parcel` at each stop. Vans leave
+    at `departure_h`; legs take the road time x log-normal noise (`travel_noise_cv`). Village
+    stations are visited by `frequency` (first rule that fits, by minutes from the warehouse);
+    township points daily. Cost: `cost_per_km` + `cost_per_hour` yuan."""
+
+    departure_h: Hour = 8.0
+    vans_per_county: int = Field(default=60, ge=1, le=10_000)
+    van_capacity: int = Field(default=500, ge=1, le=100_000)
+    shift_h: float = Field(default=10.0, gt=0, le=24)
+    service_min_per_stop: float = Field(default=4.0, ge=0, le=240)
+    service_min_per_parcel: float = Field(default=0.2, ge=0, le=60)
+    travel_noise_cv: float = Field(default=0.1, ge=0, le=2)
+    cost_per_km: float = Field(default=1.5, ge=0)
+    cost_per_hour: float = Field(default=40.0, ge=0)
+    frequency: tuple[Frequency, ...] = (
+        Frequency(max_minutes=90, every_days=1),
+        Frequency(max_minutes=150, every_days=2),
+        Frequency(every_days=7),
+    )
+    route_search_s: float = Field(default=1.0, gt=0, le=600)
+
+    @field_validator("frequency")
+    @classmethod
+    def _last_rule_catches_all(cls, value: tuple[Frequency, ...]) -> tuple[Frequency, ...]:
+        if not value or value[-1].max_minutes is not None:
+            raise ValueError("the last rule must have no max_minutes (it takes every remaining stop)")
+        return value
+
+
+class Pickup(Section):
+    """How villagers collect: the delay from a parcel's arrival to its pickup is exponential with
+    mean `base_h` + `per_km_h` x the household's km to the point, counted in opening hours only
+    (`opening_h`; [0, 24] for lockers). Households of a station village live within
+    `household_km` of it; for a township point the distance is the village's road km to it."""
+
+    opening_h: tuple[Hour, Hour] = (8.0, 20.0)
+    base_h: float = Field(default=4.0, ge=0, le=1000)
+    per_km_h: float = Field(default=4.0, ge=0, le=1000)
+    household_km: float = Field(default=1.0, ge=0, le=100)
+
+
+class Pickups(Section):
+    """Pickup behaviour by delivery point, villagers' travel speed, and the capacities: a village
+    station's shelf holds `station_capacity` parcels, or `shelf_days` busy days of its village's
+    parcels if more; lockers `locker_slots` per community station, returned after
+    `locker_limit_h`; each community station receives `community_parcels_per_day` (2018 level)."""
+
+    village_station: Pickup = Pickup()
+    township_point: Pickup = Pickup(opening_h=(8.0, 18.0), base_h=12.0, per_km_h=3.0)
+    community_locker: Pickup = Pickup(opening_h=(0.0, 24.0), base_h=8.0, per_km_h=4.0, household_km=1.5)
+    station_capacity: int = Field(default=200, ge=1, le=100_000)
+    shelf_days: float = Field(default=1.5, ge=0, le=60)
+    locker_slots: int = Field(default=60, ge=1, le=10_000)
+    locker_limit_h: float = Field(default=48.0, gt=0, le=1000)
+    community_parcels_per_day: float = Field(default=40.0, ge=0, le=10_000)
+    villager_speed_kmh: float = Field(default=15.0, gt=0, le=100)
+
+
+class Simulation(Section):
+    """`days`: simulate only this many days (default: the whole horizon); `warmup_days` run before
+    the horizon so the network is not empty at its start (their parcels are not counted);
+    `engine`: `fast` (parcels as arrays) or `reference` (one SimPy process per parcel);
+    `replications`: independent runs with derived seeds, reported as mean and 95% CI."""
+
+    enabled: bool = True
+    days: int | None = Field(default=None, ge=1, le=36_600)
+    warmup_days: int = Field(default=7, ge=0, le=365)
+    engine: Literal["fast", "reference"] = "fast"
+    replications: int = Field(default=1, ge=1, le=1000)

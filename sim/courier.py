@@ -1,0 +1,181 @@
+"""Courier routes: planned with PyVRP per county and build year, driven daily by the engine.
+
+A county's vans start and end at its warehouse (the county seat). Routes cover every active stop;
+on a given day a van visits only the stops that are due (visit frequency) and have parcels,
+keeping the planned order. Plans are cached on disk per (stops, demand, travel model, settings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pyvrp import Model
+from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.stop import MaxRuntime
+
+from geo.distance import DistanceModel
+from sim.config import Couriers
+
+#: PyVRP works in integers: metres and tenths of a minute.
+DECIMINUTES = 10
+CACHE_VERSION = 2
+
+
+@dataclass(frozen=True)
+class CountyRoutes:
+    """One county's plan. `stops` (global stop ids, matrix order after the depot at index 0);
+    `km`, `minutes`: (n+1, n+1) travel between depot and stops; `routes`: each route as matrix
+    indices (1..n) in visit order; `vans` per route (a route whose planned load exceeds one van
+    is driven by several vans together); `every_days`, `phase` per stop (matrix order, depot
+    first)."""
+
+    stops: np.ndarray
+    km: np.ndarray
+    minutes: np.ndarray
+    routes: tuple[np.ndarray, ...]
+    vans: np.ndarray
+    every_days: np.ndarray
+    phase: np.ndarray
+    feasible: bool
+    planning_s: float
+
+    def due(self, day: int) -> np.ndarray:
+        """Bool per matrix index: the stop is visited on simulation day `day`."""
+        return (day + self.phase) % self.every_days == 0
+
+
+def visit_every(
+    minutes_from_depot: np.ndarray,
+    is_station: np.ndarray,
+    daily: np.ndarray,
+    shelf: np.ndarray,
+    cfg: Couriers,
+) -> np.ndarray:
+    """Days between visits per stop: the first frequency rule whose `max_minutes` the stop is
+    within (village stations), but often enough that a visit's parcels fill at most 80% of the
+    station's `shelf` (one value per station, in stop order); township points daily."""
+    every = np.full(len(minutes_from_depot), cfg.frequency[-1].every_days, dtype=np.int64)
+    assigned = np.zeros(len(every), dtype=bool)
+    for rule in cfg.frequency:
+        fits = ~assigned if rule.max_minutes is None else ~assigned & (minutes_from_depot <= rule.max_minutes)
+        every[fits] = rule.every_days
+        assigned |= fits
+    room = np.full(len(daily), np.inf)
+    room[is_station] = shelf
+    fits_shelf = np.maximum(1, np.floor(np.minimum(0.8 * room / np.maximum(daily, 1e-9), 1e6))).astype(
+        np.int64
+    )
+    return np.where(is_station, np.minimum(every, fits_shelf), 1)
+
+
+def plan_county(
+    depot_xy: np.ndarray,
+    stops: np.ndarray,
+    stop_xy: np.ndarray,
+    is_station: np.ndarray,
+    daily_parcels: np.ndarray,
+    distances: DistanceModel,
+    circuity: float,
+    cfg: Couriers,
+    *,
+    shelf: np.ndarray,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+) -> CountyRoutes:
+    """Routes over `stops` (global ids at `stop_xy`) from the depot. `daily_parcels` is the
+    parcels per day to plan for at each stop: a route's load is planned as parcels per visit;
+    a stop larger than a van counts as a full van in the search and gets vans enough after it."""
+    xy = np.vstack([depot_xy[None, :], stop_xy])
+    key = _key(xy, is_station, daily_parcels, distances.description, (circuity, tuple(shelf)), cfg, seed)
+    cached = _load(cache_dir, key)
+    if cached is not None:
+        return cached
+    start = time.perf_counter()
+    travel = distances.matrix(xy, xy, origin_circuity=np.full(len(xy), circuity))
+    km, minutes = travel.km, travel.minutes
+    every = np.concatenate([[1], visit_every(minutes[0, 1:], is_station, daily_parcels, shelf, cfg)])
+    phase = np.arange(len(xy)) % every
+    per_visit = np.ceil(daily_parcels * every[1:]).astype(np.int64)
+    routes, feasible = _solve(km, minutes, per_visit, cfg, seed) if len(stops) else ((), True)
+    load = np.array([per_visit[r - 1].sum() for r in routes], dtype=np.int64)
+    plan = CountyRoutes(
+        stops=np.asarray(stops, dtype=np.int64),
+        km=km,
+        minutes=minutes,
+        routes=routes,
+        vans=np.maximum(1, -(-load // cfg.van_capacity)),
+        every_days=every,
+        phase=phase,
+        feasible=feasible,
+        planning_s=time.perf_counter() - start,
+    )
+    _store(cache_dir, key, plan)
+    return plan
+
+
+def _solve(
+    km: np.ndarray, minutes: np.ndarray, per_visit: np.ndarray, cfg: Couriers, seed: int
+) -> tuple[tuple[np.ndarray, ...], bool]:
+    model = Model()
+    capacity = max(cfg.van_capacity, int(per_visit.max()))  # a stop larger than a van gets a van
+    model.add_vehicle_type(
+        num_available=cfg.vans_per_county,
+        capacity=[capacity],
+        shift_duration=int(cfg.shift_h * 60 * DECIMINUTES),
+    )
+    locations = [model.add_location(x=0.0, y=0.0) for _ in range(len(km))]
+    model.add_depot(locations[0])
+    service = (cfg.service_min_per_stop + cfg.service_min_per_parcel * per_visit) * DECIMINUTES
+    for i in range(1, len(km)):
+        demand = min(int(per_visit[i - 1]), cfg.van_capacity)
+        model.add_client(locations[i], delivery=[demand], service_duration=int(service[i - 1]))
+    dist = np.rint(np.minimum(km, 1e6) * 1000).astype(np.int64)
+    dur = np.rint(np.minimum(minutes, 1e6) * DECIMINUTES).astype(np.int64)
+    for i, a in enumerate(locations):
+        for j, b in enumerate(locations):
+            model.add_edge(a, b, distance=int(dist[i, j]), duration=int(dur[i, j]))
+    with warnings.catch_warnings():  # an infeasible plan is reported through `feasible`
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = model.solve(stop=MaxRuntime(cfg.route_search_s), seed=seed, display=False)
+    routes = tuple(
+        np.array(
+            [a.idx + 1 for a in route.schedule() if a.is_client()], dtype=np.int64
+        )  # client k is matrix index k + 1
+        for route in result.best.routes()
+    )
+    return routes, bool(result.is_feasible())
+
+
+def _key(xy, is_station, daily, description, circuity, cfg: Couriers, seed) -> str:
+    h = hashlib.sha256()
+    for a in (xy, is_station.astype(float), daily):
+        h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+    h.update(repr((CACHE_VERSION, description, circuity, cfg.model_dump_json(), seed)).encode())
+    return h.hexdigest()[:32]
+
+
+def _load(cache_dir: Path | None, key: str) -> CountyRoutes | None:
+    if cache_dir is None:
+        return None
+    try:
+        with open(cache_dir / f"routes-{key}.pkl", "rb") as f:
+            plan = pickle.load(f)  # our own cache file
+        return plan if isinstance(plan, CountyRoutes) else None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        return None
+
+
+def _store(cache_dir: Path | None, key: str, plan: CountyRoutes) -> None:
+    if cache_dir is None:
+        return
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_dir / f".routes-{key}.{time.monotonic_ns()}.partial"
+    with open(tmp, "wb") as f:
+        pickle.dump(plan, f)
+    tmp.replace(cache_dir / f"routes-{key}.pkl")

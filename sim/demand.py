@@ -1,0 +1,59 @@
+"""Downstream demand: orders per delivery point per day, and their order times.
+
+Rates are per day: households x parcels per household-day x yearly growth x season x weekday.
+Orders are Poisson; their times fall uniformly within the configured order hours.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+
+from sim.config import Demand
+
+#: Lunar new year (春节) dates: the Spring Festival slump centres on them.
+SPRING_FESTIVAL = {
+    2010: date(2010, 2, 14), 2011: date(2011, 2, 3), 2012: date(2012, 1, 23), 2013: date(2013, 2, 10),
+    2014: date(2014, 1, 31), 2015: date(2015, 2, 19), 2016: date(2016, 2, 8), 2017: date(2017, 1, 28),
+    2018: date(2018, 2, 16), 2019: date(2019, 2, 5), 2020: date(2020, 1, 25), 2021: date(2021, 2, 12),
+    2022: date(2022, 2, 1), 2023: date(2023, 1, 22), 2024: date(2024, 2, 10), 2025: date(2025, 1, 29),
+    2026: date(2026, 2, 17), 2027: date(2027, 2, 6), 2028: date(2028, 1, 26), 2029: date(2029, 2, 13),
+    2030: date(2030, 2, 3), 2031: date(2031, 1, 23), 2032: date(2032, 2, 11), 2033: date(2033, 1, 31),
+    2034: date(2034, 2, 19), 2035: date(2035, 2, 8),
+}  # fmt: skip
+
+
+def _event_days(spec: str, year: int) -> date:
+    if spec == "spring_festival":
+        return SPRING_FESTIVAL.get(year, date(year, 2, 5))  # outside the table: a typical date
+    month, day = (int(x) for x in spec.split("-"))
+    return date(year, month, min(day, 28) if month == 2 else day)
+
+
+def day_factors(cfg: Demand, first_day: date, days: int) -> np.ndarray:
+    """Multiplier of the base rate for each of `days` days from `first_day`: growth x season x
+    weekday. Season events are Gaussian bumps around their date (in the day's own year and the
+    neighbouring years, so a peak near New Year spans it)."""
+    dates = [first_day + timedelta(days=d) for d in range(days)]
+    ordinal = np.array([d.toordinal() for d in dates], dtype=float)
+    years = np.array([d.year for d in dates])
+    day_of_year = np.array([d.timetuple().tm_yday for d in dates])
+    growth = cfg.growth_per_year ** (years - cfg.base_year + (day_of_year - 1) / 365.0)
+    weekday = np.array(cfg.weekday_factors)[[d.weekday() for d in dates]]
+    season = np.ones(days)
+    for event in cfg.events:
+        for year in range(years.min() - 1, years.max() + 2):
+            centre = _event_days(event.date, year).toordinal()
+            bump = np.exp(-0.5 * ((ordinal - centre) / event.spread_days) ** 2)
+            season *= 1.0 + (event.factor - 1.0) * bump
+    return growth * season * weekday
+
+
+def order_times(
+    counts: np.ndarray, day_start_h: float, hours: tuple[float, float], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """For `counts` orders per point on one day starting at `day_start_h` (simulation hours):
+    the point index and the order time (hours) of every order, in point order."""
+    point = np.repeat(np.arange(len(counts)), counts)
+    return point, day_start_h + rng.uniform(hours[0], hours[1], size=len(point))
