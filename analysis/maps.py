@@ -12,7 +12,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.patheffects import withStroke
 
-from analysis.coverage import Access
 from geo.region import Region
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
@@ -21,7 +20,7 @@ SCALE_BAR_KM = (1, 2, 5, 10, 20, 50, 100, 200)
 
 def planning_map(
     region: Region,
-    access: Access,
+    values: np.ndarray,
     rural_sites: np.ndarray,
     community: np.ndarray,
     *,
@@ -30,12 +29,14 @@ def planning_map(
     path: Path,
     dpi: int = 200,
     roads: gpd.GeoDataFrame | None = None,
+    value_label: str = "road distance to nearest station, km",
 ) -> None:
     """Draw the map to `path` (PNG or SVG, by suffix).
 
-    Villages are sized by population and coloured by road km to the nearest station;
-    `rural_sites` are village indices with a station, `community` counts community stations
-    per township seat; `roads` (a road layer with `road_class`) is drawn underneath when given.
+    Villages are sized by population and coloured by `values` (one per village, e.g. road km to
+    the nearest station; NaN or inf draws grey), described by `value_label`; `rural_sites` are
+    village indices with a station, `community` counts community stations per township seat;
+    `roads` (a road layer with `road_class`) is drawn underneath when given.
     """
     fig = Figure(figsize=A4_LANDSCAPE_IN, layout="constrained")
     ax = fig.add_subplot()
@@ -67,7 +68,7 @@ def planning_map(
     v = region.villages
     pop = v["population"].to_numpy(dtype=float)
     size = _marker_size(pop, pop.max() if len(pop) else 1.0)
-    km = access.distance_km
+    km = np.asarray(values, dtype=float)
     finite = np.isfinite(km)
     top = max(float(np.percentile(km[finite], 99)) if finite.any() else 1.0, 1.0)
     norm = Normalize(vmin=0.0, vmax=top)
@@ -115,7 +116,7 @@ def planning_map(
     )
 
     bar = fig.colorbar(dots, ax=ax, shrink=0.6, pad=0.01, extend="max")
-    bar.set_label("road distance to nearest station, km" + ("" if roads is not None else " (estimated)"))
+    bar.set_label(value_label)
     _legend(ax, pop, len(rural_sites), int(community.sum()), roads is not None)
     _scale_bar(ax)
     _north_arrow(ax)

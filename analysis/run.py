@@ -14,12 +14,14 @@ from tqdm import tqdm
 from analysis.coverage import Access, access, summarise
 from analysis.export import read_gpkg, region_layers, write_geojson, write_gpkg
 from analysis.maps import planning_map
+from analysis.plots import lead_time_plot
 from analysis.runfolder import atomic_dir, default_run_dir
 from geo.errors import RuralsimError
 from geo.placement import NO_STATION
 from geo.region import VILLAGE_COLUMNS
 from sim.network import Network, build_network
-from sim.scenario import LoadedScenario, load_scenario
+from sim.replicate import SimulationRun, confidence, replicate
+from sim.scenario import LoadedScenario, Scenario, load_scenario
 
 
 def run(
@@ -28,46 +30,78 @@ def run(
     out: Path | None = None,
     runs_root: Path = Path("runs"),
     progress: bool | None = None,
+    workers: int | None = None,
 ) -> Path:
     """Run `loaded` and write its folder (`out`, or a new one under `runs_root`); return it.
 
-    `progress` shows a progress bar on stderr (None: only when stderr is a terminal).
+    `progress` shows progress bars on stderr (None: only when stderr is a terminal); `workers`
+    caps the local processes for replications.
     """
     scenario = loaded.scenario
     resolved = loaded.resolved_yaml()
     final = out if out is not None else default_run_dir(runs_root, scenario.name, resolved)
-    with tqdm(
-        total=4,
-        desc=scenario.name,
-        unit="step",
-        disable=None if progress is None else not progress,
-        leave=False,
-    ) as bar:
-        bar.set_postfix_str("region and placement")
+    quiet = None if progress is None else not progress
+    with tqdm(total=2, desc=f"{scenario.name}: network", unit="step", disable=quiet, leave=False) as bar:
         network = build_network(loaded)
         bar.update()
-        bar.set_postfix_str("coverage")
         by_year = {year: access(network, year) for year in network.plan.years}
         metrics = coverage_metrics(loaded, network, by_year)
         bar.update()
-        with atomic_dir(final) as tmp:
-            (tmp / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
-            (tmp / "metrics.json").write_text(
-                json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    timings: dict[str, Any] = {}
+    runs: list[SimulationRun] = []
+    if scenario.simulation.enabled:
+        days = simulated_days(scenario)
+        with tqdm(
+            total=days, desc=f"{scenario.name}: simulating", unit="day", disable=quiet, leave=False
+        ) as bar:
+            runs = replicate(loaded, network, workers=workers, progress=bar)
+        metrics["simulation"] = runs[0].summary
+        if len(runs) > 1:
+            metrics["replications"] = {
+                "seeds": [scenario.seed + r for r in range(len(runs))],
+                "figures": confidence(runs),
+            }
+        timings = {
+            "route_planning_s": round(runs[0].planning_s, 3),
+            "simulation_s": round(runs[0].simulation_s, 3),
+            "parcels_simulated": runs[0].parcels,
+            "parcels_per_s": round(runs[0].parcels / max(runs[0].simulation_s, 1e-9)),
+        }
+    with atomic_dir(final) as tmp:
+        (tmp / "scenario.resolved.yaml").write_text(resolved, encoding="utf-8")
+        _write_json(tmp / "metrics.json", metrics)
+        _write_json(tmp / "run.json", {"ruralsim_version": version("ruralsim"), **timings})
+        last = network.plan.years[-1]
+        if scenario.outputs.villages_csv:
+            table = villages_table(network, by_year[last])
+            if runs:
+                table["order_to_hand_mean_h"] = np.round(runs[0].village_hand_h, 2)
+            table.to_csv(tmp / "villages.csv", index=False)
+        if scenario.outputs.gpkg:
+            write_gpkg(region_layers(network, by_year[last], last), tmp / "region.gpkg")
+        if scenario.outputs.map:
+            for year in network.plan.years:
+                name = "map.png" if year == last else f"map_{year}.png"
+                draw_map(loaded, network, by_year[year], year, metrics["years"][str(year)], tmp / name)
+            if runs:
+                draw_lead_time_map(loaded, network, runs[0], last, tmp / "map_lead_time.png")
+        if runs and scenario.outputs.lead_times_png:
+            lead_time_plot(
+                runs[0].cdfs,
+                title=f"{scenario.name}: lead times by delivery point",
+                path=tmp / "lead_times.png",
             )
-            last = network.plan.years[-1]
-            if scenario.outputs.villages_csv:
-                villages_table(network, by_year[last]).to_csv(tmp / "villages.csv", index=False)
-            if scenario.outputs.gpkg:
-                write_gpkg(region_layers(network, by_year[last], last), tmp / "region.gpkg")
-            bar.update()
-            if scenario.outputs.map:
-                bar.set_postfix_str("map")
-                for year in network.plan.years:
-                    name = "map.png" if year == last else f"map_{year}.png"
-                    draw_map(loaded, network, by_year[year], year, metrics["years"][str(year)], tmp / name)
-            bar.update()
     return final
+
+
+def simulated_days(scenario: Scenario) -> int:
+    """Days the simulation runs, warm-up included."""
+    horizon = (scenario.horizon.end - scenario.horizon.start).days
+    return min(scenario.simulation.days or horizon, horizon) + scenario.simulation.warmup_days
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def coverage_metrics(loaded: LoadedScenario, network: Network, by_year: dict[int, Access]) -> dict[str, Any]:
@@ -154,6 +188,25 @@ def villages_table(network: Network, acc: Access) -> pd.DataFrame:
     return table
 
 
+def draw_lead_time_map(
+    loaded: LoadedScenario, network: Network, sim: SimulationRun, year: int, path: Path
+) -> None:
+    """The planning map coloured by each village's mean order-to-hand time."""
+    total = sim.summary["total"]["order_to_hand_h"]
+    planning_map(
+        network.region,
+        sim.village_hand_h,
+        network.plan.sites(year),
+        network.community,
+        title=f"{loaded.scenario.name} — {year}: order to parcel in hand",
+        subtitle=f"mean {total['mean_h']} h, p90 {total['p90_h']} h, {total['parcels']:,} parcels picked up",
+        path=path,
+        dpi=loaded.scenario.outputs.map_dpi,
+        roads=None if network.roads is None else network.roads.to_geodataframe(),
+        value_label="mean hours from order to parcel in hand",
+    )
+
+
 def draw_map(
     loaded: LoadedScenario, network: Network, acc: Access, year: int, figures: dict[str, Any], path: Path
 ) -> None:
@@ -164,9 +217,10 @@ def draw_map(
         f"{total['population_covered_share']:.1%} of village residents within {radius:g} km of a station; "
         f"{total['villages_with_station']:,} of {total['villages']:,} villages have one"
     )
+    label = "road distance to nearest station, km" + ("" if network.roads is not None else " (estimated)")
     planning_map(
         network.region,
-        acc,
+        acc.distance_km,
         network.plan.sites(year),
         network.community,
         title=f"{scenario.name} — {year}: {figures['stations']['rural']:,} rural + "
@@ -175,6 +229,7 @@ def draw_map(
         roads=None if network.roads is None else network.roads.to_geodataframe(),
         path=path,
         dpi=scenario.outputs.map_dpi,
+        value_label=label,
     )
 
 

@@ -78,7 +78,7 @@ class Warehouses(Section):
     an hour during `shift_h`, first come first served (`service`: deterministic 1/rate, or
     exponential); parcels sorted `cutoff_h` before a van departure make it."""
 
-    sorting_rate_per_h: float = Field(default=2000.0, gt=0)
+    sorting_rate_per_h: float = Field(default=4000.0, gt=0)
     shift_h: tuple[Hour, Hour] = (2.0, 22.0)
     cutoff_h: float = Field(default=1.0, ge=0, le=24)
     service: Literal["deterministic", "exponential"] = "deterministic"
@@ -107,7 +107,7 @@ class Couriers(Section):
     township points daily. Cost: `cost_per_km` + `cost_per_hour` yuan."""
 
     departure_h: Hour = 8.0
-    vans_per_county: int = Field(default=60, ge=1, le=10_000)
+    vans_per_county: int = Field(default=150, ge=1, le=10_000)
     van_capacity: int = Field(default=500, ge=1, le=100_000)
     shift_h: float = Field(default=10.0, gt=0, le=24)
     service_min_per_stop: float = Field(default=4.0, ge=0, le=240)

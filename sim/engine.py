@@ -20,6 +20,7 @@ import numpy as np
 import simpy
 
 from sim.clock import lognormal, next_wave
+from sim.config import Couriers
 from sim.courier import CountyRoutes, plan_county
 from sim.demand import day_factors
 from sim.kpi import Kpi
@@ -63,6 +64,17 @@ def _join(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.nd
     return {k: np.concatenate([a[k], b[k]]) for k in a}
 
 
+def surge(planned: np.ndarray, waiting: np.ndarray, cfg: Couriers) -> np.ndarray:
+    """Vans per route today: the planned ones, plus extra vans from the county's spare fleet
+    (`vans_per_county` in all) for routes with more parcels waiting than their vans hold, in
+    route order. This is how couriers meet the Double 11 peak."""
+    needed = np.maximum(planned, -(-waiting // cfg.van_capacity))
+    extra = needed - planned
+    spare = max(cfg.vans_per_county - int(planned.sum()), 0)
+    granted = np.minimum(extra, np.maximum(spare - (np.cumsum(extra) - extra), 0))
+    return planned + granted
+
+
 class Engine:
     """One run of the fast engine. Call `run()` once."""
 
@@ -88,8 +100,8 @@ class Engine:
             np.random.default_rng([seed, s])
             for s in (STREAM_DEMAND, STREAM_TRUNK, STREAM_SORT, STREAM_VAN, STREAM_PICKUP)
         ]
-        self.rng_demand, self.rng_trunk, rng_sort, self.rng_van, self.rng_pickup = rngs
-        self.sorters = [Sorter(scenario.warehouses, rng_sort) for _ in p.county_names]
+        self.rng_demand, self.rng_trunk, self.rng_sort, self.rng_van, self.rng_pickup = rngs
+        self.sorters = [Sorter(scenario.warehouses, self.rng_sort) for _ in p.county_names]
         # Plan for a busy day (90th percentile of the season), not an average one.
         self.busy_daily = self.base_rate * float(np.percentile(self.factors, 90))
         self.pickups = PickupModel(scenario.pickup, p, self.busy_daily)
@@ -102,7 +114,9 @@ class Engine:
 
     # ----------------------------------------------------------------------------- planning
     def _year(self, day: int) -> int:
-        return (self.first_date + timedelta(days=day)).year
+        """The build year in force on simulation day `day` (warm-up days use the first year's
+        network, so the run starts from the network as built)."""
+        return max((self.first_date + timedelta(days=day)).year, self.sc.horizon.start.year)
 
     def _sites(self, year: int) -> np.ndarray:
         return self.net.plan.sites(year)
@@ -240,20 +254,23 @@ class Engine:
         idx = idx[np.argsort(r_of, kind="stable")]  # queue is in sorted-time order: FIFO per route
         r_of = route_of[m[idx]]
         starts = np.searchsorted(r_of, r_of, side="left")
-        loaded = idx[(np.arange(len(idx)) - starts) < plan.vans[r_of] * cfg.van_capacity]
+        vans_today = surge(plan.vans, np.bincount(r_of, minlength=len(plan.routes)), cfg)
+        loaded = idx[(np.arange(len(idx)) - starts) < vans_today[r_of] * cfg.van_capacity]
         if not len(loaded):
             return []
         keep = np.ones(len(q["order"]), dtype=bool)
         keep[loaded] = False
         parcels = _take(q, loaded)
         self.queue[c] = _take(q, keep)
-        refused, vans = self._deliver(c, plan, parcels, m[loaded], route_of[m[loaded]], position, depart)
+        refused, vans = self._deliver(
+            c, plan, parcels, m[loaded], route_of[m[loaded]], position, depart, vans_today
+        )
         if len(refused["order"]):
             merged = _join(self.queue[c], refused)
             self.queue[c] = _take(merged, np.argsort(merged["sorted"], kind="stable"))
         return vans
 
-    def _deliver(self, c, plan: CountyRoutes, parcels, m, r_of, position, depart):
+    def _deliver(self, c, plan: CountyRoutes, parcels, m, r_of, position, depart, vans_today):
         """Drive every loaded route (stop times with noise), check capacity at each stop, sample
         pickups and record KPIs. Returns the refused parcels (back to the warehouse) and the van
         processes."""
@@ -261,7 +278,7 @@ class Engine:
         vans = []
         order = np.lexsort((position[m], r_of))
         parcels, m, r_of = _take(parcels, order), m[order], r_of[order]
-        key = r_of * (len(position) + 1) + m
+        key = r_of * (len(position) + 1) + position[m]  # sorts as the visiting order
         _, first, n_at = np.unique(key, return_index=True, return_counts=True)
         stop_m, stop_r = m[first], r_of[first]
         # Travel legs: depot -> first stop, stop -> stop, last stop -> depot, per route.
@@ -284,7 +301,7 @@ class Engine:
         route_min = elapsed[last] + service[last] + home_min
         route_km = np.add.reduceat(leg_km, route_start) + plan.km[stop_m[last], 0]
         loads = np.add.reduceat(n_at, route_start)
-        vans_on = plan.vans[stop_r[route_start]]
+        vans_on = vans_today[stop_r[route_start]]
         if depart >= self.start_h:
             v = kpi.van
             v["routes"] += int(vans_on.sum())

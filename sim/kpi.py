@@ -52,7 +52,7 @@ class LeadTimes:
             k = int(np.searchsorted(cum, q * n))
             below = cum[k - 1] if k else 0
             frac = (q * n - below) / max(hist[k], 1)  # interpolate within the bin
-            out[f"p{round(q * 100)}_h"] = round((k + frac) * BIN_H, 3)
+            out[f"p{round(q * 100)}_h"] = round(float((k + frac) * BIN_H), 3)
         return out
 
     def cdf(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +173,7 @@ class Kpi:
                 "picked_up": picked,
                 "returned": returned,
                 "pending": ordered - picked - returned,
-                "refused_at_full_point": int(self.refused[groups].sum()),
+                "refusals_at_full_point": int(self.refused[groups].sum()),
             },
             "order_to_available_h": self.available.summary(groups),
             "order_to_hand_h": self.in_hand.summary(groups),
