@@ -10,10 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from analysis.run import export_run, run
 from geo.errors import InputError, RuralsimError
-from sim.network import build_region, check_targets
-from sim.scenario import load_scenario
+
+# The commands import the model (geopandas, SimPy, PyVRP, HiGHS, matplotlib) when they run, so
+# that `--help` and `--version` answer at once.
 
 BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -53,10 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="run a scenario and write its run folder",
-        description="Run a scenario: build the region, place the stations year by year, measure "
-        "coverage and draw the planning map. Writes runs/<name>/<UTC time>-<hash>/ (or --out) with "
-        "scenario.resolved.yaml, metrics.json, villages.csv and map.png; the folder appears only "
-        "once complete. Prints its path.",
+        description="Run a scenario: build the region and roads, place the stations year by year, "
+        "measure coverage, simulate parcel delivery day by day, and draw the maps. Writes "
+        "runs/<name>/<UTC time>-<hash>/ (or --out) with scenario.resolved.yaml, metrics.json, run.json, "
+        "villages.csv, region.gpkg, map.png, map_lead_time.png and lead_times.png; the folder appears "
+        "only once complete. Prints its path.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -70,6 +71,21 @@ def _parser() -> argparse.ArgumentParser:
         help="where new run folders go when --out is not given (default: runs)",
     )
     p.add_argument("--seed", type=int, metavar="N", help="override the scenario's seed")
+    p.add_argument(
+        "--replications",
+        type=int,
+        metavar="N",
+        help="simulate N seeds (seed, seed+1, ...) and report mean and 95%% CI per figure",
+    )
+    p.add_argument(
+        "--workers", type=int, metavar="N", help="local processes for replications (default: all cores)"
+    )
+    p.add_argument("--days", type=int, metavar="N", help="simulate only the first N days of the horizon")
+    p.add_argument(
+        "--no-sim",
+        action="store_true",
+        help="coverage, map and GIS layers only; skip the delivery simulation",
+    )
     _add_set(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(command=_run)
@@ -132,11 +148,26 @@ def _resolve(name: str) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from analysis.run import run
+    from sim.scenario import load_scenario
+
     overrides = list(args.overrides)
-    if args.seed is not None:
-        overrides.append(("--seed", f"seed={args.seed}"))
+    for flag, key, value in (
+        ("--seed", "seed", args.seed),
+        ("--replications", "simulation.replications", args.replications),
+        ("--days", "simulation.days", args.days),
+        ("--no-sim", "simulation.enabled", False if args.no_sim else None),
+    ):
+        if value is not None:
+            overrides.append((flag, f"{key}={str(value).lower() if isinstance(value, bool) else value}"))
     loaded = load_scenario(_resolve(args.scenario), overrides)
-    folder = run(loaded, out=args.out, runs_root=args.runs_dir, progress=False if args.quiet else None)
+    folder = run(
+        loaded,
+        out=args.out,
+        runs_root=args.runs_dir,
+        progress=False if args.quiet else None,
+        workers=args.workers,
+    )
     for note in json.loads((folder / "metrics.json").read_text(encoding="utf-8"))["notes"]:
         print(f"note: {note}", file=sys.stderr)
     print(folder)
@@ -144,6 +175,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from sim.network import build_region, check_targets
+    from sim.scenario import load_scenario
+
     status = 0
     for name in args.scenarios:
         try:
@@ -159,6 +193,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from analysis.run import export_run
+
     print(export_run(args.run_dir, args.format))
     return 0
 

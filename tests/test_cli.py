@@ -10,7 +10,17 @@ import analysis.run
 from analysis.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN_FILES = {"scenario.resolved.yaml", "metrics.json", "villages.csv", "map.png", "region.gpkg"}
+RUN_FILES = {
+    "scenario.resolved.yaml",
+    "metrics.json",
+    "run.json",
+    "villages.csv",
+    "map.png",
+    "map_lead_time.png",
+    "lead_times.png",
+    "region.gpkg",
+}
+FAST = ["--days", "7", "--quiet"]  # a week of simulation keeps the suite quick
 
 
 def ruralsim(*args: str) -> subprocess.CompletedProcess:
@@ -22,7 +32,7 @@ def ruralsim(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "small"
-    assert main(["run", "small", "--out", str(out), "--quiet"]) == 0
+    assert main(["run", "small", "--out", str(out), *FAST]) == 0
     return out
 
 
@@ -58,17 +68,17 @@ def test_map_is_an_a4_picture_with_content(small_run):
 
 def test_same_seed_gives_identical_metrics_and_seed_matters_for_random_placement(tmp_path, small_run):
     again = tmp_path / "again"
-    assert main(["run", "small", "--out", str(again), "--quiet"]) == 0
+    assert main(["run", "small", "--out", str(again), *FAST]) == 0
     assert (again / "metrics.json").read_bytes() == (small_run / "metrics.json").read_bytes()
     a, b = tmp_path / "a", tmp_path / "b"
-    random = ["--set", "stations.rural.placement=random", "--quiet"]
+    random = ["--set", "stations.rural.placement=random", *FAST]
     assert main(["run", "small", "--out", str(a), "--seed", "1", *random]) == 0
     assert main(["run", "small", "--out", str(b), "--seed", "2", *random]) == 0
     assert (a / "villages.csv").read_text() != (b / "villages.csv").read_text()
 
 
 def test_default_run_folder_is_named_by_time_and_hash(tmp_path, capsys):
-    assert main(["run", "small", "--runs-dir", str(tmp_path), "--quiet"]) == 0
+    assert main(["run", "small", "--runs-dir", str(tmp_path), *FAST]) == 0
     printed = Path(capsys.readouterr().out.strip())
     assert printed.parent == tmp_path / "small"
     assert printed.name[:8].isdigit() and printed.name[8] == "T" and len(printed.name) == 25
@@ -83,14 +93,14 @@ def test_a_crash_leaves_no_run_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(analysis.run, "planning_map", broken)
     out = tmp_path / "crashed"
     with pytest.raises(RuntimeError, match="disk full"):
-        main(["run", "small", "--out", str(out), "--quiet"])
+        main(["run", "small", "--out", str(out), *FAST])
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # the temporary folder is gone too
 
 
 def test_out_folder_with_files_is_refused(tmp_path, capsys):
     (tmp_path / "keep.txt").write_text("precious")
-    assert main(["run", "small", "--out", str(tmp_path), "--quiet"]) == 1
+    assert main(["run", "small", "--out", str(tmp_path), *FAST]) == 1
     assert "already exists and is not empty" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
@@ -102,7 +112,7 @@ def test_build_plan_run_reports_every_year(tmp_path):
         "small",
         "--out",
         str(out),
-        "--quiet",
+        *FAST,
         "--set",
         "horizon={start: 2016-01-01, years: 3}",
         "--set",

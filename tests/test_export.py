@@ -21,7 +21,7 @@ from geo.synroads import synthetic_roads
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("export") / "small"
-    assert main(["run", "small", "--out", str(out), "--quiet"]) == 0
+    assert main(["run", "small", "--out", str(out), "--days", "7", "--quiet"]) == 0
     return out
 
 
@@ -123,7 +123,7 @@ def test_scenario_on_user_geopackages_runs_end_to_end(small_region, tmp_path):
         "stations: {rural: {target: 40, coverage_minutes: 10}}\n"
     )
     out = tmp_path / "run"
-    assert main(["run", str(scenario), "--out", str(out), "--quiet"]) == 0
+    assert main(["run", str(scenario), "--out", str(out), "--days", "7", "--quiet"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["region"]["villages"] == 150 and metrics["region"]["crs"] == "EPSG:32650"
     assert metrics["distance_model"].startswith("road network")
