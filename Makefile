@@ -29,7 +29,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q --ignore=tests/bench
 
-bench: $(VENV)/.installed-test
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lint,osm,bench]"
+	touch $@
+
+bench: $(VENV)/.installed-bench
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 taskset -c 0 $(BIN)/python -m pytest tests/bench --benchmark-enable --benchmark-only -q -s -p no:cacheprovider
 
 lint: $(VENV)/.installed-test

@@ -26,8 +26,7 @@ from scipy.sparse import csr_matrix, hstack, identity, vstack
 from geo.milp import solve_milp
 from geo.solution import Solution
 
-_FIRST = 5
-  # how many offending indices an error message lists
+_FIRST = 5  # how many offending indices an error message lists
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,14 +141,13 @@ def _check_p(p: int, args: _Args) -> int:
 class _Cover:
     """Coverage restricted to the rows that matter and to the allowed candidates.
 
-    `a` (n_rows, n_cols) CSR of ones: row r (demand `rows[r]`, weight `w[r]`) is covered by column
+    `a` (n_rows, n_cols) CSR of ones: row r (a demand point of weight `w[r]`) is covered by column
     c (candidate `cols[c]`); `at` its transpose (CSR); `fixed` the column numbers of fixed sites.
     """
 
     a: csr_matrix
     at: csr_matrix
     w: np.ndarray
-    rows: np.ndarray
     cols: np.ndarray
     fixed: np.ndarray
 
@@ -159,7 +157,7 @@ class _Cover:
 
     def col_sums(self, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
         """(n_cols,) sum over the given rows of `values` for every column covering them."""
-        return _gather_sums(self.a, rows, values, self.n_cols)
+        return _gather_sums(self.a, self.at, rows, values)
 
     def rows_of(self, col: int) -> np.ndarray:
         """Rows covered by column `col`."""
@@ -167,12 +165,14 @@ class _Cover:
 
     def counts(self, cols: np.ndarray) -> np.ndarray:
         """(n_rows,) how many of the columns `cols` cover each row."""
-        return _gather_sums(self.at, cols, np.ones(len(cols)), len(self.w)).astype(np.int64)
+        return _gather_sums(self.at, self.a, cols, np.ones(len(cols))).astype(np.int64)
 
 
-def _gather_sums(m: csr_matrix, rows: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
-    """For a CSR matrix of ones: `sum_k values[k] * m[rows[k], :]` as a dense (size,) vector,
-    touching only the selected rows."""
+def _gather_sums(m: csr_matrix, mt: csr_matrix, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For a CSR matrix `m` of ones (and `mt`, its transpose in CSR): the dense vector
+    `sum_k values[k] * m[rows[k], :]` for distinct `rows`. A few rows are gathered directly
+    (work in proportion to their entries); many rows use one sparse product `mt @ v`."""
+    size = m.shape[1]
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         return np.zeros(size)
@@ -181,6 +181,10 @@ def _gather_sums(m: csr_matrix, rows: np.ndarray, values: np.ndarray, size: int)
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(size)
+    if 6 * total > m.nnz:
+        v = np.zeros(m.shape[0])
+        v[rows] = values
+        return mt @ v
     offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
     idx = m.indices[offsets + np.arange(total)]
     return np.bincount(idx, weights=np.repeat(values, lengths), minlength=size)
@@ -196,7 +200,7 @@ def _cover(args: _Args, keep_rows: np.ndarray) -> _Cover:
     at = a.T.tocsr()
     at.sort_indices()
     fixed = np.searchsorted(cols, args.fixed)
-    return _Cover(a=a, at=at, w=args.weights[rows], rows=rows, cols=cols, fixed=fixed)
+    return _Cover(a=a, at=at, w=args.weights[rows], cols=cols, fixed=fixed)
 
 
 def _coverable(args: _Args) -> np.ndarray:
@@ -299,13 +303,14 @@ def _local_search(state: _State, is_fixed: np.ndarray, tol: float, deadline: flo
             rows = cov.rows_of(r)
             only = rows[state.count[rows] == 1]
             loss = float(w[only].sum())
-            delta = gain0 + cov.col_sums(only, w[only]) - loss
+            extra = cov.col_sums(only, w[only])
+            delta = gain0 + extra - loss
             delta[state.open] = -np.inf
             a = int(np.argmax(delta))
             if delta[a] <= tol:
                 continue
             # r out: rows it alone covered become uncovered; a in: rows uncovered become covered
-            gain0 += cov.col_sums(only, w[only])
+            gain0 += extra
             state.remove(r)
             rows_a = cov.rows_of(a)
             new = rows_a[state.count[rows_a] == 0]
@@ -323,6 +328,60 @@ def _upper_bound(state: _State, free: int, ceiling: float) -> float:
     return min(ceiling, state.value + float(top.sum()))
 
 
+@dataclass(frozen=True)
+class _Found:
+    """A heuristic result on a `_Cover`: open columns, covered weight, proven upper bound."""
+
+    cols: np.ndarray
+    value: float
+    bound: float
+
+
+def _search(cov: _Cover, free: int, seed: int, rounds: int, deadline: float) -> _Found:
+    """Greedy + 1-swap local search + iterated local search (see `mclp`)."""
+    ceiling = float(cov.w.sum())
+    tol = 1e-9 * max(1.0, ceiling)
+    is_fixed = np.zeros(cov.n_cols, dtype=bool)
+    is_fixed[cov.fixed] = True
+
+    state = _State(cov, cov.fixed)
+    _greedy(state, free)
+    bound = _upper_bound(state, free, ceiling)
+    _local_search(state, is_fixed, tol, deadline, bound)
+    bound = min(bound, _upper_bound(state, free, ceiling))
+    best_cols, best_value = state.sites(), state.value
+
+    rng = np.random.default_rng(seed)
+    for _ in range(rounds if free > 0 else 0):
+        if best_value >= bound - tol or time.perf_counter() > deadline:
+            break
+        free_open = best_cols[~is_fixed[best_cols]]
+        size = int(rng.integers(1, max(1, len(free_open) // 2) + 1))
+        drop = rng.choice(free_open, size=size, replace=False)
+        state = _State(cov, np.setdiff1d(best_cols, drop))
+        forbidden = np.zeros(cov.n_cols, dtype=bool)
+        forbidden[drop] = True
+        if (~(forbidden | state.open)).sum() < len(drop):
+            forbidden[:] = False
+        _greedy(state, len(drop), forbidden, rng)
+        _local_search(state, is_fixed, tol, deadline, bound)
+        bound = min(bound, _upper_bound(state, free, ceiling))
+        if state.value > best_value + tol:
+            best_cols, best_value = state.sites(), state.value
+    return _Found(cols=best_cols, value=best_value, bound=bound)
+
+
+def _solution(args: _Args, sites: np.ndarray, bound: float | None) -> Solution:
+    """Solution for the given candidate indices, its covered weight recomputed from `cost`;
+    optimal when it meets the proven upper `bound`."""
+    sites = np.sort(np.asarray(sites, dtype=np.int64))
+    value = covered_weight(args.cost, args.weights, args.radius, sites)
+    optimal = bound is not None and value >= bound - 1e-9 * max(1.0, abs(bound))
+    if optimal:
+        bound = value
+    return Solution(sites=sites, objective=value, bound=bound, optimal=bool(optimal))
+
+
 def mclp(
     cost: np.ndarray,
     weights: np.ndarray,
@@ -338,75 +397,78 @@ def mclp(
     """Maximal covering, heuristic: open `p` sites (the `fixed` ones among them, all `allowed`)
     to maximise the weight within `radius` of an open site.
 
-    Greedy from the fixed sites, then 1-swap local search, then up to `rounds` iterated-local-
-    search rounds (remove a random part of the best solution's free sites, refill greedily without
-    them, local search; keep the better), stopping early at `time_limit_s` seconds or when the
-    solution meets its upper bound. Deterministic for a given `seed` when no time limit stops it.
+    Greedy from the fixed sites (exact incremental gains on sparse coverage sets), then 1-swap
+    local search, then up to `rounds` iterated-local-search rounds: drop a random part of the best
+    solution's free sites, refill them one by one drawing each with probability proportional to
+    its gain (the dropped ones excluded), local search, keep the result if better. Stops early at
+    `time_limit_s` seconds or when the solution meets its upper bound. Deterministic for a given
+    `seed` unless the time limit stops it.
 
-    `objective` is the covered weight; `bound` a proven upper bound (the best of the submodular
-    bounds f(S) + top-(p - |fixed|) gains seen, and the total coverable weight); `optimal` is True
-    only when the objective meets that bound.
+    `objective` is the covered weight; `bound` a proven upper bound (the least of the submodular
+    bounds f(S) + top-(p - |fixed|) gains over the solutions S seen, and the total coverable
+    weight); `optimal` is True only when the objective meets that bound.
     """
     args = _check(cost, weights, radius, fixed, allowed, time_limit_s)
     p = _check_p(p, args)
-    start = time.perf_counter()
-    deadline = math.inf if time_limit_s is None else start + time_limit_s
+    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 0:
+        raise ValueError(f"rounds must be an integer >= 0 (got {rounds!r})")
+    deadline = math.inf if time_limit_s is None else time.perf_counter() + time_limit_s
     cov = _cover(args, (args.weights > 0) & _coverable(args))
-    ceiling = float(cov.w.sum())
-    tol = 1e-9 * max(1.0, ceiling)
-    free = p - len(cov.fixed)
-    is_fixed = np.zeros(cov.n_cols, dtype=bool)
-    is_fixed[cov.fixed] = True
-
-    state = _State(cov, cov.fixed)
-    _greedy(state, free)
-    bound = _upper_bound(state, free, ceiling)
-    _local_search(state, is_fixed, tol, deadline, bound)
-    bound = min(bound, _upper_bound(state, free, ceiling))
-    best_sites, best_value = state.sites(), state.value
-
-    rng = np.random.default_rng(seed)
-    for _ in range(rounds if free > 0 else 0):
-        if best_value >= bound - tol or time.perf_counter() > deadline:
-            break
-        free_open = best_sites[~is_fixed[best_sites]]
-        drop = rng.choice(
-            free_open, size=int(rng.integers(1, max(1, len(free_open) // 2) + 1)), replace=False
-        )
-        keep = np.setdiff1d(best_sites, drop)
-        state = _State(cov, keep)
-        forbidden = np.zeros(cov.n_cols, dtype=bool)
-        forbidden[drop] = True
-        if (~(forbidden | state.open)).sum() < len(drop):
-            forbidden[:] = False
-        _greedy(state, len(drop), forbidden, rng)
-        _local_search(state, is_fixed, tol, deadline, bound)
-        bound = min(bound, _upper_bound(state, free, ceiling))
-        if state.value > best_value + tol:
-            best_sites, best_value = state.sites(), state.value
-
-    sites = cov.cols[best_sites]
-    value = covered_weight(args.cost, args.weights, args.radius, sites)
-    optimal = value >= bound - tol
-    return Solution(
-        sites=np.sort(sites).astype(np.int64), objective=value, bound=bound, optimal=bool(optimal)
-    )
+    found = _search(cov, p - len(cov.fixed), seed, int(rounds), deadline)
+    return _solution(args, cov.cols[found.cols], found.bound)
 
 
 # ---------------------------------------------------------------------------------------------
 # MCLP exact
 
 
-def _aggregate_rows(cov: _Cover, rows: np.ndarray) -> tuple[csr_matrix, np.ndarray]:
-    """Merge the given rows with identical coverage sets (summing their weights)."""
-    sub = cov.a[rows]
-    keys = [sub.indices[sub.indptr[k] : sub.indptr[k + 1]].tobytes() for k in range(sub.shape[0])]
+def _aggregate_rows(a: csr_matrix, w: np.ndarray) -> tuple[csr_matrix, np.ndarray]:
+    """Merge rows with identical coverage sets (summing their weights); `a` has sorted indices."""
+    keys = [a.indices[a.indptr[k] : a.indptr[k + 1]].tobytes() for k in range(a.shape[0])]
     first: dict[bytes, int] = {}
     group = np.array([first.setdefault(key, len(first)) for key in keys], dtype=np.int64)
-    w = np.bincount(group, weights=cov.w[rows], minlength=len(first))
+    merged = np.bincount(group, weights=w, minlength=len(first)) if len(group) else np.zeros(0)
     reps = np.zeros(len(first), dtype=np.int64)
     reps[group[::-1]] = np.arange(len(group))[::-1]
-    return sub[reps], w
+    return a[reps], merged
+
+
+def _screen_columns(a: csr_matrix, w: np.ndarray, free: int, lower: float) -> tuple[np.ndarray, float]:
+    """Columns worth keeping in the MILP (with `sum y <= free`), and a bound for the others.
+
+    A column is dropped when (a) its coverage set is empty or inside another kept column's (an
+    optimal solution never needs it: the larger column does at least as well; among equal sets
+    the lowest index stays), or (b) even the best solution holding it cannot reach `lower`, the
+    value of a known solution: by submodularity such a solution is worth at most
+    f({j}) + the `free - 1` largest gains of other columns given j. Returns (kept mask, the largest
+    bound (b) among the columns dropped by (b), -inf if none)."""
+    n_cols = a.shape[1]
+    ac = a.tocsc()
+    aw = csr_matrix(a.multiply(w[:, None])).tocsc()
+    size = np.diff(ac.indptr)
+    total = np.asarray(aw.sum(axis=0)).ravel()
+    idx = np.arange(n_cols)
+    dominated = size == 0
+    bound = np.full(n_cols, np.inf)
+    block = max(1, 4_000_000 // max(1, n_cols))
+    for lo in range(0, n_cols, block):
+        cols = idx[lo : lo + block]
+        overlap = (ac[:, cols].T @ ac).toarray()
+        inside = (overlap == size[cols, None]) & (
+            (size[None, :] > size[cols, None])
+            | ((size[None, :] == size[cols, None]) & (idx[None, :] < cols[:, None]))
+        )
+        inside[np.arange(len(cols)), cols] = False
+        dominated[cols] |= inside.any(axis=1)
+        gains = total[None, :] - (ac[:, cols].T @ aw).toarray()
+        gains[np.arange(len(cols)), cols] = 0.0
+        k = free - 1
+        top = np.partition(gains, n_cols - k, axis=1)[:, n_cols - k :].sum(axis=1) if k > 0 else 0.0
+        bound[cols] = total[cols] + top
+    weak = bound < lower - 1e-9 * max(1.0, abs(lower))
+    keep = ~dominated & ~weak
+    dropped = bound[weak & ~dominated]
+    return keep, float(dropped.max()) if len(dropped) else -math.inf
 
 
 def mclp_exact(
@@ -420,61 +482,96 @@ def mclp_exact(
     time_limit_s: float | None = None,
 ) -> Solution:
     """Maximal covering, exact (Church & ReVelle 1974) with HiGHS: y_j binary (site open),
-    z_i in [0, 1] (point covered), z_i <= sum of y_j over the sites covering i, sum y = p,
-    fixed y = 1, disallowed y absent; maximise sum w_i z_i.
+    z_i in [0, 1] (point covered), z_i <= sum of y_j over the sites covering i, sum y <= p - |fixed|
+    (the solution is then filled up to p sites, which cannot lower coverage), maximise sum w_i z_i.
 
-    The model is reduced first: points of zero weight, points no allowed site covers and points the
-    fixed sites already cover drop out (the last add a constant), and points with the same set of
-    covering sites merge. `bound` is HiGHS's proven upper bound and `optimal` its proof; with a
-    time limit that stops the search, the better of HiGHS's incumbent and the `mclp` heuristic is
-    returned with `optimal` False.
+    Before the MILP: the `mclp` heuristic gives a solution (returned at once if it meets its own
+    proven bound, e.g. when it covers every coverable point); points of zero weight, points no
+    allowed site covers and points the fixed sites cover drop out (the last as a constant); sites
+    whose coverage is inside another site's, and sites whose submodular bound cannot reach the
+    heuristic's value, drop out; points with the same covering sites merge, and a point only one
+    site covers becomes part of that site's objective coefficient.
+
+    `bound` is proven (HiGHS's dual bound, combined with the bounds of the screened-out sites) and
+    `optimal` is True only when the objective meets it; under `time_limit_s` (seconds, for the whole
+    call) a search that HiGHS does not finish returns the better of its incumbent and the heuristic.
     """
     args = _check(cost, weights, radius, fixed, allowed, time_limit_s)
     p = _check_p(p, args)
+    start = time.perf_counter()
     cov = _cover(args, (args.weights > 0) & _coverable(args))
     free = p - len(cov.fixed)
+    deadline = math.inf if time_limit_s is None else start + 0.25 * time_limit_s
+    found = _search(cov, free, 0, _EXACT_ROUNDS, deadline)
+    if found.value >= found.bound - 1e-9 * max(1.0, found.bound):
+        return _solution(args, cov.cols[found.cols], found.bound)
+
+    # the reduced problem: points the fixed sites leave uncovered, free (allowed, non-fixed) sites
     base = cov.counts(cov.fixed) > 0
     constant = float(cov.w[base].sum())
-    open_cols = np.setdiff1d(np.arange(cov.n_cols), cov.fixed)
     rows = np.flatnonzero(~base)
-    if free == 0 or len(rows) == 0:
-        chosen = np.concatenate([cov.fixed, open_cols[:free]])
-        sites = np.sort(cov.cols[chosen]).astype(np.int64)
-        value = covered_weight(args.cost, args.weights, args.radius, sites)
-        return Solution(sites=sites, objective=value, bound=value, optimal=True)
-
-    a, w = _aggregate_rows(cov, rows)
-    a = a[:, open_cols]
+    free_cols = np.setdiff1d(np.arange(cov.n_cols), cov.fixed)
+    a = cov.a[rows][:, free_cols].tocsr()
+    w = cov.w[rows]
+    keep, dropped_bound = _screen_columns(a, w, free, found.value - constant)
+    kept = free_cols[keep]
+    a = a[:, keep].tocsr()
+    a.sort_indices()
+    a, w = _aggregate_rows(a, w)
+    degree = np.diff(a.indptr)
+    single = degree == 1
+    y_cost = np.bincount(a.indices[a.indptr[:-1][single]], weights=w[single], minlength=a.shape[1])
+    a, w = a[degree > 1], w[degree > 1]
     n_rows, n_y = a.shape
-    # columns: y (n_y binary) then z (n_rows continuous); rows: z - A y <= 0, then sum y = free
-    link = hstack([-a, identity(n_rows, format="csr")])
-    card = csr_matrix(np.concatenate([np.ones(n_y), np.zeros(n_rows)])[None, :])
-    result = solve_milp(
-        np.concatenate([np.zeros(n_y), w]),
-        vstack([link, card]).tocsc(),
-        np.concatenate([np.full(n_rows, -np.inf), [free]]),
-        np.concatenate([np.zeros(n_rows), [free]]),
-        col_lower=np.zeros(n_y + n_rows),
-        col_upper=np.ones(n_y + n_rows),
-        integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_rows, dtype=bool)]),
-        maximise=True,
-        time_limit_s=time_limit_s,
-    )
-    bound = None if result.bound is None or not np.isfinite(result.bound) else constant + result.bound
-    sites = None
-    if result.x is not None:
-        pick = np.argsort(-result.x[:n_y], kind="stable")[:free]
-        sites = np.sort(cov.cols[np.concatenate([cov.fixed, open_cols[pick]])]).astype(np.int64)
-        value = covered_weight(args.cost, args.weights, args.radius, sites)
-    if result.optimal and sites is not None:
-        return Solution(sites=sites, objective=value, bound=value, optimal=True)
-    heuristic = mclp(cost, weights, p, radius, fixed=args.fixed, allowed=args.allowed, rounds=10)
-    if sites is None or heuristic.objective > value:
-        sites, value = heuristic.sites, heuristic.objective
-    if heuristic.bound is not None:
-        bound = heuristic.bound if bound is None else min(bound, heuristic.bound)
-    optimal = bound is not None and value >= bound - 1e-9 * max(1.0, abs(bound))
-    return Solution(sites=sites, objective=value, bound=bound, optimal=bool(optimal))
+
+    limit = None
+    if time_limit_s is not None:
+        limit = time_limit_s - (time.perf_counter() - start)
+    result = None
+    if n_y == 0:  # nothing left worth opening: the restricted optimum is 0
+        bound = min(found.bound, max(found.value, constant + dropped_bound))
+        return _solution(args, cov.cols[found.cols], bound)
+    if limit is None or limit > 0:
+        link = hstack([-a, identity(n_rows, format="csr")])
+        card = csr_matrix(np.concatenate([np.ones(n_y), np.zeros(n_rows)])[None, :])
+        result = solve_milp(
+            np.concatenate([y_cost, w]),
+            vstack([link, card]).tocsc(),
+            np.concatenate([np.full(n_rows, -np.inf), [0.0]]),
+            np.concatenate([np.zeros(n_rows), [float(free)]]),
+            col_lower=np.zeros(n_y + n_rows),
+            col_upper=np.ones(n_y + n_rows),
+            integer=np.concatenate([np.ones(n_y, dtype=bool), np.zeros(n_rows, dtype=bool)]),
+            maximise=True,
+            time_limit_s=limit,
+        )
+
+    bound = found.bound
+    best_cols, best_value = found.cols, found.value
+    if result is not None and result.bound is not None and np.isfinite(result.bound):
+        bound = min(bound, constant + max(result.bound, dropped_bound))
+    if result is not None and result.x is not None:
+        chosen = kept[result.x[:n_y] > 0.5]
+        cols = _fill(cov, np.concatenate([cov.fixed, chosen]), free_cols, p)
+        value = _State(cov, cols).value
+        if value > best_value:
+            best_cols, best_value = cols, value
+    if result is not None and result.optimal:
+        bound = min(bound, max(best_value, constant + dropped_bound))
+    return _solution(args, cov.cols[best_cols], bound)
+
+
+_EXACT_ROUNDS = 20  # heuristic rounds for the starting solution of `mclp_exact`
+
+
+def _fill(cov: _Cover, cols: np.ndarray, pool: np.ndarray, p: int) -> np.ndarray:
+    """`cols` filled up to `p` columns from `pool`, largest total coverage first."""
+    cols = np.unique(cols)
+    spare = np.setdiff1d(pool, cols)
+    if len(cols) >= p or len(spare) == 0:
+        return cols
+    total = cov.col_sums(np.arange(len(cov.w)), cov.w)[spare]
+    return np.sort(np.concatenate([cols, spare[np.argsort(-total, kind="stable")[: p - len(cols)]]]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -593,7 +690,7 @@ def lscp(
     )
     bound = float(lower)
     if result.bound is not None and np.isfinite(result.bound):
-        bound = max(bound, len(cov.fixed) + math.ceil(result.bound - 1e-6))
+        bound = max(bound, float(len(cov.fixed) + math.ceil(result.bound - 1e-6)))
     if result.x is not None:
         chosen = open_cols[result.x > 0.5]
         sites = np.sort(cov.cols[np.concatenate([cov.fixed, chosen])]).astype(np.int64)
