@@ -110,6 +110,44 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(command=_scenarios)
 
     p = sub.add_parser(
+        "place",
+        help="solve a station placement for a scenario's villages and write it as a GeoPackage",
+        description="Choose station villages with a placement strategy on the scenario's region and "
+        "road distances, print the covered population, distances, objective, bound and runtime, and "
+        "write the plan (layers stations and villages) to --out. Strategies: population, random, "
+        "quota (per township), shops (candidate shops only), mclp (maximal covering within the "
+        "radius), pmedian (least population-weighted km), pcenter (least worst km), lscp (fewest "
+        "stations covering everyone within the radius: the number is the answer).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file or bundled scenario name")
+    p.add_argument(
+        "--strategy",
+        required=True,
+        metavar="S",
+        choices=("population", "random", "quota", "shops", "mclp", "pmedian", "pcenter", "lscp"),
+        help="population, random, quota, shops, mclp, pmedian, pcenter or lscp",
+    )
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help="solve exactly with HiGHS (mclp, pmedian, pcenter, lscp) and report the proven bound",
+    )
+    p.add_argument(
+        "--radius-km", type=float, metavar="KM", help="coverage radius (default: stations.rural.coverage_km)"
+    )
+    p.add_argument(
+        "--p", type=int, metavar="N", help="number of stations (default: the scenario's final target)"
+    )
+    p.add_argument(
+        "--time-limit", type=float, metavar="S", help="seconds for the solver (exact: then not proven)"
+    )
+    p.add_argument("--out", type=Path, default=Path("plan.gpkg"), metavar="FILE", help="default: plan.gpkg")
+    _add_set(p)
+    p.set_defaults(command=_place)
+
+    p = sub.add_parser(
         "export",
         help="write a run's GIS layers as GeoPackage or GeoJSON",
         description="Write the GIS layers of an existing run folder: villages (with dist_km, time_min "
@@ -190,6 +228,24 @@ def _validate(args: argparse.Namespace) -> int:
         else:
             print(f"{name}: ok")
     return status
+
+
+def _place(args: argparse.Namespace) -> int:
+    from analysis.place import place
+    from sim.scenario import load_scenario
+
+    loaded = load_scenario(_resolve(args.scenario), args.overrides)
+    _, lines = place(
+        loaded,
+        strategy=args.strategy,
+        exact=args.exact,
+        radius_km=args.radius_km,
+        p=args.p,
+        time_limit_s=args.time_limit,
+        out=args.out,
+    )
+    print("\n".join(lines))
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -1,96 +1,223 @@
 """Station placement: which villages get a station, year by year.
 
-Strategies plug in behind one interface (`Strategy`): given the problem, how many sites are
-wanted and which are already built, return the new sites in build order. `place` checks the
-request and keeps built sites; `plan_builds` chains years so that plans are nested (a village
-chosen in an earlier year keeps its station).
+`solve` is the one entry point: a demand x candidate cost matrix (km or minutes), the demand
+weights (population), how many sites, a strategy, and the sites already built. Strategies:
+
+- `population`: largest villages first; `random`: uniformly random (the baseline to beat);
+- `quota`: per township (`groups`), at least one each first, the rest in proportion to
+  population, largest villages within a township first;
+- `shops`: only candidates flagged as existing village shops (`candidates`), largest first;
+- `mclp`: maximal covering (population within `radius`), `pmedian`: least population-weighted
+  distance, `pcenter`: least worst distance, `lscp`: the fewest sites covering everyone within
+  `radius` (p is an output). These four have an exact mode (HiGHS) with an honest bound.
+
+`plan_builds` chains yearly targets so that plans are nested (a village chosen in an earlier year
+keeps its station).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from geo.apportion import highest_averages
+from geo.covering import covered_weight, lscp, mclp, mclp_exact
 from geo.errors import RuralsimError
+from geo.pcenter import pcenter, pcenter_exact, pcenter_objective
+from geo.pmedian import pmedian, pmedian_exact, pmedian_objective
+from geo.solution import Solution
 
 NO_STATION = -1
+STRATEGIES = ("population", "random", "quota", "shops", "mclp", "pmedian", "pcenter", "lscp")
+NEEDS_COST = frozenset({"mclp", "pmedian", "pcenter", "lscp"})
+NEEDS_RADIUS = frozenset({"mclp", "lscp"})
+MAXIMISES = frozenset({"mclp", "population", "random", "quota", "shops"})
 
 
 class PlacementError(RuralsimError):
-    """A placement request that cannot be met (more sites than allowed candidates, ...)."""
+    """A placement request that cannot be met (more sites than candidates, a bad radius, ...)."""
 
 
 @dataclass(frozen=True)
-class PlacementProblem:
-    """Candidate sites are the villages. `weights` (n,) is the demand (residents) per village;
-    `allowed` (n,) bool marks the villages that may host a station (all when None)."""
+class Placement:
+    """Chosen `sites` (sorted candidate indices) and how good they are: `objective` in the
+    strategy's own terms (weighted cost for `pmedian`, worst cost for `pcenter`, covered weight
+    for `mclp`, number of sites for `lscp`, weight at the sites for the ranking strategies);
+    `lower_bound` a proven bound on the optimum (an upper bound when maximising), None when
+    unknown; `gap` relative to the objective (0 when proven optimal); `runtime_s` seconds."""
 
-    weights: np.ndarray
-    allowed: np.ndarray | None = None
-
-    @property
-    def candidates(self) -> np.ndarray:
-        """Indices of the villages that may host a station."""
-        if self.allowed is None:
-            return np.arange(len(self.weights))
-        return np.flatnonzero(self.allowed)
-
-
-class Strategy(Protocol):
-    """Choose `count` new sites among `open_candidates` (allowed, not yet built), best first."""
-
-    def __call__(
-        self,
-        problem: PlacementProblem,
-        open_candidates: np.ndarray,
-        count: int,
-        rng: np.random.Generator,
-    ) -> np.ndarray: ...
+    sites: np.ndarray
+    objective: float
+    lower_bound: float | None
+    gap: float | None
+    strategy: str
+    runtime_s: float
+    optimal: bool = False
 
 
-def by_population(
-    problem: PlacementProblem, open_candidates: np.ndarray, count: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Largest villages first; ties go to the earlier village."""
-    order = np.argsort(-problem.weights[open_candidates], kind="stable")
-    return open_candidates[order[:count]]
-
-
-def at_random(
-    problem: PlacementProblem, open_candidates: np.ndarray, count: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Uniformly random villages (the baseline any strategy should beat)."""
-    return rng.choice(open_candidates, size=count, replace=False)
-
-
-STRATEGIES: dict[str, Strategy] = {"population": by_population, "random": at_random}
-
-
-def place(
-    problem: PlacementProblem,
-    target: int,
+def solve(
+    cost: np.ndarray | None,
+    weights: np.ndarray,
+    p: int | None,
     strategy: str,
     *,
-    fixed: np.ndarray | None = None,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Sorted indices of `target` sites: every `fixed` site plus new ones chosen by `strategy`."""
-    fixed = np.unique(np.asarray([] if fixed is None else fixed, dtype=np.int64))
-    candidates = problem.candidates
+    radius: float | None = None,
+    fixed: np.ndarray | tuple[int, ...] = (),
+    candidates: np.ndarray | None = None,
+    exact: bool = False,
+    time_limit_s: float | None = None,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+) -> Placement:
+    """Place `p` sites (fixed ones included; ignored by `lscp`) with `strategy`.
+
+    `cost` (n_demand, n_candidates), needed by the optimisation strategies; the ranking ones
+    treat demand point i as candidate i. `candidates` is a bool mask of allowed candidates.
+    Raises `PlacementError` with a clear message for impossible requests.
+    """
+    start = time.perf_counter()
+    weights = np.asarray(weights, dtype=float)
+    fixed_arr = np.unique(np.asarray(fixed, dtype=np.int64))
+    n_cand = cost.shape[1] if cost is not None else len(weights)
+    allowed = np.ones(n_cand, dtype=bool) if candidates is None else np.asarray(candidates, dtype=bool)
+    _check(strategy, cost, weights, p, radius, fixed_arr, allowed, exact, groups)
+    try:
+        solution = _dispatch(
+            strategy, cost, weights, p, radius, fixed_arr, allowed, exact, time_limit_s, seed, groups
+        )
+    except ValueError as err:
+        raise PlacementError(str(err)) from None
+    gap = None
+    if solution.optimal:
+        gap = 0.0
+    elif solution.bound is not None and np.isfinite(solution.bound) and solution.objective:
+        gap = abs(solution.objective - solution.bound) / abs(solution.objective)
+    return Placement(
+        sites=np.sort(solution.sites.astype(np.int64)),
+        objective=float(solution.objective),
+        lower_bound=solution.bound,
+        gap=gap,
+        strategy=strategy,
+        runtime_s=time.perf_counter() - start,
+        optimal=solution.optimal,
+    )
+
+
+def _check(strategy, cost, weights, p, radius, fixed, allowed, exact, groups) -> None:
     if strategy not in STRATEGIES:
         raise PlacementError(f"unknown placement strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
-    if target < len(fixed):
-        raise PlacementError(f"target {target} is below the {len(fixed)} stations already built")
-    if not np.isin(fixed, candidates).all():
+    if strategy in NEEDS_COST and cost is None:
+        raise PlacementError(f"strategy {strategy} needs a cost matrix")
+    if cost is not None:
+        if cost.ndim != 2 or cost.shape[0] != len(weights):
+            raise PlacementError(f"cost has shape {cost.shape}; expected ({len(weights)}, candidates)")
+        if np.isnan(cost).any():
+            raise PlacementError("cost has NaN values")
+    elif len(allowed) != len(weights):
+        raise PlacementError("without a cost matrix the candidates are the demand points")
+    if strategy in NEEDS_RADIUS and (radius is None or not radius > 0):
+        raise PlacementError(f"strategy {strategy} needs a radius > 0 (got {radius})")
+    if exact and strategy not in NEEDS_COST:
+        raise PlacementError(
+            f"strategy {strategy} has no exact mode; exact works with {', '.join(sorted(NEEDS_COST))}"
+        )
+    if strategy == "quota" and groups is None:
+        raise PlacementError("strategy quota needs groups (the township of each village)")
+    if strategy == "shops" and allowed.all():
+        raise PlacementError("strategy shops needs candidate shops (a region `candidates` layer)")
+    if len(fixed) and (fixed.min() < 0 or fixed.max() >= len(allowed) or not allowed[fixed].all()):
         raise PlacementError("a station already built is not among the allowed candidates")
-    if target > len(candidates):
-        raise PlacementError(f"target {target} exceeds the {len(candidates)} candidate villages")
-    open_candidates = np.setdiff1d(candidates, fixed)
-    new = STRATEGIES[strategy](problem, open_candidates, target - len(fixed), rng)
-    return np.sort(np.concatenate([fixed, np.asarray(new, dtype=np.int64)]))
+    if strategy == "lscp":
+        return
+    if p is None or p < 0:
+        raise PlacementError(f"the number of stations must be >= 0 (got {p})")
+    if p < len(fixed):
+        raise PlacementError(f"target {p} is below the {len(fixed)} stations already built")
+    if p > allowed.sum():
+        raise PlacementError(f"target {p} exceeds the {int(allowed.sum())} candidate villages")
+
+
+def _dispatch(
+    strategy, cost, weights, p, radius, fixed, allowed, exact, time_limit_s, seed, groups
+) -> Solution:
+    if strategy == "lscp":
+        return lscp(
+            cost,
+            radius,
+            fixed=fixed,
+            allowed=allowed,
+            exact=exact,
+            time_limit_s=time_limit_s,
+            weights=weights,
+        )
+    if p == len(fixed) and strategy in NEEDS_COST:  # nothing to choose
+        return _evaluate(strategy, cost, weights, fixed, radius)
+    if strategy == "mclp":
+        run = mclp_exact if exact else mclp
+        kw = {} if exact else {"seed": seed}
+        return run(cost, weights, p, radius, fixed=fixed, allowed=allowed, time_limit_s=time_limit_s, **kw)
+    if strategy == "pmedian":
+        if exact:
+            return pmedian_exact(cost, weights, p, fixed=fixed, allowed=allowed, time_limit_s=time_limit_s)
+        return pmedian(cost, weights, p, fixed=fixed, allowed=allowed, seed=seed, time_limit_s=time_limit_s)
+    if strategy == "pcenter":
+        if exact:
+            return pcenter_exact(
+                cost, p, fixed=fixed, allowed=allowed, time_limit_s=time_limit_s, weights=weights
+            )
+        return pcenter(
+            cost, p, fixed=fixed, allowed=allowed, seed=seed, time_limit_s=time_limit_s, weights=weights
+        )
+    open_candidates = np.setdiff1d(np.flatnonzero(allowed), fixed)
+    count = p - len(fixed)
+    if strategy == "random":
+        new = np.random.default_rng(seed).choice(open_candidates, size=count, replace=False)
+    elif strategy == "quota":
+        new = _quota(weights, open_candidates, fixed, count, np.asarray(groups))
+    else:  # population, shops: largest first among the allowed; ties to the earlier village
+        new = open_candidates[np.argsort(-weights[open_candidates], kind="stable")[:count]]
+    sites = np.concatenate([fixed, np.asarray(new, dtype=np.int64)])
+    return Solution(sites=sites, objective=float(weights[sites].sum()))
+
+
+def _evaluate(strategy, cost, weights, sites, radius) -> Solution:
+    """The objective of given sites (no choice left); with no sites nothing is covered and every
+    distance is infinite."""
+    if len(sites) == 0:
+        return Solution(sites, 0.0 if strategy == "mclp" else float("inf"), optimal=True)
+    if strategy == "mclp":
+        return Solution(sites, covered_weight(cost, weights, radius, sites))
+    if strategy == "pcenter":
+        return Solution(sites, pcenter_objective(cost, sites, weights))
+    return Solution(sites, pmedian_objective(cost, weights, sites))
+
+
+def _quota(
+    weights: np.ndarray, open_candidates: np.ndarray, fixed: np.ndarray, count: int, groups: np.ndarray
+):
+    """New sites per group: one for each group without a station first (most populous groups
+    first), then by D'Hondt on group population, never more than a group's open candidates;
+    within a group the largest villages."""
+    labels, group = np.unique(groups, return_inverse=True)
+    size = np.bincount(group[open_candidates], minlength=len(labels))
+    population = np.bincount(group, weights=weights, minlength=len(labels))
+    have = np.bincount(group[fixed], minlength=len(labels))
+    take = np.zeros(len(labels), dtype=np.int64)
+    first = np.flatnonzero((have == 0) & (size > 0))
+    first = first[np.argsort(-population[first], kind="stable")][:count]
+    take[first] = 1
+    left = count - len(first)
+    while left > 0 and (take < size).any():  # D'Hondt seat by seat, over a few hundred townships
+        quotient = np.where(take < size, population / (have + take + 1), -1.0)
+        take[int(np.argmax(quotient))] += 1
+        left -= 1
+    chosen = []
+    for g in np.flatnonzero(take):
+        mine = open_candidates[group[open_candidates] == g]
+        chosen.append(mine[np.argsort(-weights[mine], kind="stable")[: take[g]]])
+    return np.concatenate(chosen) if chosen else np.empty(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -106,16 +233,37 @@ class BuildPlan:
 
 
 def plan_builds(
-    problem: PlacementProblem, targets: dict[int, int], strategy: str, *, rng: np.random.Generator
-) -> BuildPlan:
-    """Cumulative `targets` {year: stations} built year by year, each year keeping the last's."""
-    year_built = np.full(len(problem.weights), NO_STATION, dtype=np.int64)
+    targets: dict[int, int],
+    strategy: str,
+    *,
+    weights: np.ndarray,
+    cost: np.ndarray | None = None,
+    radius: float | None = None,
+    candidates: np.ndarray | None = None,
+    groups: np.ndarray | None = None,
+    seed: int = 0,
+) -> tuple[BuildPlan, list[Placement]]:
+    """Cumulative `targets` {year: stations} built year by year, each year keeping the last's
+    sites. For `lscp` the count is its own answer (the targets' years are kept)."""
+    year_built = np.full(len(weights), NO_STATION, dtype=np.int64)
     sites = np.empty(0, dtype=np.int64)
-    for year in sorted(targets):
-        sites_now = place(problem, targets[year], strategy, fixed=sites, rng=rng)
-        year_built[np.setdiff1d(sites_now, sites)] = year
-        sites = sites_now
-    return BuildPlan(year_built=year_built, years=tuple(sorted(targets)))
+    placements = []
+    for k, year in enumerate(sorted(targets)):
+        placed = solve(
+            cost,
+            weights,
+            targets[year],
+            strategy,
+            radius=radius,
+            fixed=sites,
+            candidates=candidates,
+            seed=seed + k,
+            groups=groups,
+        )
+        year_built[np.setdiff1d(placed.sites, sites)] = year
+        sites = placed.sites
+        placements.append(placed)
+    return BuildPlan(year_built=year_built, years=tuple(sorted(targets))), placements
 
 
 def community_counts(township_population: np.ndarray, count: int) -> np.ndarray:

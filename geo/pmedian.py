@@ -1,9 +1,12 @@
 """p-median: open p sites so that the demand-weighted cost to each demand's nearest site is least.
 
-`pmedian` is the fast heuristic (greedy construction, then swap local search with the gain / loss /
-extra bookkeeping of Whitaker (1983) as refined by Resende & Werneck (2007), restarted from
-randomised greedy solutions); `pmedian_exact` solves the strong formulation with HiGHS. Both take a
-dense (demands x candidates) cost matrix in km or minutes, where ``np.inf`` marks unreachable pairs.
+`pmedian` is the fast heuristic: greedy construction, swap local search with the gain / loss /
+extra bookkeeping of Whitaker (1983) as refined by Resende & Werneck (2007), restarts from
+randomised greedy solutions and path relinking among an elite pool (Resende & Werneck 2004).
+`pmedian_exact` solves the strong formulation with HiGHS. Both take a dense (demands x
+candidates) cost matrix in km or minutes, where ``np.inf`` marks unreachable pairs; above
+`LIST_ABOVE` candidates the heuristic keeps only each demand's `LIST_K` nearest candidates and
+falls back to the dense row when a list runs out.
 
 The module also holds what `geo.pcenter` shares: argument checks (`check_problem`), the candidate
 lists and the swap engine, which with 0/1 costs minimises the number of uncovered demands.
@@ -129,7 +132,7 @@ def check_problem(
     if p > len(candidates):
         raise ValueError(f"p={p} exceeds the {len(candidates)} allowed candidates")
     positive = weights > 0
-    reach = np.isfinite(cost[:, candidates]).any(axis=1)
+    reach = np.isfinite(cost)[:, candidates].any(axis=1)
     rows = np.flatnonzero(positive & reach).astype(np.int64)
     return Problem(
         cost=cost,
@@ -211,9 +214,10 @@ class CandidateLists:
             np.put_along_axis(first, order, first_ordered, axis=1)
         return cls(order, ordered, m, first)
 
-    def with_costs(self, ordered_cost: np.ndarray) -> CandidateLists:
-        """The same order with other (still ascending) costs, e.g. 0/1 coverage costs."""
-        return CandidateLists(self.order, ordered_cost, self.n_candidates)
+    def with_costs(self, ordered_cost: np.ndarray, first: np.ndarray | None = None) -> CandidateLists:
+        """The same order with other (still ascending) costs, e.g. 0/1 coverage costs, and
+        optionally their `first` positions."""
+        return CandidateLists(self.order, ordered_cost, self.n_candidates, first)
 
     def below(
         self, rows: np.ndarray, limit: np.ndarray, at: np.ndarray | None = None
@@ -277,11 +281,9 @@ def _greedy(
         score = np.where(closed, score, -np.inf)
         if rng is None or choices <= 1:
             return int(np.argmax(score))
-        top = []
-        for _ in range(min(choices, int(closed.sum()))):
-            top.append(int(np.argmax(score)))
-            score[top[-1]] = -np.inf
-        return top[int(rng.integers(len(top)))]
+        k = min(choices, int(closed.sum()))
+        top = np.argpartition(score, len(score) - k)[len(score) - k :]
+        return int(top[rng.integers(k)])
 
     if sites:
         nearest_site = fixed_cols[np.argmin(matrix[:, fixed_cols], axis=1)]
@@ -335,7 +337,9 @@ class SwapSearch:
     demands whose nearest or second-nearest site changed are updated. Needs p >= 2.
     """
 
-    def __init__(self, matrix: np.ndarray, w: np.ndarray, lists: CandidateLists, sites: np.ndarray, n_fixed: int):
+    def __init__(
+        self, matrix: np.ndarray, w: np.ndarray, lists: CandidateLists, sites: np.ndarray, n_fixed: int
+    ):
         self.matrix, self.w, self.lists = matrix, w, lists
         n, m = matrix.shape
         self.sites = np.asarray(sites, dtype=np.int64).copy()
@@ -350,6 +354,7 @@ class SwapSearch:
         self._nearest_two(np.arange(n))
         self.gain = np.zeros(m)
         self.extra = np.zeros((m, self.p))
+        self._buffer = np.empty((m, self.p))
         self._account(np.arange(n), 1.0)
         self._loss()
 
@@ -361,14 +366,12 @@ class SwapSearch:
         for part in _chunks(len(rows), self.p):
             r = rows[part]
             block = self.matrix[np.ix_(r, self.sites)]
-            two = np.argpartition(block, 1, axis=1)[:, :2]
-            a, b = two[:, 0], two[:, 1]
-            ca, cb = block[np.arange(len(r)), a], block[np.arange(len(r)), b]
-            swap = (cb < ca) | ((cb == ca) & (b < a))
-            self.near1[r] = np.where(swap, b, a)
-            self.near2[r] = np.where(swap, a, b)
-            self.d1[r] = np.where(swap, cb, ca)
-            self.d2[r] = np.where(swap, ca, cb)
+            at = np.arange(len(r))
+            a = np.argmin(block, axis=1)  # ties go to the lower slot
+            self.near1[r], self.d1[r] = a, block[at, a]
+            block[at, a] = np.inf
+            b = np.argmin(block, axis=1)
+            self.near2[r], self.d2[r] = b, block[at, b]
 
     def _account(self, rows: np.ndarray, sign: float) -> None:
         """Add (sign +1) or remove (-1) the contributions of `rows` to gain and extra."""
@@ -392,10 +395,24 @@ class SwapSearch:
         self.loss = np.bincount(self.near1, self.w * (self.d2 - self.d1), minlength=self.p)
 
     def best_move(self) -> tuple[int, int, float]:
-        """(candidate in, slot out, profit) of the most profitable swap (profit may be <= 0)."""
+        """(candidate in, slot out, profit) of the most profitable swap (profit may be <= 0).
+
+        Only candidates with gain > 0 can give a positive profit (extra[i, r] <= loss[r]), so
+        when they are few (as with 0/1 costs) only their rows are looked at."""
         if self.is_open.all() or not self.movable.any():
             return -1, -1, 0.0
-        profit = self.extra - np.where(self.movable, self.loss, np.inf)
+        loss = np.where(self.movable, self.loss, np.inf)
+        rows = np.flatnonzero((self.gain > 0) & ~self.is_open)
+        if len(rows) * 4 < len(self.gain):
+            if not len(rows):
+                return -1, -1, 0.0
+            profit = self.extra[rows] - loss
+            profit += self.gain[rows, None]
+            k = int(np.argmax(profit))
+            i, r = divmod(k, self.p)
+            return int(rows[i]), r, float(profit.flat[k])
+        profit = self._buffer  # reused: a fresh (m, p) array per call costs page faults
+        np.subtract(self.extra, loss, out=profit)
         profit += np.where(self.is_open, -np.inf, self.gain)[:, None]
         k = int(np.argmax(profit))
         i, r = divmod(k, self.p)
@@ -423,6 +440,13 @@ class SwapSearch:
         self._account(rows, 1.0)
         self._loss()
 
+    def reweight(self, rows: np.ndarray, weights: np.ndarray) -> None:
+        """Give `rows` new demand weights, keeping the bookkeeping exact."""
+        self._account(rows, -1.0)
+        self.w[rows] = weights
+        self._account(rows, 1.0)
+        self._loss()
+
     def relink(self, target: np.ndarray, deadline: float | None = None) -> tuple[float, np.ndarray]:
         """Path relinking: walk to the sites `target` by the best swaps that bring in one of its
         sites for one of ours not in it; returns the best (objective, sites) strictly between."""
@@ -430,13 +454,14 @@ class SwapSearch:
         wanted[target] = True
         best, best_sites = np.inf, self.sites.copy()
         while deadline is None or time.perf_counter() < deadline:
-            ins = wanted & ~self.is_open
-            outs = self.movable & ~wanted[self.sites]
-            if ins.sum() <= 1 or not outs.any():  # the last step would reach `target` itself
+            ins = np.flatnonzero(wanted & ~self.is_open)
+            outs = np.flatnonzero(self.movable & ~wanted[self.sites])
+            if len(ins) <= 1 or not len(outs):  # the last step would reach `target` itself
                 break
-            profit = self.extra - np.where(outs, self.loss, np.inf)
-            profit += np.where(ins, self.gain, -np.inf)[:, None]
-            i, r = divmod(int(np.argmax(profit)), self.p)
+            profit = self.extra[np.ix_(ins, outs)] - self.loss[outs]
+            profit += self.gain[ins, None]
+            i, r = divmod(int(np.argmax(profit)), len(outs))
+            i, r = int(ins[i]), int(outs[r])
             self.swap(i, r)
             if self.objective < best:
                 best, best_sites = self.objective, self.sites.copy()
@@ -496,10 +521,22 @@ def _heuristic_solution(problem: Problem, columns: np.ndarray) -> Solution:
     return Solution(sites=sites, objective=pmedian_objective(problem.cost, problem.weights, sites))
 
 
+STARTS = 12
+"""Default number of starts on instances up to about n x m x p = 1e8 (OR-Library pmed40 is 7e7)."""
+GREEDY_CHOICES = 10
+"""A randomised greedy start draws each site among this many with the largest savings."""
+ELITE = 10
+"""Size of the pool of good local optima that path relinking draws on."""
+ELITE_DIFFERENCE = 4
+"""A solution joins the pool only if it differs from each member by this many sites (or is the best)."""
+POST_ROUNDS = 2
+"""Rounds of relinking the best solution with the rest of the pool at the end."""
+
+
 def default_starts(n_demand: int, n_candidates: int, p: int) -> int:
-    """Starts when `starts` is None: 24, fewer on large instances (about n x m x p / 1e8 work each)."""
-    work = n_demand * n_candidates * max(p, 10) / 1e8
-    return int(np.clip(24 / max(work, 1.0), 4, 24))
+    """Starts when `starts` is None: `STARTS`, fewer (at least 3) above n x m x p = 1e8."""
+    work = n_demand * n_candidates * p / 1e8
+    return int(np.clip(STARTS / max(work, 1.0), 3, STARTS))
 
 
 def pmedian(
@@ -516,12 +553,11 @@ def pmedian(
     """Heuristic p-median: `p` sites (fixed ones included) among the allowed candidates, minimising
     sum_i w_i min_{j in sites} c_ij (cost units x weight units) over the demands with w_i > 0.
 
-    Greedy construction, then best-improvement swaps; the first start is the plain greedy, the
-    others draw each greedy site among the few best (random stream from `seed`); the best local
-    optimum is kept. `starts` (default from `default_starts`) bounds the restarts, `time_limit_s`
-    the wall time (seconds; the first start always completes its greedy). Returns bound=None,
+    Multistart swap local search with path relinking (see `_search`); `starts` (default
+    `default_starts`) bounds the starts, `seed` drives the randomised ones, `time_limit_s` the wall
+    time in seconds (checked between swaps; the first greedy always completes). Returns bound=None,
     optimal=False. If some demand cannot reach any p sites the objective is inf; the sites then
-    still reach as much demand as the search could.
+    still reach as much of the demand as the search could.
     """
     problem = check_problem(cost, weights, p, fixed, allowed)
     _check_options(time_limit_s, starts)
@@ -538,10 +574,6 @@ def pmedian(
     return _heuristic_solution(problem, columns)
 
 
-ELITE = 10
-"""Size of the pool of distinct good local optima that path relinking draws on."""
-
-
 def _search(
     matrix: np.ndarray,
     w: np.ndarray,
@@ -552,63 +584,72 @@ def _search(
     seed: int,
     deadline: float | None,
 ) -> np.ndarray:
-    """Multistart local search with path relinking (Resende & Werneck 2004): each start builds a
-    randomised greedy solution (the first: plain greedy), descends by swaps, then relinks the local
-    optimum with a random member of an elite pool and descends from the best solution on the path.
-    Returns the best sites (positions), fixed first."""
+    """Multistart local search with path relinking (after Resende & Werneck 2004).
+
+    Each start builds a greedy solution (the first plain, the others randomised), descends by
+    swaps to a local optimum, relinks it with a member of the elite pool (drawn with probability
+    in proportion to how much it differs) and descends again from the best solution on that path;
+    both results are offered to the pool, which keeps only solutions that differ from each other.
+    At the end the best is relinked both ways with every other pool member, in rounds while it
+    improves. Returns the best sites (positions among the model's candidates)."""
     rng = np.random.default_rng(seed)
     n_fixed = len(fixed_cols)
-    elite: list[tuple[float, np.ndarray]] = []  # (objective, sorted sites)
+    elite: list[tuple[float, np.ndarray]] = []  # (objective, sorted sites), best first
 
-    def local_optimum(sites: np.ndarray) -> SwapSearch:
-        search = SwapSearch(matrix, w, lists, sites, n_fixed)
-        search.descend(deadline)
-        return search
+    def out_of_time() -> bool:
+        return deadline is not None and time.perf_counter() >= deadline
+
+    def differences(sites: np.ndarray) -> np.ndarray:
+        return np.array([len(np.setdiff1d(sites, other)) for _, other in elite])
 
     def offer(objective: float, sites: np.ndarray) -> None:
         key = np.sort(sites)
-        if any(np.array_equal(key, other) for _, other in elite):
-            return
+        if elite:
+            closest = differences(key).min()
+            if closest == 0 or (closest < ELITE_DIFFERENCE and objective >= elite[0][0]):
+                return
         if len(elite) < ELITE:
             elite.append((objective, key))
         elif objective < elite[-1][0]:
             elite[-1] = (objective, key)
         elite.sort(key=lambda item: item[0])
 
-    def relinked(search: SwapSearch, target: np.ndarray) -> tuple[float, np.ndarray] | None:
+    def descended(sites: np.ndarray) -> SwapSearch:
+        search = SwapSearch(matrix, w, lists, _slots(sites, fixed_cols), n_fixed)
+        search.descend(deadline)
+        return search
+
+    def relink(search: SwapSearch, target: np.ndarray) -> None:
         objective, sites = search.relink(target, deadline)
-        if not np.isfinite(objective):
-            return None
-        better = local_optimum(sites)
-        return better.objective, better.sites.copy()
+        if np.isfinite(objective):
+            better = descended(sites)
+            offer(better.objective, better.sites)
 
     for start in range(n_starts):
-        if start and deadline is not None and time.perf_counter() >= deadline:
+        if start and out_of_time():
             break
-        sites = _greedy(matrix, w, lists, fixed_cols, p, rng if start else None, 3)
-        search = local_optimum(sites)
+        search = descended(_greedy(matrix, w, lists, fixed_cols, p, rng if start else None, GREEDY_CHOICES))
         found = (search.objective, search.sites.copy())
-        if elite:
-            guide = elite[int(rng.integers(len(elite)))][1]
-            result = relinked(search, guide)
-            if result is not None:
-                offer(*result)
+        if elite:  # the guide: an elite solution, more likely the more it differs
+            weight = differences(found[1]).astype(np.float64)
+            guide = int(rng.choice(len(elite), p=weight / weight.sum())) if weight.sum() else 0
+            relink(search, elite[guide][1])
         offer(*found)
-    # post-optimisation: relink the best with every other elite solution
-    best_objective, best_sites = elite[0]
-    for _, other in list(elite[1:]):
-        if deadline is not None and time.perf_counter() >= deadline:
+    for _ in range(POST_ROUNDS):
+        best_objective, best_sites = elite[0]
+        for _, other in list(elite[1:]):
+            for origin, target in ((best_sites, other), (other, best_sites)):
+                if out_of_time():
+                    return elite[0][1]
+                relink(SwapSearch(matrix, w, lists, _slots(origin, fixed_cols), n_fixed), target)
+        if elite[0][0] >= best_objective:
             break
-        result = relinked(SwapSearch(matrix, w, lists, _slots(best_sites, fixed_cols), n_fixed), other)
-        if result is not None and result[0] < best_objective:
-            best_objective, best_sites = result[0], np.sort(result[1])
-    return best_sites
+    return elite[0][1]
 
 
 def _slots(sites: np.ndarray, fixed_cols: np.ndarray) -> np.ndarray:
-    """`sites` ordered fixed first, as SwapSearch wants them."""
+    """`sites` ordered fixed first (the slots SwapSearch may not move)."""
     return np.concatenate([fixed_cols, np.setdiff1d(sites, fixed_cols)])
-    return _heuristic_solution(problem, best_sites)
 
 
 def pmedian_greedy(
@@ -731,13 +772,22 @@ def pmedian_exact(
         return Solution(guess.sites, np.inf, np.inf, True)
     if result.x is None:
         guess = pmedian(cost, weights, p, fixed=fixed, allowed=allowed, time_limit_s=time_limit_s)
-        return Solution(guess.sites, guess.objective, result.bound, False)
+        return Solution(
+            guess.sites, guess.objective, _honest_bound(result.bound, guess.objective, problem), False
+        )
     columns = np.flatnonzero(result.x[:m] > 0.5)
     sites = problem.sites(columns)
     objective = pmedian_objective(problem.cost, problem.weights, sites)
-    bound = result.bound
+    return Solution(sites, objective, _honest_bound(result.bound, objective, problem), result.optimal)
+
+
+def _honest_bound(bound: float | None, objective: float, problem: Problem) -> float | None:
+    """HiGHS's lower bound, as a float no higher than the objective (within rounding it is the
+    objective), None when HiGHS has none; inf when some demand reaches no candidate."""
     if problem.unreachable:
-        bound = np.inf
-    elif bound is not None:
-        bound = min(float(bound), objective)
-    return Solution(sites=sites, objective=objective, bound=bound, optimal=result.optimal)
+        return np.inf
+    if bound is None or not np.isfinite(bound):
+        return None
+    if abs(bound - objective) <= 1e-9 * max(1.0, abs(objective)):
+        return objective
+    return min(float(bound), objective)

@@ -9,7 +9,7 @@ import numpy as np
 from geo.distance import DistanceModel, StraightLine
 from geo.errors import InputError
 from geo.files import LayerSource, load_region
-from geo.placement import BuildPlan, PlacementProblem, community_counts, plan_builds
+from geo.placement import NEEDS_COST, BuildPlan, PlacementError, community_counts, plan_builds
 from geo.presets import PRESETS
 from geo.region import Region
 from geo.roads import RoadNetwork, read_roads
@@ -97,6 +97,21 @@ def build_roads(loaded: LoadedScenario, region: Region) -> tuple[RoadNetwork | N
     )
 
 
+def build_distances(
+    loaded: LoadedScenario, region: Region
+) -> tuple[DistanceModel, RoadNetwork | None, list[str]]:
+    """The travel model: the road network when the scenario has one, else straight line x
+    circuity; with the road network and notes on its repairs."""
+    roads, notes = build_roads(loaded, region)
+    cfg = loaded.scenario.region
+    if roads is None:
+        return StraightLine(cfg.speed_kmh), None, notes
+    travel = RoadTravel(
+        roads, connector_speed_kmh=cfg.roads.connector_speed_kmh, cache_dir=default_cache_dir()
+    )
+    return travel, roads, notes
+
+
 def check_targets(loaded: LoadedScenario, region: Region) -> None:
     """Station targets must fit the region: at most one rural station per village."""
     rural = loaded.scenario.stations.rural
@@ -111,24 +126,43 @@ def check_targets(loaded: LoadedScenario, region: Region) -> None:
         raise InputError(problems)
 
 
+def village_cost_km(region: Region, distances: DistanceModel) -> np.ndarray:
+    """Road km from every village (demand) to every village (candidate site)."""
+    xy = region.village_xy
+    return distances.matrix(xy, xy, origin_circuity=region.village_circuity()).km
+
+
+def shop_villages(region: Region) -> np.ndarray | None:
+    """Villages holding a candidate site (e.g. an existing shop), or None without candidates."""
+    if region.candidates is None:
+        return None
+    return region.villages["village_id"].isin(region.candidates["village_id"]).to_numpy()
+
+
 def build_network(loaded: LoadedScenario) -> Network:
     """Region, roads, checks and placement for a loaded scenario. Raises `InputError` on bad
     targets or data files."""
     scenario = loaded.scenario
     region = build_region(loaded)
     check_targets(loaded, region)
-    roads, notes = build_roads(loaded, region)
-    if roads is None:
-        distances: DistanceModel = StraightLine(scenario.region.speed_kmh)
-    else:
-        cfg = scenario.region.roads
-        distances = RoadTravel(
-            roads, connector_speed_kmh=cfg.connector_speed_kmh, cache_dir=default_cache_dir()
-        )
-    rng = np.random.default_rng([scenario.seed, STREAM_PLACEMENT])
-    problem = PlacementProblem(weights=region.villages["population"].to_numpy(dtype=float))
+    distances, roads, notes = build_distances(loaded, region)
     rural = scenario.stations.rural
-    plan = plan_builds(problem, rural.targets(scenario.horizon.start.year), rural.placement, rng=rng)
+    seed = int(np.random.default_rng([scenario.seed, STREAM_PLACEMENT]).integers(2**31))
+    try:
+        plan, _ = plan_builds(
+            rural.targets(scenario.horizon.start.year),
+            rural.placement,
+            weights=region.villages["population"].to_numpy(dtype=float),
+            cost=village_cost_km(region, distances) if rural.placement in NEEDS_COST else None,
+            radius=rural.coverage_km,
+            candidates=shop_villages(region),
+            groups=region.villages["township"].to_numpy(),
+            seed=seed,
+        )
+    except PlacementError as err:
+        raise InputError(
+            [loaded.origin.problem(("stations", "rural", "placement"), str(err), rural.placement)]
+        ) from None
     community = community_counts(
         region.townships["population"].to_numpy(dtype=float), scenario.stations.community.count
     )

@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 from matplotlib.image import imread
 
@@ -174,3 +175,27 @@ def test_version_and_help():
         result = ruralsim(*command, "--help")
         assert result.returncode == 0 and "usage: ruralsim" in result.stdout
     assert "--set KEY=VALUE" in ruralsim("run", "--help").stdout
+
+
+def test_place_prints_coverage_and_runtime_and_writes_a_plan(tmp_path, capsys):
+    out = tmp_path / "plan.gpkg"
+    assert main(["place", "small", "--strategy", "mclp", "--out", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "mclp: 60 stations among 150 villages"
+    assert lines[1].startswith("covered population within 3 km: ")
+    assert "runtime" in lines[3] and lines[-1] == f"plan written to {out}"
+    stations = gpd.read_file(out, layer="stations", engine="pyogrio")
+    assert len(stations) == 60
+    assert (
+        main(["place", "small", "--strategy", "lscp", "--radius-km", "3", "--exact", "--out", str(out)]) == 0
+    )
+    first = capsys.readouterr().out.splitlines()[0]
+    count = int(first.removeprefix("full coverage within 3 km takes ").split()[0])
+    assert first == f"full coverage within 3 km takes {count} stations (lower bound {count})"  # exact: proven
+
+
+def test_place_with_an_impossible_request(tmp_path, capsys):
+    assert main(["place", "small", "--strategy", "shops", "--out", str(tmp_path / "p.gpkg")]) == 1
+    assert capsys.readouterr().err == (
+        "ruralsim: error: shops: strategy shops needs candidate shops (a region `candidates` layer)\n"
+    )

@@ -113,10 +113,10 @@ def test_weighted_quantile_equals_quantile_of_repeated_values(pairs, q):
 
 
 def test_more_stations_never_lower_coverage(small_region):
-    from geo.placement import PlacementProblem, plan_builds
+    from geo.placement import plan_builds
 
-    problem = PlacementProblem(weights=small_region.villages["population"].to_numpy(float))
-    plan = plan_builds(problem, {2016: 10, 2017: 40, 2018: 90}, "random", rng=np.random.default_rng(3))
+    weights = small_region.villages["population"].to_numpy(float)
+    plan, _ = plan_builds({2016: 10, 2017: 40, 2018: 90}, "random", weights=weights, seed=3)
     net = Network(small_region, plan, np.zeros(len(small_region.townships), int), StraightLine())
     shares = []
     for year in plan.years:

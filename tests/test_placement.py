@@ -1,73 +1,118 @@
+"""The placement interface: ranking strategies, quotas, checks, nested yearly plans."""
+
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.placement import (
-    NO_STATION,
-    STRATEGIES,
-    PlacementError,
-    PlacementProblem,
-    community_counts,
-    place,
-    plan_builds,
-)
+from geo.placement import NO_STATION, STRATEGIES, PlacementError, community_counts, plan_builds, solve
 
 
-def rng(seed=0):
-    return np.random.default_rng(seed)
+def line_cost(n: int) -> np.ndarray:
+    """Villages at 0, 1, ..., n-1 km on a line: the km between them."""
+    x = np.arange(n, dtype=float)
+    return np.abs(x[:, None] - x[None, :])
 
 
 def test_population_takes_largest_villages_first():
-    problem = PlacementProblem(weights=np.array([10.0, 50, 30, 50, 5]))
-    assert place(problem, 3, "population", rng=rng()).tolist() == [1, 2, 3]
-
-
-def test_allowed_mask_is_honoured():
-    problem = PlacementProblem(
-        weights=np.array([10.0, 50, 30, 50, 5]), allowed=np.array([1, 0, 1, 0, 1], bool)
+    placed = solve(None, np.array([10.0, 50, 30, 50, 5]), 3, "population")
+    assert (
+        placed.sites.tolist() == [1, 2, 3] and placed.objective == 130.0 and placed.strategy == "population"
     )
-    assert place(problem, 2, "population", rng=rng()).tolist() == [0, 2]
-    sites = place(problem, 3, "random", rng=rng())
-    assert sites.tolist() == [0, 2, 4]
+
+
+def test_candidate_mask_and_shops():
+    w = np.array([10.0, 50, 30, 50, 5])
+    shops = np.array([1, 0, 1, 0, 1], bool)
+    assert solve(None, w, 2, "population", candidates=shops).sites.tolist() == [0, 2]
+    assert solve(None, w, 2, "shops", candidates=shops).sites.tolist() == [0, 2]
+    assert solve(None, w, 3, "random", candidates=shops).sites.tolist() == [0, 2, 4]
 
 
 def test_fixed_sites_are_kept_even_when_not_the_best():
-    problem = PlacementProblem(weights=np.array([1.0, 2, 3, 4]))
-    assert place(problem, 2, "population", fixed=np.array([0]), rng=rng()).tolist() == [0, 3]
+    assert solve(None, np.array([1.0, 2, 3, 4]), 2, "population", fixed=[0]).sites.tolist() == [0, 3]
 
 
 def test_random_is_reproducible_by_seed_and_differs_across_seeds():
-    problem = PlacementProblem(weights=np.ones(500))
-    a, b = place(problem, 50, "random", rng=rng(1)), place(problem, 50, "random", rng=rng(1))
-    assert a.tolist() == b.tolist()
-    assert a.tolist() != place(problem, 50, "random", rng=rng(2)).tolist()
+    w = np.ones(500)
+    a, b = solve(None, w, 50, "random", seed=1), solve(None, w, 50, "random", seed=1)
+    assert a.sites.tolist() == b.sites.tolist()
+    assert a.sites.tolist() != solve(None, w, 50, "random", seed=2).sites.tolist()
+
+
+def test_quota_gives_every_township_one_then_follows_population():
+    w = np.array([100.0, 90, 80, 5, 4, 1])
+    groups = np.array(["A", "A", "A", "B", "B", "C"])
+    assert solve(None, w, 3, "quota", groups=groups).sites.tolist() == [0, 3, 5]  # one each
+    # A has 270 of 280 residents: the next ones go to A.
+    assert solve(None, w, 5, "quota", groups=groups).sites.tolist() == [0, 1, 2, 3, 5]
+    # Fewer stations than townships: the most populous townships first.
+    assert solve(None, w, 2, "quota", groups=groups).sites.tolist() == [0, 3]
+
+
+def test_optimisation_strategies_on_a_hand_case():
+    """Five villages on a line, 1 km apart, equal weights: the 1-median and 1-center is the
+    middle one; one station covers three villages within 1 km; covering all within 1 km takes 2."""
+    cost, w = line_cost(5), np.ones(5)
+    assert solve(cost, w, 1, "pmedian").sites.tolist() == [2]
+    assert solve(cost, w, 1, "pmedian", exact=True).objective == pytest.approx(6.0)
+    assert solve(cost, w, 1, "pcenter").objective == pytest.approx(2.0)
+    covered = solve(cost, w, 1, "mclp", radius=1.0)
+    assert covered.objective == pytest.approx(3.0) and covered.sites.tolist() in ([1], [2], [3])
+    exact = solve(cost, w, None, "lscp", radius=1.0, exact=True)
+    assert len(exact.sites) == 2 and exact.objective == 2 and exact.gap == 0.0 and exact.optimal
 
 
 @pytest.mark.parametrize(
-    ("target", "fixed", "strategy", "message"),
+    ("kwargs", "message"),
     [
-        (6, None, "population", "target 6 exceeds the 5 candidate villages"),
-        (1, [0, 1], "population", "target 1 is below the 2 stations already built"),
-        (2, None, "best", "unknown placement strategy 'best'"),
+        ({"p": 6, "strategy": "population"}, "target 6 exceeds the 5 candidate villages"),
+        (
+            {"p": 1, "strategy": "population", "fixed": [0, 1]},
+            "target 1 is below the 2 stations already built",
+        ),
+        ({"p": 2, "strategy": "best"}, "unknown placement strategy 'best'"),
+        ({"p": 2, "strategy": "mclp", "radius": 0.0}, "strategy mclp needs a radius > 0 (got 0.0)"),
+        ({"p": 2, "strategy": "lscp"}, "strategy lscp needs a radius > 0 (got None)"),
+        ({"p": 2, "strategy": "population", "exact": True}, "strategy population has no exact mode"),
+        ({"p": 2, "strategy": "shops"}, "strategy shops needs candidate shops"),
+        ({"p": 2, "strategy": "quota"}, "strategy quota needs groups"),
+        ({"p": -1, "strategy": "pmedian"}, "the number of stations must be >= 0 (got -1)"),
     ],
 )
-def test_bad_requests_raise_clear_errors(target, fixed, strategy, message):
-    with pytest.raises(PlacementError, match=message):
-        place(PlacementProblem(weights=np.ones(5)), target, strategy, fixed=fixed, rng=rng())
+def test_bad_requests_raise_clear_errors(kwargs, message):
+    with pytest.raises(PlacementError) as err:
+        solve(line_cost(5), np.ones(5), **kwargs)
+    assert str(err.value).startswith(message)
 
 
-@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_nan_costs_are_refused():
+    cost = line_cost(4)
+    cost[1, 2] = np.nan
+    with pytest.raises(PlacementError, match="cost has NaN values"):
+        solve(cost, np.ones(4), 2, "pmedian")
+
+
+@pytest.mark.parametrize("strategy", ["population", "random", "quota", "mclp", "pmedian", "pcenter"])
+@settings(max_examples=25, deadline=None)
 @given(
-    weights=st.lists(st.integers(1, 1000), min_size=1, max_size=80),
-    steps=st.lists(st.integers(0, 30), min_size=1, max_size=4),
-    seed=st.integers(0, 2**32),
+    weights=st.lists(st.integers(1, 1000), min_size=2, max_size=40),
+    steps=st.lists(st.integers(0, 12), min_size=1, max_size=3),
+    seed=st.integers(0, 2**31),
 )
 def test_build_plans_are_nested_and_honour_targets(strategy, weights, steps, seed):
-    problem = PlacementProblem(weights=np.array(weights, dtype=float))
-    cumulative = np.minimum(np.cumsum(steps), len(weights))
+    n = len(weights)
+    cumulative = np.minimum(np.cumsum(steps), n)
     targets = {2016 + i: int(c) for i, c in enumerate(cumulative)}
-    plan = plan_builds(problem, targets, strategy, rng=rng(seed))
+    plan, placements = plan_builds(
+        targets,
+        strategy,
+        weights=np.array(weights, dtype=float),
+        cost=line_cost(n),
+        radius=2.0,
+        groups=np.arange(n) % 3,
+        seed=seed,
+    )
     previous = np.empty(0, dtype=int)
     for year, count in targets.items():
         sites = plan.sites(year)
@@ -75,6 +120,21 @@ def test_build_plans_are_nested_and_honour_targets(strategy, weights, steps, see
         assert np.isin(previous, sites).all()  # a station built earlier keeps its place
         previous = sites
     assert set(plan.year_built[plan.year_built != NO_STATION]) <= set(targets)
+    assert len(placements) == len(targets)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 100), min_size=3, max_size=25), st.integers(1, 5), st.integers(0, 2**31))
+def test_more_stations_never_lower_coverage(weights, p, seed):
+    cost, w = line_cost(len(weights)), np.array(weights, dtype=float)
+    p = min(p, len(weights) - 1)
+    fewer = solve(cost, w, p, "mclp", radius=1.5, seed=seed)
+    more = solve(cost, w, p + 1, "mclp", radius=1.5, fixed=fewer.sites, seed=seed)
+    assert more.objective >= fewer.objective
+
+
+def test_every_strategy_is_listed():
+    assert set(STRATEGIES) == {"population", "random", "quota", "shops", "mclp", "pmedian", "pcenter", "lscp"}
 
 
 def test_community_stations_follow_township_population():

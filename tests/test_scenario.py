@@ -123,7 +123,10 @@ BAD = [
     (
         "unknown strategy",
         "stations: {rural: {placement: best}}",
-        ["{f}: stations.rural.placement: must be one of 'population', 'random' (got 'best')"],
+        [
+            "{f}: stations.rural.placement: must be one of 'population', 'random', 'quota', 'shops', "
+            "'mclp', 'pmedian', 'pcenter', 'lscp' (got 'best')"
+        ],
     ),
     (
         "zero coverage radius",
@@ -208,7 +211,8 @@ def test_three_mistakes_give_three_lines(write):
     assert problems(path) == [
         f"{path}: seed: must be >= 0 (got -3)",
         f"{path}: stations.rural.target: must be >= 0 (got -1)",
-        f"{path}: stations.rural.placement: must be one of 'population', 'random' (got 'best')",
+        f"{path}: stations.rural.placement: must be one of 'population', 'random', 'quota', 'shops', "
+        "'mclp', 'pmedian', 'pcenter', 'lscp' (got 'best')",
     ]
 
 

@@ -1,0 +1,209 @@
+"""p-center: hand-checked instances, brute force on small random ones, bad arguments, OR-Library pmed1."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import orlib
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from geo.pcenter import pcenter, pcenter_exact, pcenter_objective
+
+SOLVERS = [pcenter, pcenter_exact]
+
+
+def line(positions) -> np.ndarray:
+    x = np.asarray(positions, dtype=float)
+    return np.abs(x[:, None] - x[None, :])
+
+
+def brute_force(cost, p, fixed=(), allowed=None, weights=None) -> float:
+    m = cost.shape[1]
+    candidates = [j for j in range(m) if allowed is None or allowed[j]]
+    free = [j for j in candidates if j not in fixed]
+    return min(
+        pcenter_objective(cost, list(fixed) + list(extra), weights)
+        for extra in itertools.combinations(free, p - len(fixed))
+    )
+
+
+# --- hand-checked -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_one_center_of_a_line_is_its_middle(solve):
+    solution = solve(line(range(11)), 1)
+    assert solution.sites.tolist() == [5] and solution.objective == 5.0
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_two_centers_split_the_line(solve):
+    # 0..11: sites at 2 or 3 and 8 or 9 leave nobody further than 3 (4 would be needed by one site)
+    solution = solve(line(range(12)), 2)
+    assert solution.objective == 3.0 and len(solution.sites) == 2
+
+
+def test_exact_is_proven_and_heuristic_is_not():
+    exact = pcenter_exact(line(range(12)), 2)
+    assert exact.optimal and exact.bound == exact.objective == 3.0
+    heuristic = pcenter(line(range(12)), 2)
+    assert heuristic.bound is None and not heuristic.optimal
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_center_ignores_weights_but_not_zero_weight(solve):
+    # a far village (at 100) with weight 0 does not count; with weight 1 it does
+    cost = line([0, 1, 2, 100])
+    assert solve(cost, 1, weights=np.array([1.0, 5.0, 1.0, 0.0])).objective == 1.0
+    assert solve(cost, 1, weights=np.array([1.0, 5.0, 1.0, 1.0])).objective == 98.0
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_fixed_and_allowed(solve):
+    cost = line(range(12))
+    allowed = np.ones(12, bool)
+    allowed[[2, 3, 8, 9]] = False
+    solution = solve(cost, 2, fixed=np.array([0]), allowed=allowed)
+    assert 0 in solution.sites and allowed[solution.sites].all() and len(solution.sites) == 2
+    assert solution.objective == brute_force(cost, 2, (0,), allowed)
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_fewer_sites_needed_than_p_still_returns_p(solve):
+    # three coincident demands: one site covers them at 0, but p = 3 sites are returned
+    cost = np.array([[0.0, 0, 4, 5], [0, 0, 4, 5], [0, 0, 4, 5]])
+    solution = solve(cost, 3)
+    assert solution.objective == 0.0 and len(solution.sites) == 3
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+def test_inf_costs(solve):
+    cost = np.full((5, 5), np.inf)
+    cost[:3, :3] = line([0, 1, 2])
+    cost[3:, 3:] = line([0, 5])
+    both = solve(cost, 2)
+    assert both.objective == 5.0 and both.sites[0] in (0, 1, 2) and both.sites[1] in (3, 4)
+    one = solve(cost, 1)
+    assert one.objective == np.inf
+
+
+def test_exact_inf_objective_has_inf_bound():
+    cost = np.array([[0.0, np.inf], [np.inf, 0.0]])
+    solution = pcenter_exact(cost, 1)
+    assert solution.objective == solution.bound == np.inf and solution.optimal
+
+
+# --- random small instances against brute force -----------------------------------------------
+
+
+@st.composite
+def small_instances(draw):
+    n = draw(st.integers(1, 9))
+    m = draw(st.integers(1, 9))
+    cost = np.array(draw(st.lists(st.integers(0, 30), min_size=n * m, max_size=n * m)), dtype=float).reshape(
+        n, m
+    )
+    if draw(st.booleans()):
+        holes = np.array(draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m))).reshape(n, m)
+        cost[holes & (draw(st.integers(0, 3)) == 0)] = np.inf
+    weights = None
+    if draw(st.booleans()):
+        weights = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=float)
+    allowed = np.array(draw(st.lists(st.booleans(), min_size=m, max_size=m)))
+    if not allowed.any():
+        allowed[draw(st.integers(0, m - 1))] = True
+    candidates = np.flatnonzero(allowed)
+    p = draw(st.integers(1, len(candidates)))
+    fixed = np.array(draw(st.permutations(candidates.tolist()))[: draw(st.integers(0, p))], dtype=np.int64)
+    return cost, weights, p, fixed, allowed
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_instances())
+def test_heuristic_equals_exact_equals_brute_force(instance):
+    cost, weights, p, fixed, allowed = instance
+    best = brute_force(cost, p, tuple(fixed.tolist()), allowed, weights)
+    for solve in SOLVERS:
+        solution = solve(cost, p, fixed=fixed, allowed=allowed, weights=weights)
+        sites = solution.sites
+        assert len(sites) == p and np.all(np.diff(sites) > 0) and sites.dtype == np.int64
+        assert set(fixed.tolist()) <= set(sites.tolist()) and allowed[sites].all()
+        assert solution.objective == best == pcenter_objective(cost, sites, weights)
+    exact = pcenter_exact(cost, p, fixed=fixed, allowed=allowed, weights=weights)
+    assert exact.optimal and exact.bound == best
+
+
+def test_time_limited_exact_is_not_claimed_optimal_unless_proven():
+    rng = np.random.default_rng(0)
+    xy = rng.random((250, 2))
+    cost = np.round(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1)) * 1000)
+    solution = pcenter_exact(cost, 12, time_limit_s=0.05)
+    assert len(solution.sites) == 12
+    assert solution.bound <= solution.objective
+    assert solution.optimal == (solution.bound == solution.objective)
+
+
+# --- bad arguments ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("solve", SOLVERS)
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"p": 0}, "p must be >= 1 (got 0)"),
+        ({"p": 5}, "p=5 exceeds the 4 allowed candidates"),
+        ({"p": 1, "fixed": np.array([0, 2])}, "p=1 is less than the 2 fixed sites"),
+        (
+            {"fixed": np.array([1]), "allowed": np.array([True, False, True, True])},
+            "fixed candidate 1 is not an allowed candidate",
+        ),
+        (
+            {"cost": np.array([[0.0, np.nan, 1, 1]] * 3)},
+            "cost contains NaN (3 entries, first at row 0, column 1)",
+        ),
+        (
+            {"cost": np.array([[0.0, 1, -2, 1]] * 3)},
+            "cost must be non-negative (3 negative entries, first at row 0, column 2)",
+        ),
+        (
+            {"cost": np.ones((2, 3, 4))},
+            "cost must be a 2-D (demands x candidates) array (got shape (2, 3, 4))",
+        ),
+        ({"weights": np.ones(4)}, "weights has shape (4,), expected (3,): one per row of cost"),
+        ({"allowed": np.ones(5, bool)}, "allowed has shape (5,), expected (4,): one per column of cost"),
+        ({"time_limit_s": -1.0}, "time_limit_s must be > 0 (got -1.0)"),
+    ],
+)
+def test_bad_arguments_raise_clear_errors(solve, change, message):
+    args = {"cost": np.ones((3, 4)), "p": 2} | change
+    cost, p = args.pop("cost"), args.pop("p")
+    with pytest.raises(ValueError) as info:
+        solve(cost, p, **args)
+    assert str(info.value) == message
+
+
+# --- OR-Library pmed1 -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pmed1():
+    if not orlib.available():
+        pytest.skip(orlib.MISSING)
+    return orlib.load("pmed1")
+
+
+def test_pmed1_heuristic_within_one_unit(pmed1):
+    cost, p = pmed1
+    optimum = orlib.pcenter_optimum("pmed1")
+    solution = pcenter(cost, p)
+    assert len(solution.sites) == p
+    assert optimum <= solution.objective <= optimum + 1
+
+
+def test_pmed1_exact(pmed1):
+    cost, p = pmed1
+    solution = pcenter_exact(cost, p)
+    assert solution.optimal and solution.objective == solution.bound == orlib.pcenter_optimum("pmed1") == 127
