@@ -176,8 +176,7 @@ def _gather_sums(m: csr_matrix, mt: csr_matrix, rows: np.ndarray, values: np.nda
     rows = np.asarray(rows, dtype=np.int64)
     if len(rows) == 0:
         return np.zeros(size)
-    starts = m.indptr[rows]
-    lengths = m.indptr[rows + 1] - starts
+    lengths = m.indptr[rows + 1] - m.indptr[rows]
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(size)
@@ -185,9 +184,15 @@ def _gather_sums(m: csr_matrix, mt: csr_matrix, rows: np.ndarray, values: np.nda
         v = np.zeros(m.shape[0])
         v[rows] = values
         return mt @ v
+    return np.bincount(_row_entries(m, rows), weights=np.repeat(values, lengths), minlength=size)
+
+
+def _row_entries(m: csr_matrix, rows: np.ndarray) -> np.ndarray:
+    """The column indices of the entries of CSR `m` in `rows`, row after row."""
+    starts = m.indptr[rows]
+    lengths = m.indptr[rows + 1] - starts
     offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-    idx = m.indices[offsets + np.arange(total)]
-    return np.bincount(idx, weights=np.repeat(values, lengths), minlength=size)
+    return m.indices[offsets + np.arange(int(lengths.sum()))]
 
 
 def _cover(args: _Args, keep_rows: np.ndarray) -> _Cover:
@@ -282,41 +287,67 @@ def _greedy(
         blocked[j] = True
 
 
-def _local_search(state: _State, is_fixed: np.ndarray, tol: float, deadline: float, target: float) -> None:
-    """1-swap local search: for each open non-fixed column r, find the closed column a that
-    maximises value(S - r + a); accept it when it improves by more than `tol`. Repeats until a
-    full pass finds no improving swap (or the deadline, or `value >= target`).
+def _improvable(state: _State, movable: np.ndarray, tol: float) -> np.ndarray:
+    """Open movable columns r (ascending) with a 1-swap (r out, a closed column in) that raises
+    the covered weight by more than `tol`. All pairs are scored at once, and an empty answer
+    proves a 1-swap local optimum.
 
-    With c the coverage counts, the swap's change is
-    gain0[a] + extra_r[a] - loss[r], where gain0[a] is the weight of uncovered rows a covers,
-    loss[r] the weight of rows only r covers, and extra_r[a] the weight of those rows a covers
-    too; all are sparse column sums (vectorised over every a at once)."""
+    With c the coverage counts, a swap changes the covered weight by
+    gain0[a] + extra[r, a] - loss[r], where gain0[a] is the weight of uncovered rows a covers,
+    loss[r] the weight of rows only r covers and extra[r, a] the weight of those rows a covers
+    too: one sparse product of the rows covered once (grouped by their owner r) with the
+    coverage matrix. Every pair without extra scores gain0[a] - loss[r] <= max(gain0) - min(loss),
+    which bounds the true change of one pair from below: that r is returned when it improves."""
+    cov = state.cov
+    n = cov.n_cols
+    closed = ~state.open
+    cols = np.flatnonzero(state.open & movable)
+    if len(cols) == 0 or not closed.any():
+        return cols[:0]
+    rows = _row_entries(cov.at, cols)
+    owner = np.repeat(cols, cov.at.indptr[cols + 1] - cov.at.indptr[cols])
+    single = state.count[rows] == 1
+    once, owner = rows[single], owner[single]
+    loss = np.bincount(owner, weights=cov.w[once], minlength=n)
+    gain0 = state.gains()
+    pairs = (csr_matrix((cov.w[once], (owner, np.arange(len(once)))), shape=(n, len(once))) @ cov.a[once]).tocoo()
+    near = closed[pairs.col]
+    best = np.full(n, -math.inf)
+    np.maximum.at(best, pairs.row[near], gain0[pairs.col[near]] + pairs.data[near])
+    flagged = best - loss > tol
+    far = cols[int(np.argmin(loss[cols]))]  # the pair scoring max(gain0) - min(loss)
+    flagged[far] |= float(gain0[closed].max()) - loss[far] > tol
+    return np.flatnonzero(flagged)
+
+
+def _local_search(state: _State, is_fixed: np.ndarray, tol: float, deadline: float, target: float) -> None:
+    """1-swap local search, first improvement: score every swap at once (`_improvable`),
+    then for each open column r that has an improving swap, in column order, swap it for the
+    closed column that now improves most, if any still improves by more than `tol`. Repeats until
+    no swap improves (a 1-swap local optimum), or the deadline, or `value >= target`."""
     cov = state.cov
     w = cov.w
-    gain0 = state.gains()
-    improved = True
-    while improved:
-        improved = False
-        for r in np.flatnonzero(state.open & ~is_fixed):
-            if time.perf_counter() > deadline or state.value >= target - tol:
-                return
+    movable = ~is_fixed
+    while time.perf_counter() <= deadline and state.value < target - tol:
+        outs = _improvable(state, movable, tol)
+        if len(outs) == 0:
+            return
+        gain0 = state.gains()
+        for r in outs.tolist():
             rows = cov.rows_of(r)
             only = rows[state.count[rows] == 1]
-            loss = float(w[only].sum())
             extra = cov.col_sums(only, w[only])
-            delta = gain0 + extra - loss
+            delta = gain0 + extra - float(w[only].sum())
             delta[state.open] = -np.inf
             a = int(np.argmax(delta))
             if delta[a] <= tol:
                 continue
-            # r out: rows it alone covered become uncovered; a in: rows uncovered become covered
-            gain0 += extra
+            gain0 += extra  # r out: rows it alone covered become uncovered
             state.remove(r)
             rows_a = cov.rows_of(a)
             new = rows_a[state.count[rows_a] == 0]
-            gain0 -= cov.col_sums(new, w[new])
+            gain0 -= cov.col_sums(new, w[new])  # a in: those rows are covered again
             state.add(a)
-            improved = True
 
 
 def _upper_bound(state: _State, free: int, ceiling: float) -> float:
@@ -335,6 +366,9 @@ class _Found:
     cols: np.ndarray
     value: float
     bound: float
+
+
+_MAX_DROP = 20  # sites dropped by one iterated-local-search round, at most
 
 
 def _search(cov: _Cover, free: int, seed: int, rounds: int, deadline: float) -> _Found:
@@ -356,7 +390,7 @@ def _search(cov: _Cover, free: int, seed: int, rounds: int, deadline: float) -> 
         if best_value >= bound - tol or time.perf_counter() > deadline:
             break
         free_open = best_cols[~is_fixed[best_cols]]
-        size = int(rng.integers(1, max(1, len(free_open) // 2) + 1))
+        size = int(rng.integers(1, max(1, min(_MAX_DROP, len(free_open) // 2)) + 1))
         drop = rng.choice(free_open, size=size, replace=False)
         state = _State(cov, np.setdiff1d(best_cols, drop))
         forbidden = np.zeros(cov.n_cols, dtype=bool)

@@ -287,7 +287,11 @@ def test_swap_search_never_worsens_greedy(seed, p):
     assert greedy == covered_weight(cost, w, 2.0, cov.cols[state.sites()])
     covering._local_search(state, np.zeros(cov.n_cols, dtype=bool), 1e-9, np.inf, np.inf)
     assert state.value >= greedy
-    assert state.value == covered_weight(cost, w, 2.0, cov.cols[state.sites()])
+    sites = cov.cols[state.sites()]
+    assert state.value == covered_weight(cost, w, 2.0, sites)
+    for r in sites:  # a 1-swap local optimum: no single exchange covers more
+        for a in np.setdiff1d(cov.cols, sites):
+            assert covered_weight(cost, w, 2.0, np.append(sites[sites != r], a)) <= state.value + 1e-9
     assert mclp(cost, w, p, 2.0, seed=seed, rounds=10).objective >= state.value  # restarts keep the best
 
 
