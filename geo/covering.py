@@ -310,7 +310,9 @@ def _improvable(state: _State, movable: np.ndarray, tol: float) -> np.ndarray:
     once, owner = rows[single], owner[single]
     loss = np.bincount(owner, weights=cov.w[once], minlength=n)
     gain0 = state.gains()
-    pairs = (csr_matrix((cov.w[once], (owner, np.arange(len(once)))), shape=(n, len(once))) @ cov.a[once]).tocoo()
+    pairs = (
+        csr_matrix((cov.w[once], (owner, np.arange(len(once)))), shape=(n, len(once))) @ cov.a[once]
+    ).tocoo()
     near = closed[pairs.col]
     best = np.full(n, -math.inf)
     np.maximum.at(best, pairs.row[near], gain0[pairs.col[near]] + pairs.data[near])

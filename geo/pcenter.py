@@ -72,6 +72,8 @@ class _Radii:
         """Add to `start` (or to the best single site) the candidate nearest to the demand farthest
         from the sites so far, until there are p (Gonzalez-style)."""
         p = self.problem.p
+        if len(start) >= p:
+            return np.asarray(start, dtype=np.int64)
         sites = [int(j) for j in (start if len(start) else self.single())]
         nearest = self.matrix[:, sites].min(axis=1)
         is_open = np.zeros(self.matrix.shape[1], dtype=bool)
@@ -115,9 +117,13 @@ class _Radii:
             counts[j] = -1
         return np.asarray(sites, dtype=np.int64), not uncovered.any()
 
-    def heuristic_cover(self, r: float, deadline: float | None = None) -> np.ndarray | None:
+    def heuristic_cover(
+        self, r: float, deadline: float | None = None, start: np.ndarray | None = None
+    ) -> np.ndarray | None:
         """Sites (at most p) covering every demand within r, found by a greedy cover and, if that
-        needs more than p, swaps minimising the number of uncovered demands; None if not found."""
+        needs more than p, swaps minimising the number of uncovered demands, from `start` (sites,
+        fixed first, e.g. a cover at a larger radius) or else from the greedy sites; None if not
+        found."""
         cover = self.matrix <= r
         sites, ok = self.greedy_cover(cover)
         if ok:
@@ -125,17 +131,14 @@ class _Radii:
         p = self.problem.p
         if p < 2 or not cover.any(axis=1).all():
             return None
-        if len(sites) < p:
-            sites = self.farthest_first(sites)
+        sites = self.farthest_first(sites if start is None else start)
         # 0/1 costs: a demand costs 1 when no site covers it; lists keep the cost order. When the
         # swaps stall, the uncovered demands weigh more (breakout) and the swaps go on.
-        covering = cover.sum(axis=1)
-        first = None
-        if self.lists.complete:  # a covering candidate's class starts at 0, the others' after them
-            first = np.where(cover, 0, covering[:, None]).astype(self.lists.order.dtype)
+        missing = ~cover  # a covering candidate's class starts at 0, the others' after them
+        first = np.multiply(missing, cover.sum(axis=1)[:, None], dtype=self.lists.order.dtype)
         lists = self.lists.with_costs((self.lists.ordered_cost > r).astype(np.float64), first)
         weights = np.ones(len(cover))
-        search = SwapSearch((~cover).astype(np.float64), weights, lists, sites, len(self.fixed))
+        search = SwapSearch(missing.astype(np.float32), weights, lists, sites, len(self.fixed))
         for _ in range(BREAKOUTS):
             search.descend(deadline)
             uncovered = np.flatnonzero(search.d1 > 0)
@@ -224,15 +227,18 @@ def pcenter(
         sites, ok = radii.greedy_cover(radii.matrix <= r)
         return (sites if ok else None), False
 
-    # a quick upper radius by greedy covers alone, then the swap search down from it
+    # a quick upper radius by greedy covers alone, then the swap search down from it, each radius
+    # starting from the cover found at the last (larger) feasible radius
     columns, top, _ = _search(levels, columns, greedy, deadline, gallop=False)
-    best, _, _ = _search(
-        levels[: top + 1],
-        columns,
-        lambda r: (radii.heuristic_cover(r, deadline), False),
-        deadline,
-        gallop=True,
-    )
+    last = [columns]
+
+    def swaps(r: float) -> tuple[np.ndarray | None, bool]:
+        sites = radii.heuristic_cover(r, deadline, last[0])
+        if sites is not None:
+            last[0] = sites
+        return sites, False
+
+    best, _, _ = _search(levels[: top + 1], columns, swaps, deadline, gallop=True)
     return radii.solution(best, None, False)
 
 

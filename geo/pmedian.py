@@ -28,6 +28,8 @@ LIST_ABOVE = 1500
 LIST_K = 200
 CHUNK_ELEMENTS = 1 << 21
 """Dense fall-back work is done this many matrix elements at a time, to bound memory."""
+MOVE_BLOCK = 64
+"""The best swap is searched this many candidates (in decreasing order of gain) at a time."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,9 +175,10 @@ class CandidateLists:
     `below(rows, limit)` returns every (row, candidate, cost) with cost < limit[row]; rows whose
     list runs out before the limit (candidates beyond it may qualify), or that qualify for a large
     share of the candidates, are returned apart, to be handled on the dense matrix (the fall-back
-    that keeps the k-nearest lists exact). With complete lists, `first[u, j]` is the position in
-    row u's list of the first candidate as cheap as j, so a limit that is the cost of a known
-    candidate needs no search.
+    that keeps the k-nearest lists exact). `first[u, j]` (optional) is the position in row u's
+    full order of the first candidate as cheap as j, so a limit that is the cost of a known
+    candidate needs no search (a position at or past the end of a k-nearest list: the dense
+    fall-back).
     """
 
     def __init__(self, order: np.ndarray, ordered_cost: np.ndarray, n_candidates: int, first=None):
@@ -239,7 +242,7 @@ class CandidateLists:
                 hi = np.where(active & ~less, mid, hi)
         heavy = lo * 4 > self.n_candidates
         if not self.complete:
-            heavy |= lo == k
+            heavy |= lo >= k
         dense = np.flatnonzero(heavy)
         counts = np.where(heavy, 0, lo) if len(dense) else lo
         total = int(counts.sum())
@@ -354,7 +357,6 @@ class SwapSearch:
         self._nearest_two(np.arange(n))
         self.gain = np.zeros(m)
         self.extra = np.zeros((m, self.p))
-        self._buffer = np.empty((m, self.p))
         self._account(np.arange(n), 1.0)
         self._loss()
 
@@ -397,26 +399,27 @@ class SwapSearch:
     def best_move(self) -> tuple[int, int, float]:
         """(candidate in, slot out, profit) of the most profitable swap (profit may be <= 0).
 
-        Only candidates with gain > 0 can give a positive profit (extra[i, r] <= loss[r]), so
-        when they are few (as with 0/1 costs) only their rows are looked at."""
+        Since extra[i, r] <= loss[r], no swap bringing in i profits more than gain[i]: candidates
+        are scored in blocks in decreasing order of gain, stopping once the next gain cannot beat
+        the best profit found (ties go to the higher gain, then the lower candidate and slot)."""
         if self.is_open.all() or not self.movable.any():
             return -1, -1, 0.0
         loss = np.where(self.movable, self.loss, np.inf)
-        rows = np.flatnonzero((self.gain > 0) & ~self.is_open)
-        if len(rows) * 4 < len(self.gain):
-            if not len(rows):
-                return -1, -1, 0.0
+        closed = np.flatnonzero(~self.is_open)
+        order = closed[np.argsort(-self.gain[closed], kind="stable")]
+        best = (-1, -1, -np.inf)
+        size = MOVE_BLOCK
+        for start in range(0, len(order), size):
+            rows = order[start : start + size]
+            if self.gain[rows[0]] <= best[2]:
+                break
             profit = self.extra[rows] - loss
             profit += self.gain[rows, None]
             k = int(np.argmax(profit))
-            i, r = divmod(k, self.p)
-            return int(rows[i]), r, float(profit.flat[k])
-        profit = self._buffer  # reused: a fresh (m, p) array per call costs page faults
-        np.subtract(self.extra, loss, out=profit)
-        profit += np.where(self.is_open, -np.inf, self.gain)[:, None]
-        k = int(np.argmax(profit))
-        i, r = divmod(k, self.p)
-        return i, r, float(profit.flat[k])
+            if profit.flat[k] > best[2]:
+                i, r = divmod(k, self.p)
+                best = (int(rows[i]), r, float(profit.flat[k]))
+        return best
 
     def swap(self, new: int, slot: int) -> None:
         """Open candidate `new` in place of the site in `slot` and update the bookkeeping."""

@@ -156,10 +156,17 @@ class Engine:
         return self.plans[year]
 
     # ---------------------------------------------------------------------------- processes
-    def run(self) -> Result:
-        years = sorted({self._year(d) for d in range(self.warmup + self.days)})
-        for year in years:
+    def plan_all_years(self) -> None:
+        """Route plans for every build year of the run, made before the clock starts."""
+        for year in sorted({self._year(d) for d in range(self.warmup + self.days)}):
             self.routes(year)
+
+    def result(self, started: float) -> Result:
+        """The run's result; `started` is the perf_counter value when the clock started."""
+        return Result(self.kpi, self.plans, self.planning_s, time.perf_counter() - started, self.points)
+
+    def run(self) -> Result:
+        self.plan_all_years()
         start = time.perf_counter()
         env = self.env = simpy.Environment()
         env.process(self._orders(env))
@@ -167,7 +174,7 @@ class Engine:
             env.process(self._dispatch(env, c))
         env.run(until=self.end_h)
         self._final_tally()
-        return Result(self.kpi, self.plans, self.planning_s, time.perf_counter() - start, self.points)
+        return self.result(start)
 
     def _orders(self, env: simpy.Environment):
         p, dcfg, tcfg = self.points, self.sc.demand, self.sc.trunk

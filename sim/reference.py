@@ -60,9 +60,7 @@ class ReferenceEngine(Engine):
     """Per-parcel simulation of a scenario (downstream flow). Call `run()` once."""
 
     def run(self) -> Result:
-        years = sorted({self._year(d) for d in range(self.warmup + self.days)})
-        for year in years:
-            self.routes(year)
+        self.plan_all_years()
         start = time.perf_counter()
         env = self.env = simpy.Environment()
         wcfg = self.sc.warehouses
@@ -81,7 +79,7 @@ class ReferenceEngine(Engine):
             env.process(self._dispatch_ref(env, c))
         env.run(until=self.end_h)
         self._tally_ref()
-        return Result(self.kpi, self.plans, self.planning_s, time.perf_counter() - start, self.points)
+        return self.result(start)
 
     # ------------------------------------------------------------------------------ parcels
     def _orders_ref(self, env):

@@ -8,7 +8,7 @@ import numpy as np
 import orlib
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from instances import small_instances
 
 from geo.pcenter import pcenter, pcenter_exact, pcenter_objective
 
@@ -99,30 +99,8 @@ def test_exact_inf_objective_has_inf_bound():
 # --- random small instances against brute force -----------------------------------------------
 
 
-@st.composite
-def small_instances(draw):
-    n = draw(st.integers(1, 9))
-    m = draw(st.integers(1, 9))
-    cost = np.array(draw(st.lists(st.integers(0, 30), min_size=n * m, max_size=n * m)), dtype=float).reshape(
-        n, m
-    )
-    if draw(st.booleans()):
-        holes = np.array(draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m))).reshape(n, m)
-        cost[holes & (draw(st.integers(0, 3)) == 0)] = np.inf
-    weights = None
-    if draw(st.booleans()):
-        weights = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=float)
-    allowed = np.array(draw(st.lists(st.booleans(), min_size=m, max_size=m)))
-    if not allowed.any():
-        allowed[draw(st.integers(0, m - 1))] = True
-    candidates = np.flatnonzero(allowed)
-    p = draw(st.integers(1, len(candidates)))
-    fixed = np.array(draw(st.permutations(candidates.tolist()))[: draw(st.integers(0, p))], dtype=np.int64)
-    return cost, weights, p, fixed, allowed
-
-
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(small_instances())
+@given(small_instances(max_weight=3, optional_weights=True))
 def test_heuristic_equals_exact_equals_brute_force(instance):
     cost, weights, p, fixed, allowed = instance
     best = brute_force(cost, p, tuple(fixed.tolist()), allowed, weights)

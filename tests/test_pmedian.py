@@ -9,6 +9,7 @@ import orlib
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from instances import small_instances
 
 from geo import pmedian as pm
 from geo.pmedian import pmedian, pmedian_exact, pmedian_greedy, pmedian_objective, pmedian_swap
@@ -140,27 +141,6 @@ def test_heuristic_reaches_every_demand_when_it_can():
 # --- random small instances against brute force -----------------------------------------------
 
 
-@st.composite
-def small_instances(draw):
-    n = draw(st.integers(1, 9))
-    m = draw(st.integers(1, 9))
-    cost = np.array(draw(st.lists(st.integers(0, 30), min_size=n * m, max_size=n * m)), dtype=float).reshape(
-        n, m
-    )
-    if draw(st.booleans()):
-        holes = np.array(draw(st.lists(st.booleans(), min_size=n * m, max_size=n * m))).reshape(n, m)
-        cost[holes & (draw(st.integers(0, 3)) == 0)] = np.inf
-    weights = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), dtype=float)
-    allowed = np.array(draw(st.lists(st.booleans(), min_size=m, max_size=m)))
-    if not allowed.any():
-        allowed[draw(st.integers(0, m - 1))] = True
-    candidates = np.flatnonzero(allowed)
-    p = draw(st.integers(1, len(candidates)))
-    n_fixed = draw(st.integers(0, p))
-    fixed = np.array(draw(st.permutations(candidates.tolist()))[:n_fixed], dtype=np.int64)
-    return cost, weights, p, fixed, allowed
-
-
 def check_shape(solution, p, fixed, allowed):
     sites = solution.sites
     assert len(sites) == p and len(set(sites.tolist())) == p
@@ -222,6 +202,12 @@ def test_swap_bookkeeping_matches_a_rebuild():
             after = search.sites.copy()
             after[slot] = new
             assert profit == pytest.approx(search.objective - w @ matrix[:, after].min(axis=1))
+            profits = [  # every swap of a closed candidate for a movable slot: none is better
+                search.objective - w @ matrix[:, np.where(np.arange(6) == r, i, search.sites)].min(axis=1)
+                for i in np.flatnonzero(~search.is_open)
+                for r in range(1, 6)
+            ]
+            assert profit == pytest.approx(max(profits))
 
 
 def test_k_nearest_lists_give_the_same_answer(monkeypatch):
