@@ -11,8 +11,10 @@ Each benchmark asserts the work it did (parcels, van stops).
 
 from __future__ import annotations
 
+import multiprocessing
 import resource
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,25 +30,40 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def test_lishui_one_year(benchmark):
+def _one_year(seed: int) -> dict:
+    """Run in a fresh process, so that its peak RSS is the simulation's own (route plans first,
+    from the disk cache when present, timed apart)."""
     loaded = load_scenario(LISHUI)
     network = build_network(loaded)
-    simulate(network, load_scenario(LISHUI, ["simulation.days=1"]), loaded.scenario.seed)  # plans routes
-    run = benchmark.pedantic(simulate, args=(network, loaded, loaded.scenario.seed), rounds=1, iterations=1)
-    s = run.summary
-    assert s["parcels_at_end"]["reconciled"] and run.parcels > 30_000_000
+    simulate(network, load_scenario(LISHUI, ["simulation.days=1"]), seed)
+    run = simulate(network, loaded, seed)
+    return {
+        "summary": run.summary,
+        "parcels": run.parcels,
+        "simulation_s": run.simulation_s,
+        "planning_s": run.planning_s,
+        "peak_mb": _peak_rss_mb(),
+    }
+
+
+def test_lishui_one_year(benchmark):
+    seed = load_scenario(LISHUI).scenario.seed
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        run = benchmark.pedantic(lambda: pool.submit(_one_year, seed).result(), rounds=1, iterations=1)
+    s, peak = run["summary"], run["peak_mb"]
+    assert s["parcels_at_end"]["reconciled"] and run["parcels"] > 30_000_000
     assert s["vans"]["stops_visited"] > 500_000
-    peak = _peak_rss_mb()
-    rate = run.parcels / run.simulation_s
+    rate = run["parcels"] / run["simulation_s"]
     benchmark.extra_info.update(
-        parcels=run.parcels, parcels_per_s=rate, peak_rss_mb=peak, route_planning_s=run.planning_s
+        parcels=run["parcels"], parcels_per_s=rate, peak_rss_mb=peak, route_planning_s=run["planning_s"]
     )
     print(
-        f"\nlishui-2018, one year: simulation {run.simulation_s:.1f} s for {run.parcels:,} parcels "
+        f"\nlishui-2018, one year: simulation {run['simulation_s']:.1f} s for {run['parcels']:,} parcels "
         f"({rate:,.0f} parcels/s), {s['vans']['stops_visited']:,} van stops; route planning "
-        f"{run.planning_s:.1f} s (cached); peak RSS of the process {peak:,.0f} MB (targets 60 s, 4 GB)"
+        f"{run['planning_s']:.1f} s (cached); peak RSS of the simulating process {peak:,.0f} MB "
+        "(targets 60 s, 4 GB)"
     )
-    assert run.simulation_s < 60 and peak < 4096
+    assert run["simulation_s"] < 60 and peak < 4096
 
 
 def test_fast_vs_reference_14_days(benchmark):
