@@ -408,9 +408,8 @@ class SwapSearch:
         closed = np.flatnonzero(~self.is_open)
         order = closed[np.argsort(-self.gain[closed], kind="stable")]
         best = (-1, -1, -np.inf)
-        size = MOVE_BLOCK
-        for start in range(0, len(order), size):
-            rows = order[start : start + size]
+        for start in range(0, len(order), MOVE_BLOCK):
+            rows = order[start : start + MOVE_BLOCK]
             if self.gain[rows[0]] <= best[2]:
                 break
             profit = self.extra[rows] - loss
