@@ -153,7 +153,7 @@ class Pickups(Section):
     community_locker: Pickup = Pickup(opening_h=(0.0, 24.0), base_h=8.0, per_km_h=4.0, household_km=1.5)
     station_capacity: int = Field(default=200, ge=1, le=100_000)
     shelf_days: float = Field(default=1.5, ge=0, le=60)
-    locker_slots: int = Field(default=60, ge=1, le=10_000)
+    locker_slots: int = Field(default=120, ge=1, le=10_000)  # two cabinet banks of about 60 cells
     locker_limit_h: float = Field(default=48.0, gt=0, le=1000)
     community_parcels_per_day: float = Field(default=40.0, ge=0, le=10_000)
     villager_speed_kmh: float = Field(default=15.0, gt=0, le=100)
