@@ -287,7 +287,7 @@ def _greedy(
         blocked[j] = True
 
 
-def _improvable(state: _State, movable: np.ndarray, tol: float) -> np.ndarray:
+def _improvable(state: _State, gain0: np.ndarray, movable: np.ndarray, tol: float) -> np.ndarray:
     """Open movable columns r (ascending) with a 1-swap (r out, a closed column in) that raises
     the covered weight by more than `tol`. All pairs are scored at once, and an empty answer
     proves a 1-swap local optimum.
@@ -296,8 +296,9 @@ def _improvable(state: _State, movable: np.ndarray, tol: float) -> np.ndarray:
     gain0[a] + extra[r, a] - loss[r], where gain0[a] is the weight of uncovered rows a covers,
     loss[r] the weight of rows only r covers and extra[r, a] the weight of those rows a covers
     too: one sparse product of the rows covered once (grouped by their owner r) with the
-    coverage matrix. Every pair without extra scores gain0[a] - loss[r] <= max(gain0) - min(loss),
-    which bounds the true change of one pair from below: that r is returned when it improves."""
+    coverage matrix (`gain0` is `state.gains()`, kept up to date by the caller). Every pair
+    without extra scores gain0[a] - loss[r] <= max(gain0) - min(loss), which bounds the true
+    change of one pair from below: that r is returned when it improves."""
     cov = state.cov
     n = cov.n_cols
     closed = ~state.open
@@ -309,7 +310,6 @@ def _improvable(state: _State, movable: np.ndarray, tol: float) -> np.ndarray:
     single = state.count[rows] == 1
     once, owner = rows[single], owner[single]
     loss = np.bincount(owner, weights=cov.w[once], minlength=n)
-    gain0 = state.gains()
     pairs = (
         csr_matrix((cov.w[once], (owner, np.arange(len(once)))), shape=(n, len(once))) @ cov.a[once]
     ).tocoo()
@@ -330,11 +330,11 @@ def _local_search(state: _State, is_fixed: np.ndarray, tol: float, deadline: flo
     cov = state.cov
     w = cov.w
     movable = ~is_fixed
+    gain0 = state.gains()  # kept exact through the swaps below
     while time.perf_counter() <= deadline and state.value < target - tol:
-        outs = _improvable(state, movable, tol)
+        outs = _improvable(state, gain0, movable, tol)
         if len(outs) == 0:
             return
-        gain0 = state.gains()
         for r in outs.tolist():
             rows = cov.rows_of(r)
             only = rows[state.count[rows] == 1]
