@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,36 +25,68 @@ class DailyHours:
         return self.end - self.start
 
     def to_open(self, t: np.ndarray) -> np.ndarray:
-        t = np.asarray(t, dtype=float)
-        day = np.floor(t / 24.0)
-        return day * self.per_day + np.clip(t - day * 24.0 - self.start, 0.0, self.per_day)
+        return to_open(np.asarray(t, dtype=float), self.start, self.per_day)
 
     def from_open(self, w: np.ndarray) -> np.ndarray:
-        w = np.asarray(w, dtype=float)
-        day = np.floor(w / self.per_day)
-        return day * 24.0 + self.start + (w - day * self.per_day)
+        return from_open(np.asarray(w, dtype=float), self.start, self.per_day)
 
     def after(self, t: np.ndarray, open_hours: np.ndarray) -> np.ndarray:
         """The time `open_hours` of opening time after `t`."""
         return self.from_open(self.to_open(t) + open_hours)
 
 
-def next_wave(t: np.ndarray, waves_h: tuple[float, ...]) -> np.ndarray:
-    """The first wave time at or after each `t` (waves at the given hours every day); `t` itself
-    when there are no waves."""
-    t = np.asarray(t, dtype=float)
-    if not waves_h:
-        return t
-    waves = np.sort(np.asarray(waves_h, dtype=float))
+def to_open(t: np.ndarray, start: np.ndarray | float, per_day: np.ndarray | float) -> np.ndarray:
+    """Open hours before `t` of daily hours opening at `start` for `per_day` hours (per element
+    when arrays)."""
     day = np.floor(t / 24.0)
-    k = np.searchsorted(waves, t - day * 24.0, side="left")
-    later_day = k == len(waves)
-    return np.where(later_day, (day + 1) * 24.0 + waves[0], day * 24.0 + waves[np.minimum(k, len(waves) - 1)])
+    return day * per_day + np.clip(t - day * 24.0 - start, 0.0, per_day)
+
+
+def from_open(w: np.ndarray, start: np.ndarray | float, per_day: np.ndarray | float) -> np.ndarray:
+    """The time at which `w` open hours have passed (inverse of `to_open`)."""
+    day = np.floor(w / per_day)
+    return day * 24.0 + start + (w - day * per_day)
+
+
+def next_wave(t: np.ndarray, waves_h: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The first wave at or after each `t` (waves at the given hours every day): its time, and
+    its slot number ``day x len(waves) + wave index`` (increasing with the time). Without waves,
+    parcels arrive as they come: `t` itself, and the slot is the day."""
+    t = np.asarray(t, dtype=float)
+    day = np.floor(t / 24.0)
+    if not waves_h:
+        return t, day.astype(np.int64)
+    waves = np.sort(np.asarray(waves_h, dtype=float))
+    hour = t - day * 24.0
+    slot = day.astype(np.int64) * len(waves)
+    for w in waves:  # + the number of waves before the hour (past the last: the next day's first)
+        slot += hour > w
+    return slot_time(slot, waves), slot
+
+
+def slot_time(slot: np.ndarray, waves: np.ndarray) -> np.ndarray:
+    """The time (hours) of wave slots (`next_wave`), `waves` sorted."""
+    day, k = np.divmod(slot, len(waves))
+    return day * 24.0 + waves[k]
+
+
+def last_slot(t: float, waves: np.ndarray) -> int:
+    """The last wave slot at or before time `t` (`waves` sorted; without waves, the day)."""
+    day = math.floor(t / 24.0)
+    if not len(waves):
+        return day
+    return day * len(waves) + int((waves <= t - day * 24.0).sum()) - 1
+
+
+def lognormal_params(mean: float, cv: float) -> tuple[float, float]:
+    """(mu, sigma) of the log-normal with this mean and coefficient of variation."""
+    sigma2 = math.log1p(cv**2)
+    return math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
 
 
 def lognormal(mean: float, cv: float, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Log-normal draws with the given mean and coefficient of variation (all `mean` if cv = 0)."""
+    """Log-normal draws with the given mean and coefficient of variation (all `mean`, and no
+    draw, if cv = 0)."""
     if cv == 0:
         return np.full(size, float(mean))
-    sigma2 = np.log1p(cv**2)
-    return rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2), size=size)
+    return rng.lognormal(*lognormal_params(mean, cv), size=size)

@@ -168,5 +168,14 @@ class Simulation(Section):
     enabled: bool = True
     days: int | None = Field(default=None, ge=1, le=36_600)
     warmup_days: int = Field(default=7, ge=0, le=365)
-    engine: Literal["fast", "reference"] = "fast"
+    engine: str = "fast"
     replications: int = Field(default=1, ge=1, le=1000)
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        from sim.engines import ENGINES  # the registry imports the engines, which import this
+
+        if value not in ENGINES:
+            raise ValueError(f"must be one of {', '.join(repr(e) for e in ENGINES)}")
+        return value

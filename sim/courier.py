@@ -1,8 +1,9 @@
-"""Courier routes: planned with PyVRP per county and build year, driven daily by the engine.
+"""Courier routes: planned with PyVRP per county for each station network in force.
 
 A county's vans start and end at its warehouse (the county seat). Routes cover every active stop;
 on a given day a van visits only the stops that are due (visit frequency) and have parcels,
-keeping the planned order. Plans are cached on disk per (stops, demand, travel model, settings).
+keeping the planned order. `RoutePlanner` plans once per distinct set of open stations (kept in
+memory) and plans are cached on disk per (stops, demand, travel model, settings).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pyvrp.stop import MaxRuntime
 
 from geo.distance import DistanceModel
 from sim.config import Couriers
+from sim.points import Points
 
 #: PyVRP works in integers: metres and tenths of a minute.
 DECIMINUTES = 10
@@ -179,3 +181,99 @@ def _store(cache_dir: Path | None, key: str, plan: CountyRoutes) -> None:
     with open(tmp, "wb") as f:
         pickle.dump(plan, f)
     tmp.replace(cache_dir / f"routes-{key}.pkl")
+
+
+@dataclass(frozen=True)
+class PlanIndex:
+    """Look-up tables of one county plan by demand point, for loading vans without Python
+    loops: `stop`, the matrix index of the point's stop in the plan (0: not in it); `routed`,
+    whether a route visits it; `route`, which one (-1: none); `visit_key`, its place in the
+    plan's visiting order (routes one after another, stops in route order, at a stop the point
+    types in order), a small integer for a radix sort."""
+
+    stop: np.ndarray
+    routed: np.ndarray
+    route: np.ndarray
+    visit_key: np.ndarray
+
+    @classmethod
+    def of(cls, plan: CountyRoutes, dest: np.ndarray, ptype: np.ndarray, n_stops: int) -> PlanIndex:
+        local = np.zeros(n_stops, dtype=np.int64)
+        local[plan.stops] = np.arange(1, len(plan.stops) + 1)
+        visiting = np.concatenate([*plan.routes, np.empty(0, np.int64)]).astype(np.int64)
+        rank = np.full(len(plan.stops) + 1, -1, dtype=np.int64)
+        rank[visiting] = np.arange(len(visiting))
+        route = np.full(len(plan.stops) + 1, -1, dtype=np.int64)
+        route[visiting] = np.repeat(np.arange(len(plan.routes)), [len(r) for r in plan.routes])
+        stop = local[dest]
+        key = np.maximum(rank[stop], 0) * (int(ptype.max(initial=0)) + 1) + ptype
+        small = np.int16 if key.max(initial=0) < np.iinfo(np.int16).max else np.int64
+        return cls(stop, rank[stop] >= 0, route[stop], key.astype(small))
+
+
+class RoutePlanner:
+    """Route plans of every county for the stations open, planned on first use for each
+    distinct network (open village stations and community stations per seat) and kept.
+
+    Stops are the open village stations and every township seat; each stop is planned for a
+    busy day's parcels (`busy_daily` per demand point)."""
+
+    def __init__(
+        self,
+        points: Points,
+        busy_daily: np.ndarray,
+        shelf: np.ndarray,
+        distances: DistanceModel,
+        circuity: np.ndarray,
+        cfg: Couriers,
+        *,
+        seed: int,
+        cache_dir: Path | None,
+    ):
+        self.points, self.busy_daily, self.shelf = points, busy_daily, shelf
+        self.distances, self.circuity, self.cfg = distances, circuity, cfg
+        self.seed, self.cache_dir = seed, cache_dir
+        self.planning_s = 0.0
+        self._plans: dict[bytes, tuple[tuple[CountyRoutes, ...], tuple[PlanIndex, ...]]] = {}
+
+    def plans(
+        self, dest: np.ndarray, ptype: np.ndarray, community_open: np.ndarray
+    ) -> tuple[tuple[CountyRoutes, ...], tuple[PlanIndex, ...]]:
+        """Plans (and their look-up tables) per county for demand points served at stops
+        `dest` as point types `ptype` (`Points.destinations`), with `community_open` stations
+        per seat."""
+        key = dest.tobytes() + ptype.tobytes() + community_open.astype(np.int64).tobytes()
+        if key not in self._plans:
+            start = time.perf_counter()
+            plans = self._plan(dest, community_open)
+            index = tuple(PlanIndex.of(plan, dest, ptype, len(self.points.stop_xy)) for plan in plans)
+            self._plans[key] = plans, index
+            self.planning_s += time.perf_counter() - start
+        return self._plans[key]
+
+    def _plan(self, dest: np.ndarray, community_open: np.ndarray) -> tuple[CountyRoutes, ...]:
+        p, n_stops = self.points, len(self.points.stop_xy)
+        per_station = np.where(p.community > 0, community_open[p.township] / np.maximum(p.community, 1), 1.0)
+        daily = np.bincount(dest, weights=self.busy_daily * per_station, minlength=n_stops)
+        active = np.zeros(n_stops, dtype=bool)
+        active[dest] = True
+        active[p.n_villages :] = True  # township points are always served
+        plans = []
+        for c in range(len(p.county_names)):
+            stops = np.flatnonzero(active & (p.stop_county == c))
+            plans.append(
+                plan_county(
+                    p.depot_xy[c],
+                    stops,
+                    p.stop_xy[stops],
+                    stops < p.n_villages,
+                    daily[stops],
+                    self.distances,
+                    float(self.circuity[c]),
+                    self.cfg,
+                    shelf=self.shelf[stops[stops < p.n_villages]],
+                    seed=self.seed,
+                    cache_dir=self.cache_dir,
+                )
+            )
+        return tuple(plans)

@@ -1,7 +1,8 @@
 """Downstream demand: orders per delivery point per day, and their order times.
 
 Rates are per day: households x parcels per household-day x yearly growth x season x weekday.
-Orders are Poisson; their times fall uniformly within the configured order hours.
+Orders are Poisson; their times fall uniformly within the configured order hours. Both engines
+draw their orders here, so that one seed gives both the same parcels.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from sim.config import Demand
+from sim.batch import ParcelBatch
+from sim.clock import lognormal, next_wave
+from sim.config import Demand, Trunk
 
 #: Lunar new year (春节) dates: the Spring Festival slump centres on them.
 SPRING_FESTIVAL = {
@@ -50,10 +53,27 @@ def day_factors(cfg: Demand, first_day: date, days: int) -> np.ndarray:
     return growth * season * weekday
 
 
-def order_times(
-    counts: np.ndarray, day_start_h: float, hours: tuple[float, float], rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """For `counts` orders per point on one day starting at `day_start_h` (simulation hours):
-    the point index and the order time (hours) of every order, in point order."""
-    point = np.repeat(np.arange(len(counts)), counts)
-    return point, day_start_h + rng.uniform(hours[0], hours[1], size=len(point))
+def draw_orders(
+    rate: np.ndarray,
+    point_order: np.ndarray,
+    day: int,
+    first_id: int,
+    demand: Demand,
+    trunk: Trunk,
+    rngs: tuple[np.random.Generator, np.random.Generator, np.random.Generator],
+) -> tuple[ParcelBatch, np.ndarray]:
+    """One day's orders: Poisson(`rate`) per demand point, created point by point in
+    `point_order` (ids from `first_id` in that order), each with its order time (uniform in the
+    order hours), trunk delay (log-normal) to the next trunk wave, and its own pickup randomness.
+    `rngs` are the demand, trunk and pickup streams. Returns the parcels and their wave slots
+    (`sim.clock.next_wave`)."""
+    rng_demand, rng_trunk, rng_pickup = rngs
+    counts = rng_demand.poisson(rate)
+    point = np.repeat(point_order, counts[point_order])
+    n = len(point)
+    order = 24.0 * day + rng_demand.uniform(*demand.order_hours, size=n)
+    hub, slot = next_wave(order + lognormal(trunk.delay_mean_h, trunk.delay_cv, n, rng_trunk), trunk.waves_h)
+    u_km = rng_pickup.uniform(0.0, 1.0, size=n)
+    e_wait = rng_pickup.exponential(1.0, size=n)
+    ids = np.arange(first_id, first_id + n, dtype=np.int64)
+    return ParcelBatch.new(ids, point, order, hub, u_km, e_wait), slot

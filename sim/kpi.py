@@ -1,9 +1,12 @@
-"""Streaming KPIs of a simulation: fixed-bin histograms and counters, no per-parcel tables.
+"""Streaming KPIs of a simulation: an observer of the engine's events (`sim.events`), keeping
+fixed-bin histograms and counters, no per-parcel tables.
 
-Lead times go into histograms of `BIN_H` hours up to `MAX_H` (the last bin holds the overflow);
-means are exact (running sums), percentiles are read from the histograms (within one bin).
-Groups are (county, delivery-point type) pairs, so totals and per-county and per-type figures
-all come from the same counters.
+Lead times go into histograms of `BIN_H` hours up to `MAX_H` (parcels beyond are counted and
+reported); means are exact (running sums), percentiles are read from the histograms (within one
+bin). Groups are (county, delivery-point type) pairs, so totals and per-county and per-type
+figures all come from the same counters. A parcel counts when ordered within the horizon; its
+group is the point it was delivered to (or, still on its way at the end, the point serving it
+then). Figures are kept unrounded: rounding is for whoever writes them.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.points import COMMUNITY_LOCKER, POINT_TYPES
+from sim.batch import ParcelBatch
+from sim.events import Delivered, DayEnd, Dispatched, Ordered, Refused, RunEnd, Trips
+from sim.points import COMMUNITY_LOCKER, POINT_TYPES, VILLAGE_STATION, Points
 
 BIN_H = 0.05
 MAX_H = 1500.0
 N_BINS = int(MAX_H / BIN_H) + 1
 QUANTILES = (0.5, 0.9, 0.95, 0.99)
 STATES = ("picked_up", "waiting_at_point", "in_van", "at_warehouse", "in_trunk", "returned")
+TYPES = len(POINT_TYPES)
 
 
 @dataclass
@@ -35,24 +41,26 @@ class LeadTimes:
 
     def add(self, group: np.ndarray, hours: np.ndarray) -> None:
         b = np.minimum((np.maximum(hours, 0.0) / BIN_H).astype(np.int64), N_BINS - 1)
-        np.add.at(self.hist, (group, b), 1)
-        np.add.at(self.total, group, hours)
+        np.add.at(self.hist.ravel(), group * N_BINS + b, 1)  # 1-d: numpy's fast path
+        self.total += np.bincount(group, weights=hours, minlength=self.groups)
 
     def summary(self, groups: np.ndarray) -> dict[str, float | int | None]:
-        """Count, mean and percentiles (hours) over the chosen groups."""
+        """Count, mean and percentiles (hours) over the chosen groups; `over_max` parcels took
+        longer than the histogram holds (`MAX_H`), so percentiles there are lower bounds."""
         hist = self.hist[groups].sum(axis=0)
         n = int(hist.sum())
         out: dict[str, float | int | None] = {"parcels": n, "mean_h": None}
         out |= {f"p{round(q * 100)}_h": None for q in QUANTILES}
+        out["over_max"] = int(hist[-1])
         if n == 0:
             return out
-        out["mean_h"] = round(float(self.total[groups].sum()) / n, 3)
+        out["mean_h"] = float(self.total[groups].sum()) / n
         cum = np.cumsum(hist)
         for q in QUANTILES:
             k = int(np.searchsorted(cum, q * n))
             below = cum[k - 1] if k else 0
             frac = (q * n - below) / max(hist[k], 1)  # interpolate within the bin
-            out[f"p{round(q * 100)}_h"] = round(float((k + frac) * BIN_H), 3)
+            out[f"p{round(q * 100)}_h"] = float((k + frac) * BIN_H)
         return out
 
     def cdf(self, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,109 +70,208 @@ class LeadTimes:
         return (np.arange(N_BINS) + 1) * BIN_H, np.cumsum(hist) / n
 
 
-@dataclass
 class Kpi:
-    """All counters of one run. Parcels count only when ordered within the horizon."""
+    """All counters of one run, filled from the engine's events."""
 
-    counties: int
-    villages: int
-    horizon_days: int
-    start_h: float
-    end_h: float
-    available: LeadTimes = field(init=False)
-    in_hand: LeadTimes = field(init=False)
-
-    def __post_init__(self) -> None:
-        g = self.counties * len(POINT_TYPES)
+    def __init__(
+        self,
+        points: Points,
+        *,
+        start_h: float,
+        end_h: float,
+        warmup_days: int,
+        days: int,
+        villager_speed_kmh: float,
+        van_capacity: int,
+    ):
+        self.points = points
+        self.counties = len(points.county_names)
+        self.start_h, self.end_h, self.warmup, self.days = start_h, end_h, warmup_days, days
+        self.speed = villager_speed_kmh
+        g = self.counties * TYPES
         self.available = LeadTimes(g)
         self.in_hand = LeadTimes(g)
-        self.ordered = np.zeros(g, dtype=np.int64)
+        self.ordered_by_county = np.zeros(self.counties, dtype=np.int64)
         self.delivered = np.zeros(g, dtype=np.int64)
         self.state = {s: np.zeros(g, dtype=np.int64) for s in STATES}
         self.refused = np.zeros(g, dtype=np.int64)
         self.villager_km = np.zeros(g)
         self.villager_km_no_station = np.zeros(g)
-        self.village_hand_sum = np.zeros(self.villages)
-        self.village_hand_count = np.zeros(self.villages, dtype=np.int64)
-        hours = round(self.end_h) + 2
+        self.village_hand_sum = np.zeros(points.n_villages)
+        self.village_hand_count = np.zeros(points.n_villages, dtype=np.int64)
+        hours = int(np.ceil(end_h)) + 1
         self.point_arrivals_per_h = np.zeros(hours, dtype=np.int64)
         self.point_releases_per_h = np.zeros(hours, dtype=np.int64)
         self.sojourn_h = 0.0
         self.sojourn_n = 0
-        self.warehouse_orders = np.zeros((self.counties, self.horizon_days), dtype=np.int64)
-        self.backlog = [[] for _ in range(self.counties)]
-        self.station_day_counts = np.zeros(501, dtype=np.int64)  # station-days by parcels arrived
+        self.warehouse_orders = np.zeros((self.counties, days), dtype=np.int64)
+        self.backlog: list[list[int]] = [[] for _ in range(self.counties)]
+        self.station_day: dict[int, np.ndarray] = {}  # parcels per village station, by day
+        self.station_day_counts = np.zeros(1, dtype=np.int64)  # station-days by parcels received
+        self.tallied_to_day = -1  # station tallies are closed up to this day
         self.van = {"routes": 0, "stops": 0, "km": 0.0, "hours": 0.0, "loaded": 0, "capacity": 0}
         self.van_by_county = np.zeros((self.counties, 3))  # km, hours, routes
+        self.van_capacity = van_capacity
 
-    def group(self, county: np.ndarray, point_type: np.ndarray) -> np.ndarray:
-        return county * len(POINT_TYPES) + point_type
+    def group(self, parcels: ParcelBatch) -> np.ndarray:
+        return self.points.county[parcels.point] * TYPES + parcels.ptype
 
     def groups_where(self, *, county: int | None = None, point_type: int | None = None) -> np.ndarray:
         c = np.arange(self.counties) if county is None else np.array([county])
-        t = np.arange(len(POINT_TYPES)) if point_type is None else np.array([point_type])
-        return (c[:, None] * len(POINT_TYPES) + t[None, :]).ravel()
+        t = np.arange(TYPES) if point_type is None else np.array([point_type])
+        return (c[:, None] * TYPES + t[None, :]).ravel()
+
+    # ------------------------------------------------------------------------------- events
+    def on_ordered(self, e: Ordered) -> None:
+        p = e.parcels
+        county = self.points.county[p.point]
+        counted = p.order_h >= self.start_h
+        self.ordered_by_county += np.bincount(county[counted], minlength=self.counties)
+        day = np.floor(p.hub_h / 24.0).astype(np.int64) - self.warmup
+        inside = (day >= 0) & (day < self.days)
+        np.add.at(self.warehouse_orders.ravel(), county[inside] * self.days + day[inside], 1)
+
+    def on_dispatched(self, e: Dispatched) -> None:
+        if e.depart_h >= self.start_h:
+            self.backlog[e.county].append(e.waiting)
+
+    def on_trips(self, e: Trips) -> None:
+        if e.depart_h < self.start_h:
+            return
+        v = self.van
+        vans = len(e.route)
+        v["routes"] += vans
+        v["stops"] += len(e.visit_van)
+        v["km"] += float(e.km.sum())
+        v["hours"] += float(e.minutes.sum()) / 60.0
+        v["loaded"] += int(e.parcels.sum())
+        v["capacity"] += vans * self.van_capacity
+        self.van_by_county[e.county] += (float(e.km.sum()), float(e.minutes.sum()) / 60.0, vans)
+
+    def on_refused(self, e: Refused) -> None:
+        counted = e.parcels.order_h >= self.start_h
+        np.add.at(self.refused, self.group(e.parcels)[counted], 1)
+
+    def on_delivered(self, e: Delivered) -> None:
+        p, arrive, release, end = e.parcels, e.arrive_h, e.release_h, self.end_h
+        g = self.counties * TYPES
+        group = self.group(p)
+        counted = (p.order_h >= self.start_h) & (arrive < end)
+        self.delivered += np.bincount(group[counted], minlength=g)
+        self.available.add(group[counted], arrive[counted] - p.order_h[counted])
+        done = counted & (release < end)
+        picked = done & ~e.returned
+        self.state["returned"] += np.bincount(group[done & e.returned], minlength=g)
+        self.state["waiting_at_point"] += np.bincount(group[counted & ~done], minlength=g)
+        self.state["picked_up"] += np.bincount(group[picked], minlength=g)
+        gp, km, point = group[picked], e.km[picked], p.point[picked]
+        hand = release[picked] + km / self.speed - p.order_h[picked]
+        self.in_hand.add(gp, hand)
+        self.villager_km += np.bincount(gp, weights=2.0 * km, minlength=g)
+        village = point < self.points.n_villages
+        v = point[village]
+        no_station = 2.0 * self.points.km_to_township[v]
+        self.villager_km_no_station += np.bincount(gp[village], weights=no_station, minlength=g)
+        np.add.at(self.village_hand_sum, v, hand[village])
+        np.add.at(self.village_hand_count, v, 1)
+        # Stock at points, over every parcel (warm-up ones too), for Little's law.
+        np.add.at(self.point_arrivals_per_h, np.floor(arrive[arrive < end]).astype(np.int64), 1)
+        gone = (arrive < end) & (release < end)
+        np.add.at(self.point_releases_per_h, np.floor(release[gone]).astype(np.int64), 1)
+        within = (arrive >= self.start_h) & (arrive < end)
+        self.sojourn_h += float((release[within] - arrive[within]).sum())
+        self.sojourn_n += int(within.sum())
+        self._station_days(p, arrive)
+
+    def _station_days(self, p: ParcelBatch, arrive: np.ndarray) -> None:
+        """Parcels received per village station and day."""
+        station = p.ptype == VILLAGE_STATION
+        if not station.any():
+            return
+        day = np.floor(arrive[station] / 24.0).astype(np.int64)
+        first, last, nv = int(day.min()), int(day.max()), self.points.n_villages
+        if first <= self.tallied_to_day:
+            raise RuntimeError(f"parcels delivered on day {first} after its end was reported")
+        counts = np.bincount((day - first) * nv + p.dest[station], minlength=(last - first + 1) * nv)
+        for k, row in enumerate(counts.reshape(-1, nv)):
+            self.station_day.setdefault(first + k, np.zeros(nv, np.int64))[:] += row
+
+    def on_day_end(self, e: DayEnd) -> None:
+        counts = self.station_day.pop(e.day, np.zeros(self.points.n_villages, np.int64))
+        self.tallied_to_day = e.day
+        if not e.counted:
+            return
+        per_station = counts[e.rural_open]
+        if len(per_station):
+            tally = np.bincount(per_station)
+            if len(tally) > len(self.station_day_counts):
+                self.station_day_counts = np.pad(self.station_day_counts, (0, len(tally) - len(self.station_day_counts)))
+            self.station_day_counts[: len(tally)] += tally
+
+    def on_run_end(self, e: RunEnd) -> None:
+        for state, parcels in (("in_trunk", e.in_trunk), ("at_warehouse", e.at_warehouse), ("in_van", e.in_van)):
+            counted = parcels.order_h >= self.start_h
+            np.add.at(self.state[state], self.group(parcels)[counted], 1)
 
     # ------------------------------------------------------------------------------ summary
-    def summary(
-        self, county_names: tuple[str, ...], *, cost_per_km: float, cost_per_hour: float, shift_h: float
-    ) -> dict[str, object]:
-        """The simulation part of `metrics.json` (hours, km, yuan)."""
+    def summary(self, *, cost_per_km: float, cost_per_hour: float, shift_h: float) -> dict[str, object]:
+        """The simulation part of `metrics.json` (hours, km, yuan), unrounded."""
+        names = self.points.county_names
         every = self.groups_where()
         out: dict[str, object] = {
             "total": self._block(every),
-            "by_county": {
-                name: self._block(self.groups_where(county=i)) for i, name in enumerate(county_names)
-            },
+            "by_county": {name: self._block(self.groups_where(county=i)) for i, name in enumerate(names)},
             "by_point_type": {
                 name: self._block(self.groups_where(point_type=i)) for i, name in enumerate(POINT_TYPES)
             },
         }
         states = {s: int(v.sum()) for s, v in self.state.items()}
-        ordered = int(self.ordered.sum())
-        out["parcels_at_end"] = {**states, "ordered": ordered, "reconciled": ordered == sum(states.values())}
+        ordered = int(self.ordered_by_county.sum())
+        by_county = sum(self.state.values()).reshape(self.counties, TYPES).sum(axis=1)
+        out["parcels_at_end"] = {
+            **states,
+            "ordered": ordered,
+            "reconciled": bool(ordered == sum(states.values()) and (by_county == self.ordered_by_county).all()),
+        }
         v = self.van
         parcels = max(int(self.delivered.sum()), 1)
         cost = v["km"] * cost_per_km + v["hours"] * cost_per_hour
         out["vans"] = {
             "routes_driven": v["routes"],
             "stops_visited": v["stops"],
-            "km": round(v["km"], 1),
-            "hours": round(v["hours"], 1),
-            "load_utilisation": round(v["loaded"] / v["capacity"], 4) if v["capacity"] else None,
-            "time_utilisation": round(v["hours"] / (v["routes"] * shift_h), 4) if v["routes"] else None,
-            "courier_cost_yuan": round(cost, 0),
-            "courier_cost_per_parcel_yuan": round(cost / parcels, 3),
+            "km": v["km"],
+            "hours": v["hours"],
+            "load_utilisation": v["loaded"] / v["capacity"] if v["capacity"] else None,
+            "time_utilisation": v["hours"] / (v["routes"] * shift_h) if v["routes"] else None,
+            "courier_cost_yuan": cost,
+            "courier_cost_per_parcel_yuan": cost / parcels,
         }
         out["warehouses"] = {
             name: {
-                "orders_per_day_mean": round(float(self.warehouse_orders[i].mean()), 1),
+                "orders_per_day_mean": float(self.warehouse_orders[i].mean()) if self.days else 0.0,
                 "orders_per_day_max": int(self.warehouse_orders[i].max(initial=0)),
-                "backlog_at_departure_mean": round(float(np.mean(self.backlog[i])), 1)
-                if self.backlog[i]
-                else 0.0,
+                "backlog_at_departure_mean": float(np.mean(self.backlog[i])) if self.backlog[i] else 0.0,
                 "backlog_at_departure_max": int(max(self.backlog[i], default=0)),
             }
-            for i, name in enumerate(county_names)
+            for i, name in enumerate(names)
         }
-        days = self.station_day_counts
-        out["station_parcels_per_day"] = _distribution(days)
+        out["station_parcels_per_day"] = _distribution(self.station_day_counts)
         hours = slice(round(self.start_h), round(self.end_h))
         stock = np.cumsum(self.point_arrivals_per_h - self.point_releases_per_h)[hours]
         out["points_stock"] = {
-            "mean_parcels_waiting": round(float(stock.mean()), 2) if stock.size else 0.0,
-            "arrivals_per_h": round(float(self.point_arrivals_per_h[hours].sum()) / max(stock.size, 1), 3),
-            "mean_sojourn_h": round(self.sojourn_h / self.sojourn_n, 3) if self.sojourn_n else None,
+            "mean_parcels_waiting": float(stock.mean()) if stock.size else 0.0,
+            "arrivals_per_h": float(self.point_arrivals_per_h[hours].sum()) / max(stock.size, 1),
+            "mean_sojourn_h": self.sojourn_h / self.sojourn_n if self.sojourn_n else None,
         }
         return out
 
     def _block(self, groups: np.ndarray) -> dict[str, object]:
-        ordered = int(self.ordered[groups].sum())
+        ordered = int(sum(self.state[s][groups].sum() for s in STATES))
         picked = int(self.state["picked_up"][groups].sum())
         returned = int(self.state["returned"][groups].sum())
         km = float(self.villager_km[groups].sum())
         km_none = float(self.villager_km_no_station[groups].sum())
-        villages = groups[groups % len(POINT_TYPES) != COMMUNITY_LOCKER]
+        villages = groups[groups % TYPES != COMMUNITY_LOCKER]
         km_villages = float(self.villager_km[villages].sum())
         return {
             "parcels": {
@@ -178,10 +285,10 @@ class Kpi:
             "order_to_available_h": self.available.summary(groups),
             "order_to_hand_h": self.in_hand.summary(groups),
             "villager_travel": {
-                "km_per_parcel": round(km / picked, 3) if picked else None,
-                "person_km": round(km, 1),
-                "person_km_without_stations": round(km_none, 1),
-                "person_km_saved": round(km_none - km_villages, 1),
+                "km_per_parcel": km / picked if picked else None,
+                "person_km": km,
+                "person_km_without_stations": km_none,
+                "person_km_saved": km_none - km_villages,
             },
         }
 
@@ -196,7 +303,7 @@ def _distribution(counts: np.ndarray) -> dict[str, float | int | None]:
     pct = {f"p{q}": int(np.searchsorted(cum, q / 100 * n)) for q in (10, 50, 90)}
     return {
         "station_days": n,
-        "mean": round(float((values * counts).sum() / n), 2),
+        "mean": float((values * counts).sum() / n),
         **pct,
         "max": int(values[counts > 0].max()),
     }

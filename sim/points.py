@@ -46,19 +46,25 @@ class Points:
     def is_village(self) -> np.ndarray:
         return np.arange(self.n_points) < self.n_villages
 
-    def destinations(self, stations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Stop and point type of every demand point while `stations` (village indices) have a
-        station: its own station, else its township's express point; lockers at their seat."""
-        has = np.zeros(self.n_villages, dtype=bool)
-        has[stations] = True
+    @property
+    def county_order(self) -> np.ndarray:
+        """Demand points grouped by county (stable): the order in which parcels are created."""
+        return np.argsort(self.county, kind="stable")
+
+    def destinations(self, has: np.ndarray, community_open: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stop and point type of every demand point while the villages flagged in `has` have an
+        open station and `community_open` community stations are open per township seat: a
+        village's own station, else its township's express point; a seat's lockers while one of
+        its community stations is open, else its express point."""
         village_stop = np.where(
             has, np.arange(self.n_villages), self.n_villages + self.township[: self.n_villages]
         )
         village_type = np.where(has, VILLAGE_STATION, TOWNSHIP_POINT)
-        locker_stop = self.n_villages + self.township[self.n_villages :]
+        seat = self.township[self.n_villages :]
+        locker_type = np.where(community_open[seat] > 0, COMMUNITY_LOCKER, TOWNSHIP_POINT)
         return (
-            np.concatenate([village_stop, locker_stop]).astype(np.int64),
-            np.concatenate([village_type, np.full(len(locker_stop), COMMUNITY_LOCKER)]).astype(np.int8),
+            np.concatenate([village_stop, self.n_villages + seat]).astype(np.int32),
+            np.concatenate([village_type, locker_type]).astype(np.int8),
         )
 
 

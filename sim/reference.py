@@ -1,265 +1,369 @@
 """The reference model: one SimPy process per parcel, the same rules as the fast engine.
 
-It is the yardstick for `sim.engine`: tests check that both give the same lead-time
-distributions on small scenarios, and the benchmark reports the speed ratio. It shares the
-engine's set-up (delivery points, route plans, pickup model) but none of its parcel logic:
-here each parcel waits for the trunk, queues at a `simpy.Resource` sorting line, waits in a
-first-in-first-out list for a van, is accepted or refused by a point's stock counter when the van
-stops, and is picked up by its own timeout. KPIs go through the same counters at the end.
+It is the yardstick for `sim.fast`: the tests check that both give the same counts and the same
+lead-time histograms, and the benchmark reports the speed ratio. It shares the set-up
+(`sim.model`: delivery points, route plans, the orders drawn each day) and the warehouse's
+sorting line (`sim.warehouse.Sorter`, whose closed form gives the same times however arrivals
+are grouped), but none of the parcel logic: here the parcels of each trunk wave reach the
+warehouse together, join their county's waiting list once sorted, are picked for vans by a plain
+first-in-first-out scan, ride a van process that stops at each point and checks the point's
+stock parcel by parcel, and each waits for its collection in its own process. Plain Python,
+parcel by parcel: slow by design.
+
+Decisions use the times the rules give (a parcel's arrival, release, return), never `env.now`,
+which SimPy reaches by adding delays and may miss by a rounding error.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import defaultdict
 
 import numpy as np
 import simpy
 
-from sim.clock import DailyHours
-from sim.engine import Engine, Result, surge
+from sim.batch import EMPTY, ParcelBatch
+from sim.clock import DailyHours, lognormal_params
+from sim.demand import draw_orders
+from sim.events import (
+    Bus,
+    DayEnd,
+    Delivered,
+    Dispatched,
+    NetworkChanged,
+    Ordered,
+    Refused,
+    RunEnd,
+    Trips,
+    YearEnd,
+)
+from sim.fast import RunInfo
+from sim.model import Model
 from sim.points import COMMUNITY_LOCKER, TOWNSHIP_POINT
+from sim.warehouse import Sorter
 
 
-def _after(clock: DailyHours, t: float, open_hours: float) -> float:
-    """`DailyHours.after` for one parcel, in plain floats (numpy's per-call cost would dominate)."""
+class _Parcel:
+    __slots__ = (
+        "county",
+        "dest",
+        "e_wait",
+        "hub",
+        "id",
+        "order",
+        "point",
+        "ptype",
+        "ready",
+        "sorted",
+        "state",
+        "u_km",
+    )
+
+    def __init__(self, id, point, county, order, hub, u_km, e_wait):
+        self.id, self.point, self.county, self.order, self.hub = id, point, county, order, hub
+        self.u_km, self.e_wait = u_km, e_wait
+        self.sorted = self.ready = math.inf
+        self.dest = self.ptype = -1
+        self.state = "in_trunk"
+
+
+def _batch(parcels: list[_Parcel]) -> ParcelBatch:
+    if not parcels:
+        return EMPTY
+    column = {f: np.array([getattr(p, f) for p in parcels]) for f in ("id", "point", "order", "hub")}
+    batch = ParcelBatch.new(
+        column["id"],
+        column["point"],
+        column["order"],
+        column["hub"],
+        np.array([p.u_km for p in parcels]),
+        np.array([p.e_wait for p in parcels]),
+    )
+    return batch.with_(
+        sorted_h=np.array([p.sorted for p in parcels]),
+        dest=np.array([p.dest for p in parcels], dtype=np.int32),
+        ptype=np.array([p.ptype for p in parcels], dtype=np.int8),
+    )
+
+
+def _open_hours_after(clock: DailyHours, t: float, hours: float) -> float:
+    """`DailyHours.after` for one time, in plain floats (the same operations in the same order)."""
     day = math.floor(t / 24.0)
-    w = day * clock.per_day + min(max(t - day * 24.0 - clock.start, 0.0), clock.per_day) + open_hours
+    w = day * clock.per_day + min(max(t - day * 24.0 - clock.start, 0.0), clock.per_day) + hours
     day = math.floor(w / clock.per_day)
     return day * 24.0 + clock.start + (w - day * clock.per_day)
 
 
-def _next_wave(t: float, waves: list[float]) -> float:
-    if not waves:
-        return t
-    day = math.floor(t / 24.0)
-    hour = t - day * 24.0
-    for w in waves:
-        if w >= hour:
-            return day * 24.0 + w
-    return (day + 1) * 24.0 + waves[0]
-
-
-def _lognormal_params(mean: float, cv: float) -> tuple[float, float]:
-    sigma2 = math.log1p(cv**2)
-    return math.log(mean) - sigma2 / 2, math.sqrt(sigma2)
-
-
-class _Parcel:
-    __slots__ = ("bay", "county", "dest", "event", "order", "point", "ptype", "sorted", "state")
-
-    def __init__(self, order, point, dest, ptype, county):
-        self.order, self.point, self.dest, self.ptype, self.county = order, point, dest, ptype, county
-        self.state = "in_trunk"
-        self.sorted = np.inf
-        self.bay = dest * 3 + ptype
-        self.event = None
-
-
-class ReferenceEngine(Engine):
+class ReferenceEngine:
     """Per-parcel simulation of a scenario (downstream flow). Call `run()` once."""
 
-    def run(self) -> Result:
-        self.plan_all_years()
-        start = time.perf_counter()
-        env = self.env = simpy.Environment()
-        wcfg = self.sc.warehouses
-        self.lines = [simpy.Resource(env, capacity=1) for _ in self.points.county_names]
-        self.shift = DailyHours(*wcfg.shift_h)
-        self.waiting: list[list[_Parcel]] = [[] for _ in self.points.county_names]
-        self.stock: dict[int, int] = {}
+    def __init__(self, model: Model, seed: int, bus: Bus, *, progress=None):
+        self.m, self.bus, self.progress = model, bus, progress
+        self.streams = model.streams(seed)
+        sc = model.scenario
+        n = model.n_counties
+        self.sorters = [Sorter(sc.warehouses, self.streams.sort[c]) for c in range(n)]
+        self.state = model.stations()
         self.parcels: list[_Parcel] = []
-        self.records = {"avail": [], "hand": [], "km": [], "km0": [], "hand_village": []}
-        self.capacity: dict[int, float] = {}
-        self.waves = sorted(self.sc.trunk.waves_h)
-        self.trunk_params = _lognormal_params(self.sc.trunk.delay_mean_h, self.sc.trunk.delay_cv)
-        self.noise_params = _lognormal_params(1.0, self.sc.couriers.travel_noise_cv)
-        env.process(self._orders_ref(env))
-        for c in range(len(self.points.county_names)):
-            env.process(self._dispatch_ref(env, c))
-        env.run(until=self.end_h)
-        self._tally_ref()
-        return self.result(start)
+        self.trunk: list[dict[float, list[_Parcel]]] = [{} for _ in range(n)]  # by arrival time
+        self.waiting: list[list[_Parcel]] = [[] for _ in range(n)]  # sorted, or back from a van
+        self.fleet: list[list[float]] = [[] for _ in range(n)]  # return times of vans out
+        self.stock: dict[int, list[float]] = defaultdict(list)  # bay -> release times
+        self.noise = lognormal_params(1.0, sc.couriers.travel_noise_cv)
+        self.plans_in_force: dict[str, tuple] = {}
 
-    # ------------------------------------------------------------------------------ parcels
-    def _orders_ref(self, env):
-        p, dcfg = self.points, self.sc.demand
-        for day in range(self.warmup + self.days):
-            dest, ptype = p.destinations(self._sites(self._year(day)))
-            counts = self.rng_demand.poisson(self.base_rate * self.factors[day])
-            for point in np.repeat(np.arange(p.n_points), counts):
-                order = 24.0 * day + self.rng_demand.uniform(*dcfg.order_hours)
-                parcel = _Parcel(order, int(point), int(dest[point]), int(ptype[point]), int(p.county[point]))
+    def run(self) -> RunInfo:
+        started = time.perf_counter()
+        env = self.env = simpy.Environment()
+        env.process(self._days())
+        for c in range(self.m.n_counties):
+            env.process(self._departures(c))
+        env.run(until=self.m.end_h)
+        self._finish()
+        planning = self.m.planner.planning_s
+        return RunInfo(self.plans_in_force, planning, time.perf_counter() - started - planning, len(self.parcels))
+
+    # ------------------------------------------------------------------------ days, parcels
+    def _days(self):
+        m, env = self.m, self.env
+        for day in range(m.total_days):
+            if day:
+                self._day_end(day - 1)
+            if day == 0 or self.state.changes_on(day):
+                self._network(day)
+            batch, _ = draw_orders(
+                m.rates(day, self.community_open),
+                m.point_order,
+                day,
+                len(self.parcels),
+                m.scenario.demand,
+                m.scenario.trunk,
+                self.streams.orders,
+            )
+            self.bus.emit(Ordered(day, batch))
+            county = m.points.county
+            for i in range(len(batch)):
+                point = int(batch.point[i])
+                parcel = _Parcel(
+                    int(batch.id[i]),
+                    point,
+                    int(county[point]),
+                    float(batch.order_h[i]),
+                    float(batch.hub_h[i]),
+                    float(batch.u_km[i]),
+                    float(batch.e_wait[i]),
+                )
                 self.parcels.append(parcel)
-                env.process(self._parcel(env, parcel))
+                wave = self.trunk[parcel.county].setdefault(parcel.hub, [])
+                if not wave:
+                    env.process(self._arrive(parcel.county, parcel.hub))
+                wave.append(parcel)
             if self.progress is not None:
                 self.progress.update()
             yield env.timeout(24.0)
 
-    def _parcel(self, env, parcel: _Parcel):
-        tcfg, wcfg = self.sc.trunk, self.sc.warehouses
-        yield env.timeout(parcel.order - env.now)
-        delay = self.rng_trunk.lognormal(*self.trunk_params) if tcfg.delay_cv else tcfg.delay_mean_h
-        hub = _next_wave(parcel.order + delay, self.waves)
-        yield env.timeout(hub - env.now)
-        parcel.state = "at_warehouse"
-        counted = parcel.order >= self.start_h
-        day = int(hub // 24) - self.warmup
-        if 0 <= day < self.days:
-            self.kpi.warehouse_orders[parcel.county, day] += 1
-        with self.lines[parcel.county].request() as turn:
-            yield turn
-            mean = 1.0 / wcfg.sorting_rate_per_h
-            service = self.rng_sort.exponential(mean) if wcfg.service == "exponential" else mean
-            done = _after(self.shift, env.now, service)
-            yield env.timeout(done - env.now)
-        parcel.sorted = done
-        parcel.event = env.event()
-        self.waiting[parcel.county].append(parcel)
-        arrive = yield parcel.event
-        self._at_point(env, parcel, arrive)
-        release, returned, km = self._pickup(parcel, arrive)
-        parcel.state = "waiting_at_point"
-        yield env.timeout(max(0.0, release - env.now))
-        self.stock[parcel.bay] -= 1
-        parcel.state = "returned" if returned else "picked_up"
-        if counted and not returned:
-            self._picked(parcel, release, km)
+    def _day_end(self, day: int) -> None:
+        m = self.m
+        self.bus.emit(DayEnd(day, m.date(day), day >= m.warmup, self.rural_open))
+        if m.date(day + 1).year != m.date(day).year and day >= m.warmup:
+            self.bus.emit(YearEnd(m.date(day).year))
 
-    def _at_point(self, env, parcel: _Parcel, arrive: float) -> None:
-        if parcel.order >= self.start_h:
-            self.records["avail"].append((self._group(parcel), arrive - parcel.order))
+    def _network(self, day: int) -> None:
+        m = self.m
+        self.rural_open = self.state.rural_open(day)
+        self.community_open = self.state.community_open(day)
+        self.dest, self.ptype = m.points.destinations(self.rural_open, self.community_open)
+        self.capacity = m.pickups.bay_capacity(self.community_open)
+        self.plans, self.index = m.planner.plans(self.dest, self.ptype, self.community_open)
+        self.plans_in_force.setdefault(m.date(day).isoformat(), self.plans)
+        self.bus.emit(NetworkChanged(day, self.rural_open, self.community_open))
+
+    def _arrive(self, c: int, hub: float):
+        """A trunk arrival at county `c`'s warehouse: its parcels (in id order) go through the
+        sorting line, first come first served, and join the waiting list."""
+        yield self.env.timeout(hub - self.env.now)
+        wave = self.trunk[c].pop(hub)
+        done = self.sorters[c].sort(np.full(len(wave), hub))
+        for parcel, t in zip(wave, done.tolist(), strict=True):
+            parcel.state = "at_warehouse"
+            parcel.sorted = parcel.ready = t
+            self.waiting[c].append(parcel)
+
+    def _collected(self, parcel: _Parcel, release: float, returned: bool):
+        yield self.env.timeout(release - self.env.now)
+        parcel.state = "returned" if returned else "picked_up"
 
     def _pickup(self, parcel: _Parcel, arrive: float) -> tuple[float, bool, float]:
-        """Release time, returned flag and household km: `PickupModel.sample` for one parcel."""
-        rule = self.pickups.by_type[parcel.ptype]
-        if parcel.ptype == TOWNSHIP_POINT:
-            km = float(self.points.km_to_township[parcel.point])
+        """Release time, returned flag and household km of a parcel accepted at `arrive`."""
+        pickups, ptype = self.m.pickups, parcel.ptype
+        if ptype == TOWNSHIP_POINT:
+            km = float(self.m.points.km_to_township[parcel.point])
         else:
-            km = self.rng_pickup.uniform() * rule.household_km
-        delay = self.rng_pickup.exponential() * (rule.base_h + rule.per_km_h * km)
-        release = _after(self.pickups.clocks[parcel.ptype], arrive, delay)
-        limit = self.sc.pickup.locker_limit_h
-        if parcel.ptype == COMMUNITY_LOCKER and release - arrive > limit:
+            km = parcel.u_km * float(pickups.household_km[ptype])
+        delay = parcel.e_wait * (float(pickups.base_h[ptype]) + float(pickups.per_km_h[ptype]) * km)
+        release = _open_hours_after(pickups.clocks[ptype], arrive, delay)
+        limit = self.m.scenario.pickup.locker_limit_h
+        if ptype == COMMUNITY_LOCKER and release - arrive > limit:
             return arrive + limit, True, km
         return release, False, km
 
-    def _picked(self, parcel: _Parcel, release: float, km: float) -> None:
-        hand = release + km / self.sc.pickup.villager_speed_kmh - parcel.order
-        g = self._group(parcel)
-        self.records["hand"].append((g, hand))
-        self.records["km"].append((g, 2.0 * km))
-        if parcel.point < self.points.n_villages:
-            self.records["km0"].append((g, 2.0 * self.points.km_to_township[parcel.point]))
-            self.records["hand_village"].append((parcel.point, hand))
-
-    def _group(self, parcel: _Parcel) -> int:
-        return parcel.county * 3 + parcel.ptype
-
     # --------------------------------------------------------------------------------- vans
-    def _dispatch_ref(self, env, c: int):
-        cfg = self.sc.couriers
-        yield env.timeout(cfg.departure_h)
+    def _departures(self, c: int):
+        env, sc = self.env, self.m.scenario
+        yield env.timeout(sc.couriers.departure_h)
         day = 0
         while True:
-            depart = env.now
-            cutoff = depart - self.sc.warehouses.cutoff_h
-            plan = self.plans[self._year(day)][c]
-            local = {int(s): i + 1 for i, s in enumerate(plan.stops)}
-            route_of, position = {}, {}
-            for r, route in enumerate(plan.routes):
-                for k, m in enumerate(route):
-                    route_of[int(m)], position[int(m)] = r, k
-            due = plan.due(day)
-            queue = sorted(self.waiting[c], key=lambda q: q.sorted)
-            ready: list[list[_Parcel]] = [[] for _ in plan.routes]
-            for parcel in queue:
-                m = local.get(parcel.dest, 0)
-                if parcel.sorted <= cutoff and m and due[m] and m in route_of:
-                    ready[route_of[m]].append(parcel)
-            vans = surge(plan.vans, np.array([len(x) for x in ready], dtype=np.int64), cfg)
-            loaded_ids = set()
-            for r, parcels in enumerate(ready):
-                load = parcels[: int(vans[r]) * cfg.van_capacity]
-                if load:
-                    loaded_ids.update(id(x) for x in load)
-                    for parcel in load:
-                        parcel.state = "in_van"
-                    env.process(self._van_ref(env, c, plan, load, local, position, int(vans[r])))
-            self.waiting[c] = [q for q in queue if id(q) not in loaded_ids]
+            self._dispatch(c, day, env.now, env.now - sc.warehouses.cutoff_h)
             day += 1
             yield env.timeout(24.0)
 
-    def _van_ref(self, env, c, plan, load, local, position, vans: int):
-        cfg = self.sc.couriers
-        depart = env.now
-        stops: dict[int, list[_Parcel]] = {}
-        for parcel in load:
-            stops.setdefault(local[parcel.dest], []).append(parcel)
-        sequence = sorted(stops, key=lambda m: position[m])
-        here, km = 0, 0.0
-        for m in sequence:
-            leg = plan.minutes[here, m] * self._noise()
-            km += plan.km[here, m]
-            yield env.timeout(leg / 60.0)
-            if env.now >= self.start_h:
-                self.kpi.van["stops"] += 1
-            arrive = env.now
-            for parcel in stops[m]:
-                if self.stock.get(parcel.bay, 0) < self._capacity(parcel):
-                    self.stock[parcel.bay] = self.stock.get(parcel.bay, 0) + 1
-                    parcel.state = "at_point"
-                    parcel.event.succeed(arrive)
-                else:
-                    parcel.state = "at_warehouse"
-                    self.waiting[c].append(parcel)
-                    if parcel.order >= self.start_h:
-                        self.kpi.refused[self._group(parcel)] += 1
-            service = cfg.service_min_per_stop + cfg.service_min_per_parcel * len(stops[m])
-            yield env.timeout(service / 60.0)
+    def _dispatch(self, c: int, day: int, depart: float, cutoff: float) -> None:
+        cfg = self.m.scenario.couriers
+        plan, index = self.plans[c], self.index[c]
+        where = {}  # matrix index -> (route, position)
+        for r, route in enumerate(plan.routes):
+            for k, m in enumerate(route.tolist()):
+                where[m] = (r, k)
+        due = plan.due(day)
+        self.fleet[c] = [b for b in self.fleet[c] if b > depart]
+        vans_out = len(self.fleet[c])
+        ready = [[] for _ in plan.routes]
+        for parcel in sorted(self.waiting[c], key=lambda p: (p.sorted, p.id)):
+            m = int(index.stop[parcel.point])
+            if parcel.ready <= cutoff and m in where and due[m]:
+                ready[where[m][0]].append((parcel, m))
+        # Vans: planned ones first, route by route, then extra vans for bigger loads.
+        available = cfg.vans_per_county - vans_out
+        needed = [math.ceil(len(x) / cfg.van_capacity) for x in ready]
+        vans = [0] * len(ready)
+        for r, n in enumerate(needed):
+            vans[r] = min(n, int(plan.vans[r]), available)
+            available -= vans[r]
+        for r, n in enumerate(needed):
+            more = min(n - vans[r], available)
+            vans[r] += more
+            available -= more
+        loaded_ids, trips = set(), []
+        for r, parcels in enumerate(ready):
+            load = parcels[: vans[r] * cfg.van_capacity]
+            # Visiting order; at a seat its express point's parcels, then its lockers'; FIFO in each.
+            load.sort(key=lambda x: (where[x[1]][1], self.ptype[x[0].point]))
+            for k in range(0, len(load), cfg.van_capacity):
+                trips.append((r, load[k : k + cfg.van_capacity]))
+            loaded_ids.update(p.id for p, _ in load)
+        self.waiting[c] = [p for p in self.waiting[c] if p.id not in loaded_ids]
+        vans_sent = [self._send(c, plan, depart, r, load) for r, load in trips]
+        if vans_sent and self.bus.wants("trips"):
+            self.bus.emit(self._trips_event(c, depart, vans_sent))
+        self.bus.emit(Dispatched(c, depart, len(loaded_ids), len(trips), vans_out, len(self.waiting[c])))
+
+    def _send(self, c: int, plan, depart: float, route: int, load: list) -> dict:
+        """Work out one van's schedule and start it; returns what the trip event needs."""
+        cfg = self.m.scenario.couriers
+        stops: list[tuple[int, list[_Parcel]]] = []
+        for parcel, m in load:
+            parcel.state = "in_van"
+            parcel.dest, parcel.ptype = int(self.dest[parcel.point]), int(self.ptype[parcel.point])
+            if stops and stops[-1][0] == m:
+                stops[-1][1].append(parcel)
+            else:
+                stops.append((m, [parcel]))
+        if cfg.travel_noise_cv:
+            noise = self.streams.van[c].lognormal(*self.noise, size=len(stops) + 1).tolist()
+        else:
+            noise = [1.0] * (len(stops) + 1)
+        t = km = 0.0
+        here, arrivals = 0, []
+        for (m, parcels), factor in zip(stops, noise, strict=False):
+            t += float(plan.minutes[here, m]) * factor
+            arrivals.append(depart + t / 60.0)
+            t += cfg.service_min_per_stop + cfg.service_min_per_parcel * len(parcels)
+            km += float(plan.km[here, m])
             here = m
-        home = plan.minutes[here, 0] * self._noise()
-        km += plan.km[here, 0]
-        yield env.timeout(home / 60.0)
-        if depart >= self.start_h:
-            v = self.kpi.van
-            v["routes"] += vans
-            v["km"] += km * vans
-            v["hours"] += (env.now - depart) * vans
-            v["loaded"] += len(load)
-            v["capacity"] += vans * cfg.van_capacity
+        t += float(plan.minutes[here, 0]) * noise[-1]
+        km += float(plan.km[here, 0])
+        back = depart + t / 60.0
+        self.fleet[c].append(back)
+        bays = {int(plan.stops[m - 1]) * 3 + p.ptype for m, parcels in stops for p in parcels}
+        capacity = {bay: float(self.capacity[bay]) for bay in bays}  # as when the van left
+        self.env.process(self._van(c, plan, stops, arrivals, capacity, back))
+        return {
+            "route": route,
+            "parcels": len(load),
+            "km": km,
+            "minutes": t,
+            "back": back,
+            "stops": [int(plan.stops[m - 1]) for m, _ in stops],
+            "arrivals": arrivals,
+            "counts": [len(p) for _, p in stops],
+        }
 
-    def _noise(self) -> float:
-        return self.rng_van.lognormal(*self.noise_params) if self.sc.couriers.travel_noise_cv else 1.0
+    def _trips_event(self, c: int, depart: float, vans: list[dict]) -> Trips:
+        per_visit = [(v, s, a, n) for v, x in enumerate(vans) for s, a, n in zip(x["stops"], x["arrivals"], x["counts"], strict=True)]
+        visit_van, visit_stop, visit_h, visit_n = (np.array(col) for col in zip(*per_visit, strict=True))
+        return Trips(
+            c,
+            depart,
+            np.array([x["route"] for x in vans]),
+            np.array([x["parcels"] for x in vans]),
+            np.array([x["km"] for x in vans]),
+            np.array([x["minutes"] for x in vans]),
+            np.array([x["back"] for x in vans]),
+            visit_van,
+            visit_stop,
+            visit_h,
+            visit_n,
+        )
 
-    def _capacity(self, parcel: _Parcel) -> float:
-        if parcel.bay not in self.capacity:
-            cap = self.pickups.capacity(np.array([parcel.dest]), np.array([parcel.ptype], dtype=np.int8))
-            self.capacity[parcel.bay] = float(cap[0])
-        return self.capacity[parcel.bay]
+    def _van(self, c: int, plan, stops, arrivals: list[float], capacity: dict[int, float], back: float):
+        """A van driving its stops: at each, each point takes parcels while it has room."""
+        env = self.env
+        refused_all = []
+        for (m, parcels), arrive in zip(stops, arrivals, strict=True):
+            yield env.timeout(arrive - env.now)
+            for ptype in sorted({p.ptype for p in parcels}):
+                bay = int(plan.stops[m - 1]) * 3 + ptype
+                stock = self.stock[bay] = [r for r in self.stock[bay] if r > arrive]
+                room = capacity[bay] - len(stock)
+                got, refused, collected = [], [], []
+                for parcel in (p for p in parcels if p.ptype == ptype):
+                    if len(got) < room:
+                        release, returned, km = self._pickup(parcel, arrive)
+                        parcel.state = "waiting_at_point"
+                        env.process(self._collected(parcel, release, returned))
+                        got.append(parcel)
+                        collected.append((release, returned, km))
+                    else:
+                        parcel.state, parcel.ready = "riding_back", back
+                        refused.append(parcel)
+                if got:
+                    release, returned, km = (np.array(col) for col in zip(*collected, strict=True))
+                    stock += release.tolist()
+                    self.bus.emit(Delivered(_batch(got), np.full(len(got), arrive), release, returned, km))
+                if refused:
+                    at, home = np.full(len(refused), arrive), np.full(len(refused), back)
+                    self.bus.emit(Refused(_batch(refused), at, home))
+                    refused_all += refused
+        yield env.timeout(back - env.now)
+        for parcel in refused_all:
+            parcel.state = "at_warehouse"
+            self.waiting[c].append(parcel)
 
-    # ---------------------------------------------------------------------------- tallies
-    def _tally_ref(self) -> None:
-        kpi = self.kpi
-        for key, target in (("avail", kpi.available), ("hand", kpi.in_hand)):
-            if self.records[key]:
-                g, h = np.array(self.records[key]).T
-                target.add(g.astype(np.int64), h)
-        for key, target in (("km", kpi.villager_km), ("km0", kpi.villager_km_no_station)):
-            if self.records[key]:
-                g, km = np.array(self.records[key]).T
-                np.add.at(target, g.astype(np.int64), km)
-        if self.records["hand_village"]:
-            v, h = np.array(self.records["hand_village"]).T
-            np.add.at(kpi.village_hand_sum, v.astype(np.int64), h)
-            np.add.at(kpi.village_hand_count, v.astype(np.int64), 1)
-        states = {"at_point": "waiting_at_point"}
+    # ---------------------------------------------------------------------------------- end
+    def _finish(self) -> None:
+        m = self.m
+        self._day_end(m.total_days - 1)
+        if m.date(m.total_days - 1).month != 12 or m.date(m.total_days - 1).day != 31:
+            self.bus.emit(YearEnd(m.date(m.total_days - 1).year))
+        where = {"in_trunk": [], "at_warehouse": [], "in_van": []}
         for parcel in self.parcels:
-            if parcel.order < self.start_h:
-                continue
-            g = self._group(parcel)
-            kpi.ordered[g] += 1
-            state = states.get(parcel.state, parcel.state)
-            if state in ("waiting_at_point", "picked_up", "returned"):
-                kpi.delivered[g] += 1
-            kpi.state[state][g] += 1
+            state = parcel.state
+            if state == "in_trunk" and parcel.hub < m.end_h:
+                state = "at_warehouse"
+            elif state == "riding_back":
+                state = "at_warehouse" if parcel.ready < m.end_h else "in_van"
+            if state in where:
+                parcel.dest, parcel.ptype = int(self.dest[parcel.point]), int(self.ptype[parcel.point])
+                where[state].append(parcel)
+        self.bus.emit(RunEnd(m.end_h, *(_batch(where[s]) for s in ("in_trunk", "at_warehouse", "in_van"))))

@@ -17,17 +17,20 @@ import numpy as np
 from scipy import stats
 
 from geo.travel import default_cache_dir
-from sim.engine import Engine
+from sim.engines import ENGINES
+from sim.events import Bus
+from sim.kpi import Kpi
+from sim.model import Model
 from sim.network import Network, build_network
 from sim.points import POINT_TYPES
-from sim.reference import ReferenceEngine
 from sim.scenario import LoadedScenario
 
 
 @dataclass(frozen=True)
 class SimulationRun:
-    """The summary of one run (`metrics.json` "simulation"), per-village mean order-to-hand
-    hours (NaN where no parcel was picked up), lead-time CDFs by point type, and timings."""
+    """The summary of one run (`metrics.json` "simulation", unrounded), per-village mean
+    order-to-hand hours (NaN where no parcel was picked up), lead-time CDFs by point type, and
+    timings (route planning apart from simulation; `parcels`: all simulated, warm-up included)."""
 
     summary: dict[str, Any]
     village_hand_h: np.ndarray
@@ -37,39 +40,55 @@ class SimulationRun:
     parcels: int
 
 
-def simulate(network: Network, loaded: LoadedScenario, seed: int, *, progress=None) -> SimulationRun:
-    """One run of the engine named in the scenario."""
-    scenario = loaded.scenario
-    chosen = ReferenceEngine if scenario.simulation.engine == "reference" else Engine
-    engine = chosen(network, scenario, seed, cache_dir=default_cache_dir(), progress=progress)
-    result = engine.run()
-    kpi = result.kpi
-    c = scenario.couriers
-    summary = kpi.summary(
-        result.points.county_names,
-        cost_per_km=c.cost_per_km,
-        cost_per_hour=c.cost_per_hour,
-        shift_h=c.shift_h,
+def kpi_observer(model: Model) -> Kpi:
+    """The KPI counters for a run of `model`."""
+    sc = model.scenario
+    return Kpi(
+        model.points,
+        start_h=model.start_h,
+        end_h=model.end_h,
+        warmup_days=model.warmup,
+        days=model.days,
+        villager_speed_kmh=sc.pickup.villager_speed_kmh,
+        van_capacity=sc.couriers.van_capacity,
     )
+
+
+def simulate(
+    network: Network,
+    loaded: LoadedScenario,
+    seed: int,
+    *,
+    progress=None,
+    model: Model | None = None,
+    observers: tuple = (),
+) -> SimulationRun:
+    """One run of the engine named in the scenario (on `model` when given, so that route plans
+    are shared between runs), with KPIs and any extra `observers` subscribed."""
+    scenario = loaded.scenario
+    model = model or Model(network, scenario, cache_dir=default_cache_dir())
+    kpi = kpi_observer(model)
+    engine = ENGINES[scenario.simulation.engine](model, seed, Bus([kpi, *observers]), progress=progress)
+    info = engine.run()
+    c = scenario.couriers
+    summary = kpi.summary(cost_per_km=c.cost_per_km, cost_per_hour=c.cost_per_hour, shift_h=c.shift_h)
+    names = model.points.county_names
     summary["route_plans"] = {
-        str(year): {
+        since: {
             "vans": int(sum(int(p.vans.sum()) for p in plans)),
             "routes": int(sum(len(p.routes) for p in plans)),
-            "counties_over_fleet_or_shift": [
-                name for name, p in zip(result.points.county_names, plans, strict=True) if not p.feasible
-            ],
+            "counties_over_fleet_or_shift": [n for n, p in zip(names, plans, strict=True) if not p.feasible],
         }
-        for year, plans in result.plans.items()
+        for since, plans in info.plans.items()
     }
     with np.errstate(invalid="ignore", divide="ignore"):
         hand = kpi.village_hand_sum / kpi.village_hand_count
-
     cdfs = {
         f"{kind}/{name}": lead.cdf(kpi.groups_where(point_type=i))
         for i, name in enumerate(POINT_TYPES)
         for kind, lead in (("available", kpi.available), ("hand", kpi.in_hand))
     }
-    return SimulationRun(summary, hand, cdfs, result.planning_s, result.simulation_s, int(kpi.ordered.sum()))
+    return SimulationRun(summary, hand, cdfs, info.planning_s, info.simulation_s, info.parcels)
 
 
 def _task(args: tuple[LoadedScenario, int]) -> SimulationRun:
@@ -106,11 +125,7 @@ def confidence(runs: list[SimulationRun]) -> dict[str, dict[str, float]]:
         half = 0.0
         if len(values) > 1:
             half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
-        out[path] = {
-            "mean": round(mean, 4),
-            "ci95_low": round(mean - half, 4),
-            "ci95_high": round(mean + half, 4),
-        }
+        out[path] = {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half}
     return out
 
 

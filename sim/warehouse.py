@@ -11,34 +11,35 @@ from sim.config import Warehouses
 class Sorter:
     """One county warehouse's sorting line: a single first-come-first-served server working
     during `shift_h`, each parcel taking 1/rate hours (deterministic) or an exponential time of
-    that mean. State: the working-clock time at which the line is next free (backlog carries
-    over from batch to batch and day to day)."""
+    that mean, drawn in service order.
+
+    Lindley's recursion in closed form, on the working clock (shift hours only): with S_k the
+    total service of parcels 1..k, the k-th finishes at S_k + max(0, max_{j<=k} (a_j - S_{j-1})).
+    The state is S and the running maximum, carried from call to call, and S is summed one
+    parcel after another, so the finishing times do not depend on how the arrivals are split
+    into calls: the fast engine sorts a day's arrivals at once, the reference one wave at a time,
+    and both get the same times to the last bit."""
 
     def __init__(self, cfg: Warehouses, rng: np.random.Generator):
         self.clock = DailyHours(*cfg.shift_h)
         self.mean_service_h = 1.0 / cfg.sorting_rate_per_h
         self.exponential = cfg.service == "exponential"
         self.rng = rng
-        self.free_at = 0.0  # working-clock hours
+        self.served_h = 0.0  # S: total service so far (working hours)
+        self.slack_h = 0.0  # max over parcels so far of (arrival - service before it)
 
     def sort(self, arrivals: np.ndarray) -> np.ndarray:
-        """Sorted-by times (simulation hours) of parcels arriving at `arrivals` (non-decreasing,
-        and not before any earlier batch's arrivals)."""
-        if len(arrivals) == 0:
+        """Sorted-by times (simulation hours) of parcels arriving at `arrivals`, in service
+        order (non-decreasing, and not before any earlier call's arrivals)."""
+        n = len(arrivals)
+        if n == 0:
             return np.empty(0)
         a = self.clock.to_open(arrivals)
-        n = len(a)
         if self.exponential:
             s = self.rng.exponential(self.mean_service_h, size=n)
         else:
             s = np.full(n, self.mean_service_h)
-        done = np.cumsum(s)
-        # Lindley's recursion in closed form: c_k = S_k + max(free, max_{j<=k} (a_j - S_{j-1})).
-        start_slack = np.maximum.accumulate(a - (done - s))
-        finish = done + np.maximum(self.free_at, start_slack)
-        self.free_at = float(finish[-1])
-        return self.clock.from_open(finish)
-
-    def backlog(self, t: float, sorted_at: np.ndarray) -> int:
-        """Parcels that arrived but are not sorted at time `t`."""
-        return int(np.count_nonzero(sorted_at > t))
+        served = np.cumsum(np.concatenate([[self.served_h], s]))  # one parcel after another
+        slack = np.maximum.accumulate(np.concatenate([[self.slack_h], a - served[:-1]]))
+        self.served_h, self.slack_h = float(served[-1]), float(slack[-1])
+        return self.clock.from_open(served[1:] + slack[1:])

@@ -1,0 +1,12 @@
+"""The engines a scenario can choose (`simulation.engine`), in one place."""
+
+from __future__ import annotations
+
+from sim.fast import FastEngine
+from sim.reference import ReferenceEngine
+
+#: name -> engine class: `Engine(model, seed, bus, progress=...)`, then `.run() -> RunInfo`.
+ENGINES = {
+    "fast": FastEngine,  # parcels as arrays: the one to use
+    "reference": ReferenceEngine,  # one process per parcel, the same rules: slow, for checking
+}

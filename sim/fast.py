@@ -1,0 +1,391 @@
+"""The fast engine: SimPy processes for the clocks, parcels as numpy batches.
+
+Two processes: the day clock (00:00: the station network of the day, the day's orders, day and
+year ends) and the departures (daily at `departure_h`: for each county, sort what has arrived,
+load the vans, work out their trips). Parcels never become objects: a county holds its inbound
+parcels by trunk wave, its warehouse queue in sorted-time order, refused parcels riding back,
+the vans' visits not yet unloaded and the stock at its points, all as arrays.
+
+A van's trip is worked out when it leaves (its times do not depend on what happens at the
+stops). Unloading is done in time order per point (`sim.unload`) for every visit that comes
+before the next departure, when no later trip can reach a point first; a longer trip's later
+visits wait for the next departure. So the engine follows the same rules, event for event, as
+the per-parcel reference model (`sim.reference`), at the cost of a few array operations per
+county and day instead of a few per parcel.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim.batch import EMPTY, FIELDS, ParcelBatch
+from sim.clock import last_slot, lognormal
+from sim.demand import draw_orders
+from sim.events import (
+    Bus,
+    DayEnd,
+    Delivered,
+    Dispatched,
+    NetworkChanged,
+    Ordered,
+    Refused,
+    RunEnd,
+    Trips,
+    YearEnd,
+)
+from sim.model import Model
+from sim.pickup import BAYS_PER_STOP
+from sim.trips import assign_vans, cut_loads, legs_per_van, time_trips
+from sim.unload import StockPool, unload
+from sim.warehouse import Sorter
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """How a run went: route plans by the date they came into force, seconds spent planning
+    routes and simulating (planning excluded), parcels ordered in all (warm-up included)."""
+
+    plans: dict[str, tuple]
+    planning_s: float
+    simulation_s: float
+    parcels: int
+
+
+@dataclass
+class _Pending:
+    """Drops of one county not unloaded yet (a drop: a van's parcels for one bay at one visit).
+    Per parcel: `visit` (its drop); per drop: `bay`, `arrive_h`, `seq` (van order over the run),
+    `back_h` (its van's return), `capacity` (the bay's, when the van left)."""
+
+    parcels: ParcelBatch
+    visit: np.ndarray
+    bay: np.ndarray
+    arrive_h: np.ndarray
+    seq: np.ndarray
+    back_h: np.ndarray
+    capacity: np.ndarray
+
+    def split(self, due: np.ndarray) -> tuple[_Pending, _Pending | None]:
+        """(visits flagged `due`, the rest or None), each renumbered."""
+        if due.all():
+            return self, None
+        return self._select(due), self._select(~due)
+
+    def _select(self, mask: np.ndarray) -> _Pending:
+        renumber = np.cumsum(mask) - 1
+        keep = mask[self.visit]
+        return _Pending(
+            self.parcels.take(keep),
+            renumber[self.visit[keep]],
+            self.bay[mask],
+            self.arrive_h[mask],
+            self.seq[mask],
+            self.back_h[mask],
+            self.capacity[mask],
+        )
+
+    @staticmethod
+    def join(a: _Pending | None, b: _Pending) -> _Pending:
+        if a is None:
+            return b
+        return _Pending(
+            ParcelBatch.concat([a.parcels, b.parcels]),
+            np.concatenate([a.visit, b.visit + len(a.bay)]),
+            *(np.concatenate([getattr(a, f), getattr(b, f)]) for f in ("bay", "arrive_h", "seq", "back_h", "capacity")),
+        )
+
+
+class FastEngine:
+    """One run of the fast engine. Call `run()` once."""
+
+    def __init__(self, model: Model, seed: int, bus: Bus, *, progress=None):
+        self.m, self.bus, self.progress = model, bus, progress
+        self.streams = model.streams(seed)
+        sc = model.scenario
+        n = model.n_counties
+        self.sorters = [Sorter(sc.warehouses, self.streams.sort[c]) for c in range(n)]
+        self.state = model.stations()
+        self.inbound: list[dict[int, list[tuple[ParcelBatch, int, int]]]] = [{} for _ in range(n)]
+        self.queue: list[ParcelBatch] = [EMPTY] * n  # sorted, in sorted-time order
+        self.riding_back: list[list[tuple[ParcelBatch, np.ndarray]]] = [[] for _ in range(n)]
+        self.vans_back = [np.empty(0) for _ in range(n)]
+        self.pending: list[_Pending | None] = [None] * n
+        self.pool = [StockPool() for _ in range(n)]
+        self.waves = np.sort(np.asarray(sc.trunk.waves_h, dtype=float))
+        self.next_id = 0
+        self.van_seq = 0
+        self.plans_in_force: dict[str, tuple] = {}
+
+    # ---------------------------------------------------------------------------------- run
+    def run(self) -> RunInfo:
+        started = time.perf_counter()
+        env = simpy.Environment()
+        env.process(self._days(env))
+        env.process(self._departures(env))
+        env.run(until=self.m.end_h)
+        self._finish()
+        planning = self.m.planner.planning_s
+        return RunInfo(
+            self.plans_in_force, planning, time.perf_counter() - started - planning, self.next_id
+        )
+
+    def _days(self, env: simpy.Environment):
+        m = self.m
+        for day in range(m.total_days):
+            if day:
+                self._day_end(day - 1)
+            if day == 0 or self.state.changes_on(day):
+                self._network(day)
+            parcels, slot = draw_orders(
+                m.rates(day, self.community_open),
+                m.point_order,
+                day,
+                self.next_id,
+                m.scenario.demand,
+                m.scenario.trunk,
+                self.streams.orders,
+            )
+            self.next_id += len(parcels)
+            self.bus.emit(Ordered(day, parcels))
+            self._to_trunk(parcels, slot)
+            if self.progress is not None:
+                self.progress.update()
+            yield env.timeout(24.0)
+
+    def _day_end(self, day: int) -> None:
+        m = self.m
+        self.bus.emit(DayEnd(day, m.date(day), day >= m.warmup, self.rural_open))
+        if m.date(day + 1).year != m.date(day).year and day >= m.warmup:
+            self.bus.emit(YearEnd(m.date(day).year))
+
+    def _network(self, day: int) -> None:
+        """The stations open from `day`: destinations, capacities and route plans."""
+        m = self.m
+        self.rural_open = self.state.rural_open(day)
+        self.community_open = self.state.community_open(day)
+        self.dest, self.ptype = m.points.destinations(self.rural_open, self.community_open)
+        self.capacity = m.pickups.bay_capacity(self.community_open)
+        self.plans, self.index = m.planner.plans(self.dest, self.ptype, self.community_open)
+        self.plans_in_force.setdefault(m.date(day).isoformat(), self.plans)
+        self.bus.emit(NetworkChanged(day, self.rural_open, self.community_open))
+
+    def _to_trunk(self, parcels: ParcelBatch, slot: np.ndarray) -> None:
+        """File the day's parcels (grouped by county, in id order) by county and trunk wave:
+        each wave slot of a county lists (batch, start, stop) slices, in id order."""
+        if not len(parcels):
+            return
+        county = self.m.points.county[parcels.point]
+        low = int(slot.min())
+        key = county * (int(slot.max()) - low + 1) + (slot - low)
+        small = np.int16 if key.max() < np.iinfo(np.int16).max else np.int64
+        order = np.argsort(key.astype(small), kind="stable")  # radix sort: keeps id order
+        parcels, key = parcels.take(order), key[order]
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        ends = np.append(starts[1:], len(key))
+        for a, b, c, s in zip(starts.tolist(), ends.tolist(), county[order][starts].tolist(), slot[order][starts].tolist(), strict=True):
+            self.inbound[c].setdefault(s, []).append((parcels, a, b))
+
+    # ---------------------------------------------------------------------------- departures
+    def _departures(self, env: simpy.Environment):
+        cfg = self.m.scenario
+        yield env.timeout(cfg.couriers.departure_h)
+        day = 0
+        while True:
+            depart = env.now
+            limit = min(depart + 24.0, self.m.end_h)  # no later trip reaches a point before
+            for c in range(self.m.n_counties):
+                self._dispatch(c, day, depart, depart - cfg.warehouses.cutoff_h, limit)
+            day += 1
+            yield env.timeout(24.0)
+
+    def _arrived(self, c: int, t: float, *, take: bool) -> list[tuple[ParcelBatch, int, int]]:
+        """Inbound parcels at the warehouse by `t` as slices, in arrival order (slot by slot,
+        ids in order); removed from the inbound when `take`."""
+        last = last_slot(t, self.waves)
+        out = []
+        for slot in sorted(s for s in self.inbound[c] if s <= last):
+            pieces = self.inbound[c][slot]
+            if slot == last and not len(self.waves):  # a day of arrivals, split at t
+                batch = ParcelBatch.concat_slices(pieces)
+                now = batch.hub_h <= t
+                out.append((batch.take(now), 0, int(now.sum())))
+                if take:
+                    rest = batch.take(~now)
+                    self.inbound[c][slot] = [(rest, 0, len(rest))]
+                continue
+            out.extend(pieces)
+            if take:
+                del self.inbound[c][slot]
+        return out
+
+    def _dispatch(self, c: int, day: int, depart: float, cutoff: float, limit: float) -> None:
+        self._sort_arrivals(c, cutoff)
+        self._take_back(c, cutoff)
+        back = self.vans_back[c]
+        self.vans_back[c] = back = back[back > depart]
+        loaded, vans = self._load(c, day, depart, cutoff, len(back))
+        self._resolve(c, limit)
+        waiting = len(self.queue[c]) + sum(b - a for _, a, b in self._arrived(c, depart, take=False))
+        waiting += sum(int((b <= depart).sum()) for _, b in self.riding_back[c])
+        self.bus.emit(Dispatched(c, depart, loaded, vans, len(back), waiting))
+
+    def _sort_arrivals(self, c: int, cutoff: float) -> None:
+        """Parcels that reached the warehouse by the cutoff go through the sorting line and join
+        the queue (sorted times only grow, so the queue stays in order)."""
+        arrived = ParcelBatch.concat_slices(self._arrived(c, cutoff, take=True))
+        if not len(arrived):
+            return
+        if not len(self.waves):  # arrivals as they come: first come first served, ties by id
+            arrived = arrived.take(np.argsort(arrived.hub_h, kind="stable"))
+        arrived = arrived.with_(sorted_h=self.sorters[c].sort(arrived.hub_h))
+        self.queue[c] = ParcelBatch.concat([self.queue[c], arrived])
+
+    def _take_back(self, c: int, cutoff: float) -> None:
+        """Refused parcels back at the warehouse by the cutoff rejoin the queue in their place."""
+        if not self.riding_back[c]:
+            return
+        parcels = ParcelBatch.concat([p for p, _ in self.riding_back[c]])
+        back = np.concatenate([b for _, b in self.riding_back[c]])
+        home = back <= cutoff
+        self.riding_back[c] = [(parcels.take(~home), back[~home])] if not home.all() else []
+        if not home.any():
+            return
+        ret = parcels.take(home)
+        ret = ret.take(np.lexsort((ret.id, ret.sorted_h)))
+        q = self.queue[c]
+        at = np.searchsorted(q.sorted_h, ret.sorted_h) + np.arange(len(ret))  # places in the merge
+        mine = np.zeros(len(q) + len(ret), dtype=bool)
+        mine[at] = True
+        merged = {}
+        for f in FIELDS:
+            column = np.empty(len(mine), dtype=getattr(q, f).dtype)
+            column[mine], column[~mine] = getattr(ret, f), getattr(q, f)
+            merged[f] = column
+        self.queue[c] = ParcelBatch(**merged)
+
+    def _load(self, c: int, day: int, depart: float, cutoff: float, vans_out: int) -> tuple[int, int]:
+        """Load the vans first-in-first-out per route and send them off; (parcels, vans)."""
+        cfg = self.m.scenario.couriers
+        plan, index = self.plans[c], self.index[c]
+        q = self.queue[c]
+        if not len(plan.routes) or not len(q):
+            return 0, 0
+        due = plan.due(day)[index.stop] & index.routed  # per demand point
+        idx = np.flatnonzero((q.sorted_h <= cutoff) & due[q.point])  # queue order: first sorted first
+        if not len(idx):
+            return 0, 0
+        route = index.route[q.point[idx]]
+        waiting = np.bincount(route, minlength=len(plan.routes))
+        vans = assign_vans(plan.vans, -(-waiting // cfg.van_capacity), cfg.vans_per_county - vans_out)
+        if (waiting > vans * cfg.van_capacity).any():  # some parcels stay: the first sorted go
+            order = np.argsort(route.astype(index.visit_key.dtype), kind="stable")  # radix: FIFO per route
+            idx, route = idx[order], route[order]
+            start = np.cumsum(waiting) - waiting
+            idx = idx[(np.arange(len(idx)) - start[route]) < vans[route] * cfg.van_capacity]
+            if not len(idx):
+                return 0, 0
+        # Visiting order; at a seat its express point's parcels, then its lockers'; FIFO in each.
+        idx = idx[np.argsort(index.visit_key[q.point[idx]], kind="stable")]  # radix sort
+        point = q.point[idx]
+        route = index.route[point]
+        keep = np.ones(len(q), dtype=bool)
+        keep[idx] = False
+        self.queue[c] = q.take(keep)
+        parcels = q.take(idx).with_(dest=self.dest[point], ptype=self.ptype[point])
+        visits = cut_loads(route, index.stop[point], vans, cfg.van_capacity)
+        noise = lognormal(1.0, cfg.travel_noise_cv, int(legs_per_van(visits).sum()), self.streams.van[c])
+        times = time_trips(depart, visits, plan.minutes, plan.km, cfg, noise)
+        van_route = route[visits.first[np.searchsorted(visits.van, np.arange(visits.n_vans))]]
+        if self.bus.wants("trips"):
+            self.bus.emit(
+                Trips(
+                    c,
+                    depart,
+                    van_route,
+                    np.bincount(visits.van, weights=visits.parcels, minlength=visits.n_vans).astype(np.int64),
+                    times.km,
+                    times.minutes,
+                    times.back_h,
+                    visits.van,
+                    plan.stops[visits.stop - 1],
+                    times.arrive_h,
+                    visits.parcels,
+                )
+            )
+        self.vans_back[c] = np.concatenate([self.vans_back[c], times.back_h])
+        # Unloading is per bay: a van at a township seat drops at its express point and lockers.
+        ptype = parcels.ptype
+        new_drop = np.ones(len(idx), dtype=bool)
+        new_drop[1:] = (visits.visit[1:] != visits.visit[:-1]) | (ptype[1:] != ptype[:-1])
+        first = np.flatnonzero(new_drop)
+        visit = visits.visit[first]
+        bay = plan.stops[visits.stop[visit] - 1] * BAYS_PER_STOP + ptype[first]
+        new = _Pending(
+            parcels,
+            np.cumsum(new_drop) - 1,
+            bay,
+            times.arrive_h[visit],
+            self.van_seq + visits.van[visit],
+            times.back_h[visits.van[visit]],
+            self.capacity[bay],
+        )
+        self.van_seq += visits.n_vans
+        self.pending[c] = _Pending.join(self.pending[c], new)
+        return len(idx), visits.n_vans
+
+    def _resolve(self, c: int, limit: float) -> None:
+        """Unload every pending visit before `limit`, in time order per point."""
+        pending = self.pending[c]
+        if pending is None:
+            return
+        now, self.pending[c] = pending.split(pending.arrive_h < limit)
+        if not len(now.bay):
+            return
+        p = now.parcels
+        pickups = self.m.pickups
+
+        def collect(i: np.ndarray, arrive: np.ndarray):
+            return pickups.collect(arrive, p.point[i], p.ptype[i], p.u_km[i], p.e_wait[i])
+
+        out = unload(now.bay, now.arrive_h, now.seq, now.capacity, now.visit, self.pool[c], collect)
+        self.pool[c].forget_before(limit)
+        arrive = now.arrive_h[now.visit]
+        if out.accepted.all():
+            self.bus.emit(Delivered(p, arrive, out.release, out.returned, out.km))
+        elif out.accepted.any():
+            a = out.accepted
+            self.bus.emit(Delivered(p.take(a), arrive[a], out.release[a], out.returned[a], out.km[a]))
+        if not out.accepted.all():
+            r = ~out.accepted
+            back = now.back_h[now.visit[r]]
+            self.riding_back[c].append((p.take(r), back))
+            self.bus.emit(Refused(p.take(r), arrive[r], back))
+
+    # ---------------------------------------------------------------------------------- end
+    def _finish(self) -> None:
+        """The last day's end, and where the parcels not yet at a point are."""
+        m = self.m
+        self._day_end(m.total_days - 1)
+        if m.date(m.total_days - 1).month != 12 or m.date(m.total_days - 1).day != 31:
+            self.bus.emit(YearEnd(m.date(m.total_days - 1).year))
+        trunk, warehouse, van = [], [], []
+        for c in range(m.n_counties):
+            inbound = ParcelBatch.concat_slices([x for pieces in self.inbound[c].values() for x in pieces])
+            arrived = inbound.hub_h < m.end_h
+            trunk.append(inbound.take(~arrived))
+            warehouse += [inbound.take(arrived), self.queue[c]]
+            for parcels, back in self.riding_back[c]:
+                warehouse.append(parcels.take(back < m.end_h))
+                van.append(parcels.take(back >= m.end_h))
+            if self.pending[c] is not None:
+                van.append(self.pending[c].parcels)
+
+        def placed(batches: list[ParcelBatch]) -> ParcelBatch:
+            b = ParcelBatch.concat([x for x in batches if len(x)])
+            return b.with_(dest=self.dest[b.point], ptype=self.ptype[b.point])
+
+        self.bus.emit(RunEnd(m.end_h, placed(trunk), placed(warehouse), placed(van)))

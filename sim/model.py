@@ -1,0 +1,115 @@
+"""What both engines share for one scenario: the clock of the run, delivery points, demand
+rates, the pickup model, the route planner, random streams, and the stations' opening days.
+
+Day 0 is the first warm-up day; the horizon starts on day `warmup` (hour `start_h`) and ends at
+hour `end_h`. Parcels ordered before `start_h` are not counted (they fill warehouses, vans and
+shelves so that the horizon does not start empty).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from sim.config import Simulation
+from sim.courier import RoutePlanner
+from sim.demand import day_factors
+from sim.network import Network
+from sim.pickup import PickupModel
+from sim.points import build_points
+from sim.scenario import Scenario
+from sim.station_state import StationState
+
+#: Random streams per purpose (common random numbers: two plans with one seed see one demand).
+#: Sorting and vans have one stream per county, so that counties never share draws.
+STREAM_DEMAND, STREAM_TRUNK, STREAM_SORT, STREAM_VAN, STREAM_PICKUP = 11, 12, 13, 14, 15
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The random streams of one run."""
+
+    demand: np.random.Generator
+    trunk: np.random.Generator
+    pickup: np.random.Generator
+    sort: tuple[np.random.Generator, ...]
+    van: tuple[np.random.Generator, ...]
+
+    @property
+    def orders(self) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
+        return self.demand, self.trunk, self.pickup
+
+
+def simulated_days(horizon_days: int, sim: Simulation) -> tuple[int, int]:
+    """(days counted, warm-up days) of a run over a horizon of `horizon_days`."""
+    return min(sim.days or horizon_days, horizon_days), sim.warmup_days
+
+
+class Model:
+    """One scenario on one network, ready to be run by either engine with any seed. Route plans
+    are made with the scenario's seed (they are part of the plan, not of a replication) and kept
+    across runs."""
+
+    def __init__(self, network: Network, scenario: Scenario, *, cache_dir: Path | None = None):
+        self.network, self.scenario = network, scenario
+        self.days, self.warmup = simulated_days(
+            (scenario.horizon.end - scenario.horizon.start).days, scenario.simulation
+        )
+        self.total_days = self.warmup + self.days
+        self.first_date = scenario.horizon.start - timedelta(days=self.warmup)
+        self.start_h = 24.0 * self.warmup
+        self.end_h = 24.0 * self.total_days
+        self.points = p = build_points(network)
+        self.n_counties = len(p.county_names)
+        self.point_order = p.county_order
+        self.factors = day_factors(scenario.demand, self.first_date, self.total_days)
+        # Per point: parcels a day at the base level, per village or per community station.
+        self.rate_each = np.where(
+            p.is_village,
+            p.households * scenario.demand.parcels_per_household_day,
+            scenario.pickup.community_parcels_per_day,
+        )
+        # Plan for a busy day (90th percentile of the season), not an average one.
+        self.busy_daily = self.rate_each * np.maximum(p.community, 1) * float(np.percentile(self.factors, 90))
+        self.pickups = PickupModel(scenario.pickup, p, self.busy_daily)
+        self.planner = RoutePlanner(
+            p,
+            self.busy_daily,
+            self.pickups.shelf,
+            network.distances,
+            network.region.counties["circuity"].to_numpy(dtype=float),
+            scenario.couriers,
+            seed=scenario.seed,
+            cache_dir=cache_dir,
+        )
+
+    def streams(self, seed: int) -> Streams:
+        def rng(*k: int) -> np.random.Generator:
+            return np.random.default_rng([seed, *k])
+
+        counties = range(self.n_counties)
+        return Streams(
+            demand=rng(STREAM_DEMAND),
+            trunk=rng(STREAM_TRUNK),
+            pickup=rng(STREAM_PICKUP),
+            sort=tuple(rng(STREAM_SORT, c) for c in counties),
+            van=tuple(rng(STREAM_VAN, c) for c in counties),
+        )
+
+    def stations(self) -> StationState:
+        """The stations' opening days as planned (a fresh state for each run)."""
+        return StationState.from_plan(
+            self.network.plan, self.network.community, self.first_date, self.scenario.horizon.start.year
+        )
+
+    def date(self, day: int) -> date:
+        return self.first_date + timedelta(days=day)
+
+    def rates(self, day: int, community_open: np.ndarray) -> np.ndarray:
+        """Expected orders per demand point on `day` with `community_open` stations per seat."""
+        p = self.points
+        each = np.where(p.is_village, 1, community_open[p.township])
+        return self.rate_each * each * self.factors[day]

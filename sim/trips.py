@@ -1,0 +1,129 @@
+"""Van trips: how many vans each route gets, which parcels each van carries, and when it is
+where. Pure functions of their arguments (both engines follow the same rules; the fast engine
+calls these, the reference works them out parcel by parcel).
+
+Rules:
+- The fleet is `vans_per_county` vans; a van still on an earlier trip is not at the depot.
+  A route needs ceil(parcels / capacity) vans today (none without parcels). In route order,
+  each route first gets up to its planned vans while the depot has any, then routes that need
+  more get extra vans (surge), in route order, from those left.
+- A route's parcels, in visiting order (stop by stop, first-in-first-out within a stop), are cut
+  into consecutive loads of `van_capacity`: van k carries the k-th load and visits its stops in
+  route order (a stop may be split between two vans).
+- A van drives each leg in the road time x its noise factor; at a stop it spends
+  `service_min_per_stop` + `service_min_per_parcel` x the parcels it carries for that stop
+  (those the point refuses included: the courier handles them too), then drives on; after the
+  last stop it drives home. Times are summed leg, service, leg, ... in that order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import Couriers
+
+
+def assign_vans(planned: np.ndarray, needed: np.ndarray, available: int) -> np.ndarray:
+    """Vans per route today: `needed` per route, at most `planned` first (in route order, while
+    `available` vans last), then the extra ones in route order from what is left."""
+    base = np.minimum(planned, needed)
+    base = np.minimum(base, np.maximum(available - (np.cumsum(base) - base), 0))
+    extra = needed - base
+    left = max(available - int(base.sum()), 0)
+    extra = np.minimum(extra, np.maximum(left - (np.cumsum(extra) - extra), 0))
+    return base + extra
+
+
+@dataclass(frozen=True)
+class Visits:
+    """Loads cut into vans and van stops. Per parcel (in visiting order): `visit` index. Per
+    visit (a van at a stop, in van then route order): `van`, `stop` (matrix index in the county
+    plan), `first` parcel, `parcels`. `n_vans` vans, each with at least one visit."""
+
+    visit: np.ndarray
+    van: np.ndarray
+    stop: np.ndarray
+    first: np.ndarray
+    parcels: np.ndarray
+    n_vans: int
+
+
+def cut_loads(route: np.ndarray, stop: np.ndarray, vans: np.ndarray, capacity: int) -> Visits:
+    """Vans and visits for parcels already in visiting order: `route` and matrix `stop` per
+    parcel, and `vans` per route (each van gets parcels: no more vans than loads)."""
+    n = len(route)
+    counts = np.bincount(route, minlength=len(vans))
+    start = np.cumsum(counts) - counts
+    position = np.arange(n) - start[route]
+    van_offset = np.cumsum(vans) - vans
+    van = van_offset[route] + position // capacity
+    new = np.ones(n, dtype=bool)
+    new[1:] = (van[1:] != van[:-1]) | (stop[1:] != stop[:-1])
+    first = np.flatnonzero(new)
+    return Visits(
+        visit=np.cumsum(new) - 1,
+        van=van[first],
+        stop=stop[first],
+        first=first,
+        parcels=np.diff(np.append(first, n)),
+        n_vans=int(vans.sum()),
+    )
+
+
+@dataclass(frozen=True)
+class TripTimes:
+    """Per visit: `arrive_h`. Per van: `minutes` (depot to depot), `km`, `back_h`."""
+
+    arrive_h: np.ndarray
+    minutes: np.ndarray
+    km: np.ndarray
+    back_h: np.ndarray
+
+
+def legs_per_van(visits: Visits) -> np.ndarray:
+    """Legs each van drives (one to each of its stops, one home): the noise factors it needs."""
+    return np.bincount(visits.van, minlength=visits.n_vans) + 1
+
+
+def time_trips(
+    depart_h: float,
+    visits: Visits,
+    minutes: np.ndarray,
+    km: np.ndarray,
+    cfg: Couriers,
+    noise: np.ndarray,
+) -> TripTimes:
+    """When each van is at each of its stops and back. `minutes`, `km`: the plan's travel
+    matrices (depot at index 0). `noise`: a factor per leg, van by van (its legs in order, then
+    the leg home), `legs_per_van(visits)` in all."""
+    van, stop = visits.van, visits.stop
+    k = np.bincount(van, minlength=visits.n_vans)
+    first_of_van = np.cumsum(k) - k
+    j = np.arange(len(van)) - first_of_van[van]  # visit number within its van
+    prev = np.concatenate([[0], stop[:-1]])
+    prev[j == 0] = 0
+    noise_at = (np.cumsum(k + 1) - (k + 1))[van] + j
+    home_at = np.cumsum(k + 1) - 1
+    last = stop[first_of_van + k - 1]
+    leg = minutes[prev, stop] * noise[noise_at]
+    home = minutes[last, 0] * noise[home_at]
+    service = cfg.service_min_per_stop + cfg.service_min_per_parcel * visits.parcels
+    # One row per van: leg, service, leg, service, ..., home; summed left to right.
+    width = 2 * int(k.max()) + 1
+    row = np.zeros((visits.n_vans, width))
+    row[van, 2 * j] = leg
+    row[van, 2 * j + 1] = service
+    row[np.arange(visits.n_vans), 2 * k] = home
+    elapsed = np.cumsum(row, axis=1)
+    total = elapsed[np.arange(visits.n_vans), 2 * k]
+    dist = np.zeros((visits.n_vans, width))
+    dist[van, j] = km[prev, stop]
+    dist[np.arange(visits.n_vans), k] = km[last, 0]
+    return TripTimes(
+        arrive_h=depart_h + elapsed[van, 2 * j] / 60.0,
+        minutes=total,
+        km=np.cumsum(dist, axis=1)[np.arange(visits.n_vans), k],
+        back_h=depart_h + total / 60.0,
+    )
