@@ -23,7 +23,7 @@ class ParcelBatch:
     - `carrier` (int8): the express carrier (0 until carriers are modelled).
     - `order_h`, `hub_h`, `sorted_h` (float64, hours from the run's first day): ordered, arrived
       at the county warehouse, sorted there (`inf` before).
-    - `u_km`, `e_wait` (float64): the parcel's own pickup randomness, drawn when it is ordered:
+    - `u_km`, `e_wait` (float32): the parcel's own pickup randomness, drawn when it is ordered:
       where the household lives (uniform 0-1, x the point's `household_km`) and its patience
       (exponential of mean 1, x the point's mean pickup delay). Drawing them with the order
       lets both engines, and two plans run with one seed, give a parcel the same pickup.
@@ -63,10 +63,7 @@ class ParcelBatch:
 
     @staticmethod
     def concat_slices(parts: list[tuple[ParcelBatch, int, int]]) -> ParcelBatch:
-        """The parcels of `(batch, start, stop)` slices, one after another."""
-        if len(parts) == 1:
-            b, a, c = parts[0]
-            return b.take(slice(a, c))
+        """The parcels of `(batch, start, stop)` slices, one after another, in new arrays."""
         if not parts:
             return EMPTY
         return ParcelBatch(*(np.concatenate([getattr(b, f)[a:c] for b, a, c in parts]) for f in FIELDS))
@@ -97,5 +94,5 @@ class ParcelBatch:
 
 
 FIELDS = tuple(f.name for f in fields(ParcelBatch))
-_E = np.empty(0)
-EMPTY = ParcelBatch.new(np.empty(0, np.int64), np.empty(0, np.int32), _E, _E, _E, _E)
+_E, _F = np.empty(0), np.empty(0, np.float32)
+EMPTY = ParcelBatch.new(np.empty(0, np.int64), np.empty(0, np.int32), _E, _E, _F, _F)

@@ -58,16 +58,11 @@ def next_wave(t: np.ndarray, waves_h: tuple[float, ...]) -> tuple[np.ndarray, np
         return t, day.astype(np.int64)
     waves = np.sort(np.asarray(waves_h, dtype=float))
     hour = t - day * 24.0
-    slot = day.astype(np.int64) * len(waves)
-    for w in waves:  # + the number of waves before the hour (past the last: the next day's first)
-        slot += hour > w
-    return slot_time(slot, waves), slot
-
-
-def slot_time(slot: np.ndarray, waves: np.ndarray) -> np.ndarray:
-    """The time (hours) of wave slots (`next_wave`), `waves` sorted."""
-    day, k = np.divmod(slot, len(waves))
-    return day * 24.0 + waves[k]
+    k = np.zeros(len(t), dtype=np.int8)
+    for w in waves:  # the number of waves before the hour; all of them: the next day's first
+        k += hour > w
+    later = np.append(waves, 24.0 + waves[0])
+    return day * 24.0 + later[k], day.astype(np.int64) * len(waves) + k
 
 
 def last_slot(t: float, waves: np.ndarray) -> int:

@@ -184,31 +184,86 @@ def _store(cache_dir: Path | None, key: str, plan: CountyRoutes) -> None:
 
 
 @dataclass(frozen=True)
-class PlanIndex:
-    """Look-up tables of one county plan by demand point, for loading vans without Python
-    loops: `stop`, the matrix index of the point's stop in the plan (0: not in it); `routed`,
-    whether a route visits it; `route`, which one (-1: none); `visit_key`, its place in the
-    plan's visiting order (routes one after another, stops in route order, at a stop the point
-    types in order), a small integer for a radix sort."""
+class RouteIndex:
+    """Look-up tables of every county's plan at once, so that all counties load in one pass.
+
+    Per demand point: `stop`, the matrix index of its stop in its county's plan (0: none);
+    `routed`, whether a route visits it; `route`, which one (global route number, county by
+    county in plan order; -1: none); `visit_key`, its place in the visiting order of all
+    routes (stops in route order, at a stop the point types in order), a small integer for a
+    radix sort; `every`, `phase`, its stop's visit frequency. Per route: `route_county`,
+    `planned_vans`. Travel: every county's (n+1, n+1) matrices flattened one after another,
+    `minutes`, `km`, with `matrix_at` and `matrix_side` per county; `stop_ids` the global stop
+    of each matrix index, county after county (at `stops_at`; the depot's is -1)."""
 
     stop: np.ndarray
     routed: np.ndarray
     route: np.ndarray
     visit_key: np.ndarray
+    every: np.ndarray
+    phase: np.ndarray
+    route_county: np.ndarray
+    planned_vans: np.ndarray
+    minutes: np.ndarray
+    km: np.ndarray
+    matrix_at: np.ndarray
+    matrix_side: np.ndarray
+    stop_ids: np.ndarray
+    stops_at: np.ndarray
 
     @classmethod
-    def of(cls, plan: CountyRoutes, dest: np.ndarray, ptype: np.ndarray, n_stops: int) -> PlanIndex:
-        local = np.zeros(n_stops, dtype=np.int64)
-        local[plan.stops] = np.arange(1, len(plan.stops) + 1)
-        visiting = np.concatenate([*plan.routes, np.empty(0, np.int64)]).astype(np.int64)
-        rank = np.full(len(plan.stops) + 1, -1, dtype=np.int64)
-        rank[visiting] = np.arange(len(visiting))
-        route = np.full(len(plan.stops) + 1, -1, dtype=np.int64)
-        route[visiting] = np.repeat(np.arange(len(plan.routes)), [len(r) for r in plan.routes])
-        stop = local[dest]
-        key = np.maximum(rank[stop], 0) * (int(ptype.max(initial=0)) + 1) + ptype
+    def of(
+        cls, plans: tuple[CountyRoutes, ...], dest: np.ndarray, ptype: np.ndarray, county: np.ndarray, n_stops: int
+    ) -> RouteIndex:
+        """Tables for demand points served at stops `dest` as types `ptype`, in `county`."""
+        n_points = len(dest)
+        stop = np.zeros(n_points, dtype=np.int64)
+        route = np.full(n_points, -1, dtype=np.int64)
+        rank = np.full(n_points, -1, dtype=np.int64)
+        every = np.ones(n_points, dtype=np.int64)
+        phase = np.zeros(n_points, dtype=np.int64)
+        routes_before = ranks_before = 0
+        for c, plan in enumerate(plans):
+            local = np.zeros(n_stops, dtype=np.int64)
+            local[plan.stops] = np.arange(1, len(plan.stops) + 1)
+            visiting = np.concatenate([*plan.routes, np.empty(0, np.int64)]).astype(np.int64)
+            stop_rank = np.full(len(plan.stops) + 1, -1, dtype=np.int64)
+            stop_rank[visiting] = np.arange(len(visiting))
+            stop_route = np.full(len(plan.stops) + 1, -1, dtype=np.int64)
+            stop_route[visiting] = np.repeat(np.arange(len(plan.routes)), [len(r) for r in plan.routes])
+            mine = county == c
+            m = local[dest[mine]]
+            stop[mine] = m
+            routed = stop_rank[m] >= 0
+            route[mine] = np.where(routed, stop_route[m] + routes_before, -1)
+            rank[mine] = np.where(routed, stop_rank[m] + ranks_before, -1)
+            every[mine], phase[mine] = plan.every_days[m], plan.phase[m]
+            routes_before += len(plan.routes)
+            ranks_before += len(visiting)
+        types = int(ptype.max(initial=0)) + 1
+        key = np.maximum(rank, 0) * types + ptype
         small = np.int16 if key.max(initial=0) < np.iinfo(np.int16).max else np.int64
-        return cls(stop, rank[stop] >= 0, route[stop], key.astype(small))
+        side = np.array([len(p.stops) + 1 for p in plans], dtype=np.int64)
+        return cls(
+            stop=stop,
+            routed=rank >= 0,
+            route=route,
+            visit_key=key.astype(small),
+            every=every,
+            phase=phase,
+            route_county=np.repeat(np.arange(len(plans)), [len(p.routes) for p in plans]),
+            planned_vans=np.concatenate([p.vans for p in plans] + [np.empty(0, np.int64)]).astype(np.int64),
+            minutes=np.concatenate([p.minutes.ravel() for p in plans]),
+            km=np.concatenate([p.km.ravel() for p in plans]),
+            matrix_at=np.cumsum(side**2) - side**2,
+            matrix_side=side,
+            stop_ids=np.concatenate([np.r_[-1, p.stops] for p in plans]).astype(np.int64),
+            stops_at=np.cumsum(side) - side,
+        )
+
+    def due(self, day: int) -> np.ndarray:
+        """Bool per demand point: a van calls at its stop on simulation day `day`."""
+        return self.routed & ((day + self.phase) % self.every == 0)
 
 
 class RoutePlanner:
@@ -234,11 +289,11 @@ class RoutePlanner:
         self.distances, self.circuity, self.cfg = distances, circuity, cfg
         self.seed, self.cache_dir = seed, cache_dir
         self.planning_s = 0.0
-        self._plans: dict[bytes, tuple[tuple[CountyRoutes, ...], tuple[PlanIndex, ...]]] = {}
+        self._plans: dict[bytes, tuple[tuple[CountyRoutes, ...], RouteIndex]] = {}
 
     def plans(
         self, dest: np.ndarray, ptype: np.ndarray, community_open: np.ndarray
-    ) -> tuple[tuple[CountyRoutes, ...], tuple[PlanIndex, ...]]:
+    ) -> tuple[tuple[CountyRoutes, ...], RouteIndex]:
         """Plans (and their look-up tables) per county for demand points served at stops
         `dest` as point types `ptype` (`Points.destinations`), with `community_open` stations
         per seat."""
@@ -246,7 +301,7 @@ class RoutePlanner:
         if key not in self._plans:
             start = time.perf_counter()
             plans = self._plan(dest, community_open)
-            index = tuple(PlanIndex.of(plan, dest, ptype, len(self.points.stop_xy)) for plan in plans)
+            index = RouteIndex.of(plans, dest, ptype, self.points.county, len(self.points.stop_xy))
             self._plans[key] = plans, index
             self.planning_s += time.perf_counter() - start
         return self._plans[key]

@@ -55,25 +55,30 @@ def day_factors(cfg: Demand, first_day: date, days: int) -> np.ndarray:
 
 def draw_orders(
     rate: np.ndarray,
-    point_order: np.ndarray,
+    county: np.ndarray,
     day: int,
     first_id: int,
     demand: Demand,
     trunk: Trunk,
     rngs: tuple[np.random.Generator, np.random.Generator, np.random.Generator],
 ) -> tuple[ParcelBatch, np.ndarray]:
-    """One day's orders: Poisson(`rate`) per demand point, created point by point in
-    `point_order` (ids from `first_id` in that order), each with its order time (uniform in the
-    order hours), trunk delay (log-normal) to the next trunk wave, and its own pickup randomness.
-    `rngs` are the demand, trunk and pickup streams. Returns the parcels and their wave slots
-    (`sim.clock.next_wave`)."""
+    """One day's orders: Poisson(`rate`) per demand point, created point by point (ids from
+    `first_id` in that order), each with its order time (uniform in the order hours), trunk
+    delay (log-normal) to the next trunk wave, and its own pickup randomness. `rngs` are the
+    demand, trunk and pickup streams. Returns the parcels grouped by trunk wave, then by
+    `county` (of each point), in id order within, and their wave slots (`sim.clock.next_wave`)."""
     rng_demand, rng_trunk, rng_pickup = rngs
     counts = rng_demand.poisson(rate)
-    point = np.repeat(point_order, counts[point_order])
+    point = np.repeat(np.arange(len(rate), dtype=np.int32), counts)
     n = len(point)
     order = 24.0 * day + rng_demand.uniform(*demand.order_hours, size=n)
     hub, slot = next_wave(order + lognormal(trunk.delay_mean_h, trunk.delay_cv, n, rng_trunk), trunk.waves_h)
-    u_km = rng_pickup.uniform(0.0, 1.0, size=n)
-    e_wait = rng_pickup.exponential(1.0, size=n)
+    u_km = rng_pickup.random(n, dtype=np.float32)  # single precision is plenty, and half the bytes
+    e_wait = rng_pickup.standard_exponential(n, dtype=np.float32)
     ids = np.arange(first_id, first_id + n, dtype=np.int64)
+    if n:
+        key = (slot - int(slot.min())) * (int(county.max()) + 1) + county[point]
+        small = np.int16 if key.max() < np.iinfo(np.int16).max else np.int64
+        by = np.argsort(key.astype(small), kind="stable")  # a radix sort, stable: ids stay in order
+        ids, point, order, hub, u_km, e_wait, slot = (x[by] for x in (ids, point, order, hub, u_km, e_wait, slot))
     return ParcelBatch.new(ids, point, order, hub, u_km, e_wait), slot

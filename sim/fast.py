@@ -1,17 +1,17 @@
 """The fast engine: SimPy processes for the clocks, parcels as numpy batches.
 
 Two processes: the day clock (00:00: the station network of the day, the day's orders, day and
-year ends) and the departures (daily at `departure_h`: for each county, sort what has arrived,
-load the vans, work out their trips). Parcels never become objects: a county holds its inbound
-parcels by trunk wave, its warehouse queue in sorted-time order, refused parcels riding back,
-the vans' visits not yet unloaded and the stock at its points, all as arrays.
+year ends) and the departures (daily at `departure_h`: sort what has reached each county
+warehouse, load every county's vans, work out their trips, unload). Parcels never become
+objects, and all counties go through each step together: the inbound parcels by trunk wave, the
+warehouse queue (county by county, in sorted-time order), refused parcels riding back, the vans'
+drops not unloaded yet, and the stock at the points are arrays.
 
 A van's trip is worked out when it leaves (its times do not depend on what happens at the
-stops). Unloading is done in time order per point (`sim.unload`) for every visit that comes
+stops). Unloading is done in time order per point (`sim.unload`) for every drop that comes
 before the next departure, when no later trip can reach a point first; a longer trip's later
-visits wait for the next departure. So the engine follows the same rules, event for event, as
-the per-parcel reference model (`sim.reference`), at the cost of a few array operations per
-county and day instead of a few per parcel.
+drops wait for the next departure. So the engine follows the same rules, event for event, as
+the per-parcel reference model (`sim.reference`), with a few dozen array operations per day.
 """
 
 from __future__ import annotations
@@ -55,46 +55,42 @@ class RunInfo:
     parcels: int
 
 
-@dataclass
-class _Pending:
-    """Drops of one county not unloaded yet (a drop: a van's parcels for one bay at one visit).
-    Per parcel: `visit` (its drop); per drop: `bay`, `arrive_h`, `seq` (van order over the run),
-    `back_h` (its van's return), `capacity` (the bay's, when the van left)."""
+@dataclass(frozen=True)
+class _Drops:
+    """Van drops not unloaded yet (a drop: a van's parcels for one bay at one stop). Per
+    parcel: `drop`; per drop: `bay`, `arrive_h`, `seq` (van order over the run), `back_h` (its
+    van's return), `capacity` (the bay's, when the van left)."""
 
     parcels: ParcelBatch
-    visit: np.ndarray
+    drop: np.ndarray
     bay: np.ndarray
     arrive_h: np.ndarray
     seq: np.ndarray
     back_h: np.ndarray
     capacity: np.ndarray
 
-    def split(self, due: np.ndarray) -> tuple[_Pending, _Pending | None]:
-        """(visits flagged `due`, the rest or None), each renumbered."""
+    def split(self, due: np.ndarray) -> tuple[_Drops, _Drops | None]:
+        """(drops flagged `due`, the rest or None), each renumbered."""
         if due.all():
             return self, None
         return self._select(due), self._select(~due)
 
-    def _select(self, mask: np.ndarray) -> _Pending:
+    def _select(self, mask: np.ndarray) -> _Drops:
         renumber = np.cumsum(mask) - 1
-        keep = mask[self.visit]
-        return _Pending(
+        keep = mask[self.drop]
+        return _Drops(
             self.parcels.take(keep),
-            renumber[self.visit[keep]],
-            self.bay[mask],
-            self.arrive_h[mask],
-            self.seq[mask],
-            self.back_h[mask],
-            self.capacity[mask],
+            renumber[self.drop[keep]],
+            *(getattr(self, f)[mask] for f in ("bay", "arrive_h", "seq", "back_h", "capacity")),
         )
 
     @staticmethod
-    def join(a: _Pending | None, b: _Pending) -> _Pending:
+    def join(a: _Drops | None, b: _Drops) -> _Drops:
         if a is None:
             return b
-        return _Pending(
+        return _Drops(
             ParcelBatch.concat([a.parcels, b.parcels]),
-            np.concatenate([a.visit, b.visit + len(a.bay)]),
+            np.concatenate([a.drop, b.drop + len(a.bay)]),
             *(np.concatenate([getattr(a, f), getattr(b, f)]) for f in ("bay", "arrive_h", "seq", "back_h", "capacity")),
         )
 
@@ -106,32 +102,31 @@ class FastEngine:
         self.m, self.bus, self.progress = model, bus, progress
         self.streams = model.streams(seed)
         sc = model.scenario
-        n = model.n_counties
+        self.n = n = model.n_counties
         self.sorters = [Sorter(sc.warehouses, self.streams.sort[c]) for c in range(n)]
         self.state = model.stations()
-        self.inbound: list[dict[int, list[tuple[ParcelBatch, int, int]]]] = [{} for _ in range(n)]
-        self.queue: list[ParcelBatch] = [EMPTY] * n  # sorted, in sorted-time order
-        self.riding_back: list[list[tuple[ParcelBatch, np.ndarray]]] = [[] for _ in range(n)]
-        self.vans_back = [np.empty(0) for _ in range(n)]
-        self.pending: list[_Pending | None] = [None] * n
-        self.pool = [StockPool() for _ in range(n)]
         self.waves = np.sort(np.asarray(sc.trunk.waves_h, dtype=float))
+        # In the trunk, by wave slot: (a day's parcels, indices grouped by county, county bounds).
+        self.inbound: dict[int, list[tuple[ParcelBatch, np.ndarray, np.ndarray]]] = {}
+        self.queue, self.queued = EMPTY, np.zeros(n, dtype=np.int64)  # county by county, FIFO
+        self.riding_back: list[tuple[ParcelBatch, np.ndarray]] = []  # refused: parcels, back_h
+        self.vans_out = (np.empty(0, dtype=np.int64), np.empty(0))  # county, back_h
+        self.drops: _Drops | None = None
+        self.pool = StockPool()
         self.next_id = 0
         self.van_seq = 0
         self.plans_in_force: dict[str, tuple] = {}
 
     # ---------------------------------------------------------------------------------- run
     def run(self) -> RunInfo:
-        started = time.perf_counter()
+        started, planned = time.perf_counter(), self.m.planner.planning_s
         env = simpy.Environment()
         env.process(self._days(env))
         env.process(self._departures(env))
         env.run(until=self.m.end_h)
         self._finish()
-        planning = self.m.planner.planning_s
-        return RunInfo(
-            self.plans_in_force, planning, time.perf_counter() - started - planning, self.next_id
-        )
+        planning = self.m.planner.planning_s - planned
+        return RunInfo(self.plans_in_force, planning, time.perf_counter() - started - planning, self.next_id)
 
     def _days(self, env: simpy.Environment):
         m = self.m
@@ -142,7 +137,7 @@ class FastEngine:
                 self._network(day)
             parcels, slot = draw_orders(
                 m.rates(day, self.community_open),
-                m.point_order,
+                m.points.county,
                 day,
                 self.next_id,
                 m.scenario.demand,
@@ -174,90 +169,114 @@ class FastEngine:
         self.bus.emit(NetworkChanged(day, self.rural_open, self.community_open))
 
     def _to_trunk(self, parcels: ParcelBatch, slot: np.ndarray) -> None:
-        """File the day's parcels (grouped by county, in id order) by county and trunk wave:
-        each wave slot of a county lists (batch, start, stop) slices, in id order."""
-        if not len(parcels):
-            return
+        """File the day's parcels (grouped by trunk wave, then county, ids in order within) by
+        wave slot: (parcels, their range in the batch, where each county's part starts)."""
         county = self.m.points.county[parcels.point]
-        low = int(slot.min())
-        key = county * (int(slot.max()) - low + 1) + (slot - low)
-        small = np.int16 if key.max() < np.iinfo(np.int16).max else np.int64
-        order = np.argsort(key.astype(small), kind="stable")  # radix sort: keeps id order
-        parcels, key = parcels.take(order), key[order]
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        ends = np.append(starts[1:], len(key))
-        for a, b, c, s in zip(starts.tolist(), ends.tolist(), county[order][starts].tolist(), slot[order][starts].tolist(), strict=True):
-            self.inbound[c].setdefault(s, []).append((parcels, a, b))
+        starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
+        for a, b in zip(starts.tolist(), np.append(starts[1:], len(slot)).tolist(), strict=True):
+            bounds = a + np.searchsorted(county[a:b], np.arange(self.n + 1))
+            self.inbound.setdefault(int(slot[a]), []).append((parcels, np.arange(a, b), bounds - a))
 
     # ---------------------------------------------------------------------------- departures
     def _departures(self, env: simpy.Environment):
-        cfg = self.m.scenario
-        yield env.timeout(cfg.couriers.departure_h)
+        sc = self.m.scenario
+        yield env.timeout(sc.couriers.departure_h)
         day = 0
         while True:
             depart = env.now
-            limit = min(depart + 24.0, self.m.end_h)  # no later trip reaches a point before
-            for c in range(self.m.n_counties):
-                self._dispatch(c, day, depart, depart - cfg.warehouses.cutoff_h, limit)
+            cutoff = depart - sc.warehouses.cutoff_h
+            self._sort_arrivals(cutoff)
+            self._take_back(cutoff)
+            county, back = self.vans_out
+            on_road = back > depart
+            self.vans_out = county, back = county[on_road], back[on_road]
+            out = np.bincount(county, minlength=self.n)
+            loaded, vans = self._load(day, depart, cutoff, out)
+            self._unload(min(depart + 24.0, self.m.end_h))  # no later trip reaches a point before
+            waiting = self.queued + self._inbound_by(depart)
+            for parcels, b in self.riding_back:
+                waiting += np.bincount(self.m.points.county[parcels.point[b <= depart]], minlength=self.n)
+            for c in range(self.n):
+                self.bus.emit(Dispatched(c, depart, int(loaded[c]), int(vans[c]), int(out[c]), int(waiting[c])))
             day += 1
             yield env.timeout(24.0)
 
-    def _arrived(self, c: int, t: float, *, take: bool) -> list[tuple[ParcelBatch, int, int]]:
-        """Inbound parcels at the warehouse by `t` as slices, in arrival order (slot by slot,
-        ids in order); removed from the inbound when `take`."""
+    def _inbound_by(self, t: float) -> np.ndarray:
+        """Parcels per county in the trunk inbound that reached the warehouse by `t`."""
         last = last_slot(t, self.waves)
-        out = []
-        for slot in sorted(s for s in self.inbound[c] if s <= last):
-            pieces = self.inbound[c][slot]
-            if slot == last and not len(self.waves):  # a day of arrivals, split at t
-                batch = ParcelBatch.concat_slices(pieces)
-                now = batch.hub_h <= t
-                out.append((batch.take(now), 0, int(now.sum())))
-                if take:
-                    rest = batch.take(~now)
-                    self.inbound[c][slot] = [(rest, 0, len(rest))]
-                continue
-            out.extend(pieces)
-            if take:
-                del self.inbound[c][slot]
-        return out
+        n = np.zeros(self.n, dtype=np.int64)
+        for slot, parts in self.inbound.items():
+            for parcels, idx, bounds in parts if slot <= last else ():
+                if slot == last and not len(self.waves):
+                    arrived = idx[parcels.hub_h[idx] <= t]
+                    n += np.bincount(self.m.points.county[parcels.point[arrived]], minlength=self.n)
+                else:
+                    n += np.diff(bounds)
+        return n
 
-    def _dispatch(self, c: int, day: int, depart: float, cutoff: float, limit: float) -> None:
-        self._sort_arrivals(c, cutoff)
-        self._take_back(c, cutoff)
-        back = self.vans_back[c]
-        self.vans_back[c] = back = back[back > depart]
-        loaded, vans = self._load(c, day, depart, cutoff, len(back))
-        self._resolve(c, limit)
-        waiting = len(self.queue[c]) + sum(b - a for _, a, b in self._arrived(c, depart, take=False))
-        waiting += sum(int((b <= depart).sum()) for _, b in self.riding_back[c])
-        self.bus.emit(Dispatched(c, depart, loaded, vans, len(back), waiting))
+    def _arrivals(self, t: float) -> list[list[tuple[ParcelBatch, np.ndarray]]]:
+        """Take the inbound parcels that reached the warehouse by `t`: per county, (batch,
+        indices) pieces in arrival order (slot by slot, ids in order)."""
+        last = last_slot(t, self.waves)
+        slots = sorted(s for s in self.inbound if s <= last)
+        parts = [p for s in slots for p in self.inbound.pop(s)]
+        if not len(self.waves) and slots and slots[-1] == last:  # a day of arrivals, split at t
+            for k, (parcels, idx, _) in enumerate(parts):
+                later = parcels.hub_h[idx] > t
+                if later.any():
+                    self.inbound.setdefault(last, []).append(self._part(parcels, idx[later]))
+                    parts[k] = self._part(parcels, idx[~later])
+        return [[(p, idx[b[c] : b[c + 1]]) for p, idx, b in parts if b[c + 1] > b[c]] for c in range(self.n)]
 
-    def _sort_arrivals(self, c: int, cutoff: float) -> None:
-        """Parcels that reached the warehouse by the cutoff go through the sorting line and join
-        the queue (sorted times only grow, so the queue stays in order)."""
-        arrived = ParcelBatch.concat_slices(self._arrived(c, cutoff, take=True))
-        if not len(arrived):
+    def _part(self, parcels: ParcelBatch, idx: np.ndarray) -> tuple[ParcelBatch, np.ndarray, np.ndarray]:
+        county = self.m.points.county[parcels.point[idx]]
+        return parcels, idx, np.searchsorted(county, np.arange(self.n + 1))
+
+    def _sort_arrivals(self, cutoff: float) -> None:
+        """Parcels that reached their warehouse by the cutoff go through its sorting line and
+        join the queue at the end of their county's part (sorted times only grow)."""
+        arrivals = self._arrivals(cutoff)
+        new = np.array([sum(len(i) for _, i in pieces) for pieces in arrivals], dtype=np.int64)
+        if not new.any():
             return
-        if not len(self.waves):  # arrivals as they come: first come first served, ties by id
-            arrived = arrived.take(np.argsort(arrived.hub_h, kind="stable"))
-        arrived = arrived.with_(sorted_h=self.sorters[c].sort(arrived.hub_h))
-        self.queue[c] = ParcelBatch.concat([self.queue[c], arrived])
+        q, queued = self.queue, self.queued
+        q_at = np.cumsum(queued) - queued
+        pieces = []  # each county: its queue, then its arrivals
+        for c in range(self.n):
+            pieces += [(q, slice(q_at[c], q_at[c] + queued[c])), *arrivals[c]]
+        columns = {f: np.concatenate([getattr(b, f)[i] for b, i in pieces]) for f in FIELDS}
+        start = np.cumsum(queued + new) - new  # where each county's arrivals begin
+        for c in np.flatnonzero(new):
+            mine = slice(start[c], start[c] + new[c])
+            if not len(self.waves):  # arrivals as they come: first come first served, ties by id
+                by = np.argsort(columns["hub_h"][mine], kind="stable")
+                for f in FIELDS:
+                    columns[f][mine] = columns[f][mine][by]
+            columns["sorted_h"][mine] = self.sorters[c].sort(columns["hub_h"][mine])
+        self.queue, self.queued = ParcelBatch(**columns), queued + new
 
-    def _take_back(self, c: int, cutoff: float) -> None:
+    def _take_back(self, cutoff: float) -> None:
         """Refused parcels back at the warehouse by the cutoff rejoin the queue in their place."""
-        if not self.riding_back[c]:
+        if not self.riding_back:
             return
-        parcels = ParcelBatch.concat([p for p, _ in self.riding_back[c]])
-        back = np.concatenate([b for _, b in self.riding_back[c]])
+        parcels = ParcelBatch.concat([p for p, _ in self.riding_back])
+        back = np.concatenate([b for _, b in self.riding_back])
         home = back <= cutoff
-        self.riding_back[c] = [(parcels.take(~home), back[~home])] if not home.all() else []
+        self.riding_back = [(parcels.take(~home), back[~home])] if not home.all() else []
         if not home.any():
             return
+        county = self.m.points.county
         ret = parcels.take(home)
-        ret = ret.take(np.lexsort((ret.id, ret.sorted_h)))
-        q = self.queue[c]
-        at = np.searchsorted(q.sorted_h, ret.sorted_h) + np.arange(len(ret))  # places in the merge
+        ret = ret.take(np.lexsort((ret.id, ret.sorted_h, county[ret.point])))
+        q, queued = self.queue, self.queued
+        q_at = np.cumsum(queued) - queued
+        ret_county = county[ret.point]
+        # Place in the merge: the county's start, the queue parcels sorted before, those ahead.
+        before = np.empty(len(ret), dtype=np.int64)
+        for c in np.unique(ret_county):
+            mine = ret_county == c
+            before[mine] = np.searchsorted(q.sorted_h[q_at[c] : q_at[c] + queued[c]], ret.sorted_h[mine])
+        at = q_at[ret_county] + before + np.arange(len(ret))
         mine = np.zeros(len(q) + len(ret), dtype=bool)
         mine[at] = True
         merged = {}
@@ -265,66 +284,89 @@ class FastEngine:
             column = np.empty(len(mine), dtype=getattr(q, f).dtype)
             column[mine], column[~mine] = getattr(ret, f), getattr(q, f)
             merged[f] = column
-        self.queue[c] = ParcelBatch(**merged)
+        self.queue = ParcelBatch(**merged)
+        self.queued = queued + np.bincount(ret_county, minlength=self.n)
 
-    def _load(self, c: int, day: int, depart: float, cutoff: float, vans_out: int) -> tuple[int, int]:
-        """Load the vans first-in-first-out per route and send them off; (parcels, vans)."""
-        cfg = self.m.scenario.couriers
-        plan, index = self.plans[c], self.index[c]
-        q = self.queue[c]
-        if not len(plan.routes) or not len(q):
-            return 0, 0
-        due = plan.due(day)[index.stop] & index.routed  # per demand point
-        idx = np.flatnonzero((q.sorted_h <= cutoff) & due[q.point])  # queue order: first sorted first
+    def _load(self, day: int, depart: float, cutoff: float, vans_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Load every county's vans first-in-first-out per route and send them off; parcels and
+        vans per county."""
+        cfg, index, county_of = self.m.scenario.couriers, self.index, self.m.points.county
+        nothing = np.zeros(self.n, dtype=np.int64), np.zeros(self.n, dtype=np.int64)
+        q = self.queue
+        idx = np.flatnonzero((q.sorted_h <= cutoff) & index.due(day)[q.point])  # FIFO per county
         if not len(idx):
-            return 0, 0
+            return nothing
         route = index.route[q.point[idx]]
-        waiting = np.bincount(route, minlength=len(plan.routes))
-        vans = assign_vans(plan.vans, -(-waiting // cfg.van_capacity), cfg.vans_per_county - vans_out)
+        waiting = np.bincount(route, minlength=len(index.route_county))
+        available = np.maximum(cfg.vans_per_county - vans_out, 0)
+        vans = assign_vans(index.planned_vans, -(-waiting // cfg.van_capacity), available, index.route_county)
         if (waiting > vans * cfg.van_capacity).any():  # some parcels stay: the first sorted go
             order = np.argsort(route.astype(index.visit_key.dtype), kind="stable")  # radix: FIFO per route
             idx, route = idx[order], route[order]
             start = np.cumsum(waiting) - waiting
             idx = idx[(np.arange(len(idx)) - start[route]) < vans[route] * cfg.van_capacity]
             if not len(idx):
-                return 0, 0
+                return nothing
         # Visiting order; at a seat its express point's parcels, then its lockers'; FIFO in each.
         idx = idx[np.argsort(index.visit_key[q.point[idx]], kind="stable")]  # radix sort
         point = q.point[idx]
         route = index.route[point]
         keep = np.ones(len(q), dtype=bool)
         keep[idx] = False
-        self.queue[c] = q.take(keep)
+        self.queue = q.take(keep)
+        loaded = np.bincount(county_of[point], minlength=self.n)
+        self.queued = self.queued - loaded
         parcels = q.take(idx).with_(dest=self.dest[point], ptype=self.ptype[point])
         visits = cut_loads(route, index.stop[point], vans, cfg.van_capacity)
-        noise = lognormal(1.0, cfg.travel_noise_cv, int(legs_per_van(visits).sum()), self.streams.van[c])
-        times = time_trips(depart, visits, plan.minutes, plan.km, cfg, noise)
+        van_county = index.route_county[route[visits.first[np.searchsorted(visits.van, np.arange(visits.n_vans))]]]
+        legs = legs_per_van(visits)
+        noise = np.concatenate(
+            [
+                lognormal(1.0, cfg.travel_noise_cv, int(legs[van_county == c].sum()), self.streams.van[c])
+                for c in range(self.n)
+            ]
+        )
+        visit_county = van_county[visits.van]
+        times = time_trips(
+            depart,
+            visits,
+            index.minutes,
+            index.km,
+            cfg,
+            noise,
+            at=index.matrix_at[visit_county],
+            side=index.matrix_side[visit_county],
+        )
+        stop_id = index.stop_ids[index.stops_at[visit_county] + visits.stop]
         van_route = route[visits.first[np.searchsorted(visits.van, np.arange(visits.n_vans))]]
         if self.bus.wants("trips"):
             self.bus.emit(
                 Trips(
-                    c,
                     depart,
-                    van_route,
+                    van_county,
+                    van_route - np.searchsorted(index.route_county, van_county),
                     np.bincount(visits.van, weights=visits.parcels, minlength=visits.n_vans).astype(np.int64),
                     times.km,
                     times.minutes,
                     times.back_h,
                     visits.van,
-                    plan.stops[visits.stop - 1],
+                    stop_id,
                     times.arrive_h,
                     visits.parcels,
                 )
             )
-        self.vans_back[c] = np.concatenate([self.vans_back[c], times.back_h])
+        self.vans_out = (
+            np.concatenate([self.vans_out[0], van_county]),
+            np.concatenate([self.vans_out[1], times.back_h]),
+        )
         # Unloading is per bay: a van at a township seat drops at its express point and lockers.
         ptype = parcels.ptype
         new_drop = np.ones(len(idx), dtype=bool)
         new_drop[1:] = (visits.visit[1:] != visits.visit[:-1]) | (ptype[1:] != ptype[:-1])
         first = np.flatnonzero(new_drop)
         visit = visits.visit[first]
-        bay = plan.stops[visits.stop[visit] - 1] * BAYS_PER_STOP + ptype[first]
-        new = _Pending(
+        bay = stop_id[visit] * BAYS_PER_STOP + ptype[first]
+        drops = _Drops(
             parcels,
             np.cumsum(new_drop) - 1,
             bay,
@@ -334,26 +376,25 @@ class FastEngine:
             self.capacity[bay],
         )
         self.van_seq += visits.n_vans
-        self.pending[c] = _Pending.join(self.pending[c], new)
-        return len(idx), visits.n_vans
+        self.drops = _Drops.join(self.drops, drops)
+        return loaded, np.bincount(van_county, minlength=self.n)
 
-    def _resolve(self, c: int, limit: float) -> None:
-        """Unload every pending visit before `limit`, in time order per point."""
-        pending = self.pending[c]
-        if pending is None:
+    def _unload(self, limit: float) -> None:
+        """Unload every pending drop before `limit`, in time order per bay."""
+        if self.drops is None:
             return
-        now, self.pending[c] = pending.split(pending.arrive_h < limit)
+        now, self.drops = self.drops.split(self.drops.arrive_h < limit)
         if not len(now.bay):
             return
         p = now.parcels
         pickups = self.m.pickups
 
-        def collect(i: np.ndarray, arrive: np.ndarray):
+        def collect(i, arrive: np.ndarray):
             return pickups.collect(arrive, p.point[i], p.ptype[i], p.u_km[i], p.e_wait[i])
 
-        out = unload(now.bay, now.arrive_h, now.seq, now.capacity, now.visit, self.pool[c], collect)
-        self.pool[c].forget_before(limit)
-        arrive = now.arrive_h[now.visit]
+        out = unload(now.bay, now.arrive_h, now.seq, now.capacity, now.drop, self.pool, collect)
+        self.pool.forget_before(limit)
+        arrive = now.arrive_h[now.drop]
         if out.accepted.all():
             self.bus.emit(Delivered(p, arrive, out.release, out.returned, out.km))
         elif out.accepted.any():
@@ -361,8 +402,8 @@ class FastEngine:
             self.bus.emit(Delivered(p.take(a), arrive[a], out.release[a], out.returned[a], out.km[a]))
         if not out.accepted.all():
             r = ~out.accepted
-            back = now.back_h[now.visit[r]]
-            self.riding_back[c].append((p.take(r), back))
+            back = now.back_h[now.drop[r]]
+            self.riding_back.append((p.take(r), back))
             self.bus.emit(Refused(p.take(r), arrive[r], back))
 
     # ---------------------------------------------------------------------------------- end
@@ -372,17 +413,15 @@ class FastEngine:
         self._day_end(m.total_days - 1)
         if m.date(m.total_days - 1).month != 12 or m.date(m.total_days - 1).day != 31:
             self.bus.emit(YearEnd(m.date(m.total_days - 1).year))
-        trunk, warehouse, van = [], [], []
-        for c in range(m.n_counties):
-            inbound = ParcelBatch.concat_slices([x for pieces in self.inbound[c].values() for x in pieces])
-            arrived = inbound.hub_h < m.end_h
-            trunk.append(inbound.take(~arrived))
-            warehouse += [inbound.take(arrived), self.queue[c]]
-            for parcels, back in self.riding_back[c]:
-                warehouse.append(parcels.take(back < m.end_h))
-                van.append(parcels.take(back >= m.end_h))
-            if self.pending[c] is not None:
-                van.append(self.pending[c].parcels)
+        inbound = [p.take(idx) for parts in self.inbound.values() for p, idx, _ in parts]
+        inbound = ParcelBatch.concat([b for b in inbound if len(b)])
+        arrived = inbound.hub_h < m.end_h
+        trunk, warehouse, van = [inbound.take(~arrived)], [inbound.take(arrived), self.queue], []
+        for parcels, back in self.riding_back:
+            warehouse.append(parcels.take(back < m.end_h))
+            van.append(parcels.take(back >= m.end_h))
+        if self.drops is not None:
+            van.append(self.drops.parcels)
 
         def placed(batches: list[ParcelBatch]) -> ParcelBatch:
             b = ParcelBatch.concat([x for x in batches if len(x)])

@@ -40,7 +40,8 @@ class LeadTimes:
         self.total = np.zeros(self.groups)
 
     def add(self, group: np.ndarray, hours: np.ndarray) -> None:
-        b = np.minimum((np.maximum(hours, 0.0) / BIN_H).astype(np.int64), N_BINS - 1)
+        """Count lead times (hours, >= 0) in their groups' histograms."""
+        b = np.minimum((hours * (1.0 / BIN_H)).astype(np.int64), N_BINS - 1)
         np.add.at(self.hist.ravel(), group * N_BINS + b, 1)  # 1-d: numpy's fast path
         self.total += np.bincount(group, weights=hours, minlength=self.groups)
 
@@ -146,7 +147,8 @@ class Kpi:
         v["hours"] += float(e.minutes.sum()) / 60.0
         v["loaded"] += int(e.parcels.sum())
         v["capacity"] += vans * self.van_capacity
-        self.van_by_county[e.county] += (float(e.km.sum()), float(e.minutes.sum()) / 60.0, vans)
+        for col, x in enumerate((e.km, e.minutes / 60.0, np.ones(vans))):
+            self.van_by_county[:, col] += np.bincount(e.county, weights=x, minlength=self.counties)
 
     def on_refused(self, e: Refused) -> None:
         counted = e.parcels.order_h >= self.start_h
@@ -154,26 +156,6 @@ class Kpi:
 
     def on_delivered(self, e: Delivered) -> None:
         p, arrive, release, end = e.parcels, e.arrive_h, e.release_h, self.end_h
-        g = self.counties * TYPES
-        group = self.group(p)
-        counted = (p.order_h >= self.start_h) & (arrive < end)
-        self.delivered += np.bincount(group[counted], minlength=g)
-        self.available.add(group[counted], arrive[counted] - p.order_h[counted])
-        done = counted & (release < end)
-        picked = done & ~e.returned
-        self.state["returned"] += np.bincount(group[done & e.returned], minlength=g)
-        self.state["waiting_at_point"] += np.bincount(group[counted & ~done], minlength=g)
-        self.state["picked_up"] += np.bincount(group[picked], minlength=g)
-        gp, km, point = group[picked], e.km[picked], p.point[picked]
-        hand = release[picked] + km / self.speed - p.order_h[picked]
-        self.in_hand.add(gp, hand)
-        self.villager_km += np.bincount(gp, weights=2.0 * km, minlength=g)
-        village = point < self.points.n_villages
-        v = point[village]
-        no_station = 2.0 * self.points.km_to_township[v]
-        self.villager_km_no_station += np.bincount(gp[village], weights=no_station, minlength=g)
-        np.add.at(self.village_hand_sum, v, hand[village])
-        np.add.at(self.village_hand_count, v, 1)
         # Stock at points, over every parcel (warm-up ones too), for Little's law.
         np.add.at(self.point_arrivals_per_h, np.floor(arrive[arrive < end]).astype(np.int64), 1)
         gone = (arrive < end) & (release < end)
@@ -182,6 +164,30 @@ class Kpi:
         self.sojourn_h += float((release[within] - arrive[within]).sum())
         self.sojourn_n += int(within.sum())
         self._station_days(p, arrive)
+        counted = (p.order_h >= self.start_h) & (arrive < end)
+        returned, km = e.returned, e.km
+        if not counted.all():
+            p, arrive, release, returned, km = p.take(counted), arrive[counted], release[counted], returned[counted], km[counted]
+        g = self.counties * TYPES
+        group = self.group(p)
+        self.delivered += np.bincount(group, minlength=g)
+        self.available.add(group, arrive - p.order_h)
+        done = release < end
+        picked = done & ~returned
+        self.state["returned"] += np.bincount(group[done & returned], minlength=g)
+        self.state["waiting_at_point"] += np.bincount(group[~done], minlength=g)
+        if not picked.all():
+            p, release, km, group = p.take(picked), release[picked], km[picked], group[picked]
+        self.state["picked_up"] += np.bincount(group, minlength=g)
+        hand = release + km / self.speed - p.order_h
+        self.in_hand.add(group, hand)
+        self.villager_km += np.bincount(group, weights=2.0 * km, minlength=g)
+        village = p.point < self.points.n_villages
+        v = p.point[village]
+        no_station = 2.0 * self.points.km_to_township[v]
+        self.villager_km_no_station += np.bincount(group[village], weights=no_station, minlength=g)
+        np.add.at(self.village_hand_sum, v, hand[village])
+        np.add.at(self.village_hand_count, v, 1)
 
     def _station_days(self, p: ParcelBatch, arrive: np.ndarray) -> None:
         """Parcels received per village station and day."""

@@ -64,7 +64,6 @@ class Model:
         self.end_h = 24.0 * self.total_days
         self.points = p = build_points(network)
         self.n_counties = len(p.county_names)
-        self.point_order = p.county_order
         self.factors = day_factors(scenario.demand, self.first_date, self.total_days)
         # Per point: parcels a day at the base level, per village or per community station.
         self.rate_each = np.where(

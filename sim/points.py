@@ -46,11 +46,6 @@ class Points:
     def is_village(self) -> np.ndarray:
         return np.arange(self.n_points) < self.n_villages
 
-    @property
-    def county_order(self) -> np.ndarray:
-        """Demand points grouped by county (stable): the order in which parcels are created."""
-        return np.argsort(self.county, kind="stable")
-
     def destinations(self, has: np.ndarray, community_open: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stop and point type of every demand point while the villages flagged in `has` have an
         open station and `community_open` community stations are open per township seat: a

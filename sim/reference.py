@@ -77,8 +77,8 @@ def _batch(parcels: list[_Parcel]) -> ParcelBatch:
         column["point"],
         column["order"],
         column["hub"],
-        np.array([p.u_km for p in parcels]),
-        np.array([p.e_wait for p in parcels]),
+        np.array([p.u_km for p in parcels], dtype=np.float32),
+        np.array([p.e_wait for p in parcels], dtype=np.float32),
     )
     return batch.with_(
         sorted_h=np.array([p.sorted for p in parcels]),
@@ -114,14 +114,14 @@ class ReferenceEngine:
         self.plans_in_force: dict[str, tuple] = {}
 
     def run(self) -> RunInfo:
-        started = time.perf_counter()
+        started, planned = time.perf_counter(), self.m.planner.planning_s
         env = self.env = simpy.Environment()
         env.process(self._days())
         for c in range(self.m.n_counties):
             env.process(self._departures(c))
         env.run(until=self.m.end_h)
         self._finish()
-        planning = self.m.planner.planning_s
+        planning = self.m.planner.planning_s - planned
         return RunInfo(self.plans_in_force, planning, time.perf_counter() - started - planning, len(self.parcels))
 
     # ------------------------------------------------------------------------ days, parcels
@@ -134,7 +134,7 @@ class ReferenceEngine:
                 self._network(day)
             batch, _ = draw_orders(
                 m.rates(day, self.community_open),
-                m.point_order,
+                m.points.county,
                 day,
                 len(self.parcels),
                 m.scenario.demand,
@@ -220,7 +220,7 @@ class ReferenceEngine:
 
     def _dispatch(self, c: int, day: int, depart: float, cutoff: float) -> None:
         cfg = self.m.scenario.couriers
-        plan, index = self.plans[c], self.index[c]
+        plan, index = self.plans[c], self.index
         where = {}  # matrix index -> (route, position)
         for r, route in enumerate(plan.routes):
             for k, m in enumerate(route.tolist()):
@@ -303,8 +303,8 @@ class ReferenceEngine:
         per_visit = [(v, s, a, n) for v, x in enumerate(vans) for s, a, n in zip(x["stops"], x["arrivals"], x["counts"], strict=True)]
         visit_van, visit_stop, visit_h, visit_n = (np.array(col) for col in zip(*per_visit, strict=True))
         return Trips(
-            c,
             depart,
+            np.full(len(vans), c),
             np.array([x["route"] for x in vans]),
             np.array([x["parcels"] for x in vans]),
             np.array([x["km"] for x in vans]),

@@ -25,14 +25,26 @@ import numpy as np
 from sim.config import Couriers
 
 
-def assign_vans(planned: np.ndarray, needed: np.ndarray, available: int) -> np.ndarray:
-    """Vans per route today: `needed` per route, at most `planned` first (in route order, while
-    `available` vans last), then the extra ones in route order from what is left."""
+def _before(x: np.ndarray, county: np.ndarray) -> np.ndarray:
+    """For routes grouped by county: the sum of `x` over the county's earlier routes."""
+    total = np.cumsum(x) - x
+    first = np.flatnonzero(np.r_[True, county[1:] != county[:-1]])
+    return total - np.repeat(total[first], np.diff(np.append(first, len(x))))
+
+
+def assign_vans(
+    planned: np.ndarray, needed: np.ndarray, available: np.ndarray, county: np.ndarray
+) -> np.ndarray:
+    """Vans per route today, routes grouped by `county` (in plan order): `needed` per route,
+    at most `planned` first (in route order, while the county's `available` vans last), then
+    the extra ones in route order from what is left."""
+    if not len(planned):
+        return planned
     base = np.minimum(planned, needed)
-    base = np.minimum(base, np.maximum(available - (np.cumsum(base) - base), 0))
+    base = np.minimum(base, np.maximum(available[county] - _before(base, county), 0))
+    left = np.maximum(available - np.bincount(county, weights=base, minlength=len(available)).astype(np.int64), 0)
     extra = needed - base
-    left = max(available - int(base.sum()), 0)
-    extra = np.minimum(extra, np.maximum(left - (np.cumsum(extra) - extra), 0))
+    extra = np.minimum(extra, np.maximum(left[county] - _before(extra, county), 0))
     return base + extra
 
 
@@ -94,10 +106,14 @@ def time_trips(
     km: np.ndarray,
     cfg: Couriers,
     noise: np.ndarray,
+    *,
+    at: np.ndarray | int = 0,
+    side: np.ndarray | int,
 ) -> TripTimes:
-    """When each van is at each of its stops and back. `minutes`, `km`: the plan's travel
-    matrices (depot at index 0). `noise`: a factor per leg, van by van (its legs in order, then
-    the leg home), `legs_per_van(visits)` in all."""
+    """When each van is at each of its stops and back. `minutes`, `km`: travel matrices (depot
+    at index 0), flattened; a visit's matrix starts at `at` and has `side` rows (per visit, when
+    vans of several counties go together). `noise`: a factor per leg, van by van (its legs in
+    order, then the leg home), `legs_per_van(visits)` in all."""
     van, stop = visits.van, visits.stop
     k = np.bincount(van, minlength=visits.n_vans)
     first_of_van = np.cumsum(k) - k
@@ -106,24 +122,27 @@ def time_trips(
     prev[j == 0] = 0
     noise_at = (np.cumsum(k + 1) - (k + 1))[van] + j
     home_at = np.cumsum(k + 1) - 1
-    last = stop[first_of_van + k - 1]
-    leg = minutes[prev, stop] * noise[noise_at]
-    home = minutes[last, 0] * noise[home_at]
+    last = first_of_van + k - 1
+    leg_at = at + prev * side + stop
+    home_at_matrix = (at + stop * side)[last]  # from its last stop back to the depot
+    leg = minutes[leg_at] * noise[noise_at]
+    home = minutes[home_at_matrix] * noise[home_at]
     service = cfg.service_min_per_stop + cfg.service_min_per_parcel * visits.parcels
     # One row per van: leg, service, leg, service, ..., home; summed left to right.
+    vans = np.arange(visits.n_vans)
     width = 2 * int(k.max()) + 1
     row = np.zeros((visits.n_vans, width))
     row[van, 2 * j] = leg
     row[van, 2 * j + 1] = service
-    row[np.arange(visits.n_vans), 2 * k] = home
+    row[vans, 2 * k] = home
     elapsed = np.cumsum(row, axis=1)
-    total = elapsed[np.arange(visits.n_vans), 2 * k]
+    total = elapsed[vans, 2 * k]
     dist = np.zeros((visits.n_vans, width))
-    dist[van, j] = km[prev, stop]
-    dist[np.arange(visits.n_vans), k] = km[last, 0]
+    dist[van, j] = km[leg_at]
+    dist[vans, k] = km[home_at_matrix]
     return TripTimes(
         arrive_h=depart_h + elapsed[van, 2 * j] / 60.0,
         minutes=total,
-        km=np.cumsum(dist, axis=1)[np.arange(visits.n_vans), k],
+        km=np.cumsum(dist, axis=1)[vans, k],
         back_h=depart_h + total / 60.0,
     )

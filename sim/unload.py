@@ -51,13 +51,14 @@ def unload(
     visit_capacity: np.ndarray,
     parcel_visit: np.ndarray,
     pool: StockPool,
-    collect: Callable[[np.ndarray, np.ndarray], Collection],
+    collect: Callable[[np.ndarray | slice, np.ndarray], Collection],
 ) -> Unloaded:
     """Accept or refuse the parcels of `visit_bay`/`visit_h` visits (`visit_seq`: van order, for
     ties; `visit_capacity`: the bay's capacity when the van left). `parcel_visit` gives each
     parcel's visit (non-decreasing, first-in-first-out within a visit); `pool` holds the stock
     and receives the accepted parcels;
-    `collect(parcels, arrive_h)` tells when accepted parcels (indices) leave their point."""
+    `collect(parcels, arrive_h)` tells when accepted parcels (indices, or a slice) leave their
+    point."""
     n_visits, n = len(visit_bay), len(parcel_visit)
     order = np.lexsort((visit_seq, visit_h, visit_bay))
     bays = visit_bay[order]
@@ -65,19 +66,30 @@ def unload(
     rank = np.empty(n_visits, dtype=np.int64)
     rank[order] = np.arange(n_visits) - np.repeat(starts, np.diff(np.append(starts, n_visits)))
     visit_first = np.searchsorted(parcel_visit, np.arange(n_visits))
-    in_visit = np.arange(n) - visit_first[parcel_visit]
-    out = Unloaded(np.zeros(n, dtype=bool), np.full(n, np.nan), np.zeros(n, dtype=bool), np.zeros(n))
     n_bays = int(max(visit_bay.max(initial=0), pool.bay.max(initial=0))) + 1
     t_at = np.full(n_bays, np.inf)
-    for r in range(int(rank.max(initial=-1)) + 1):  # a bay's second visit waits for its first
-        visits = np.flatnonzero(rank == r)
+
+    def room(visits: np.ndarray) -> np.ndarray:
+        """Free places at the bays of `visits` (one visit per bay) at their arrival."""
         b = visit_bay[visits]
         t_at[b] = visit_h[visits]
         there = pool.release > t_at[pool.bay]
-        stock = np.bincount(pool.bay[there], minlength=n_bays)[b]
         t_at[b] = np.inf
+        stock = np.bincount(pool.bay[there], minlength=n_bays)[b]
+        return np.maximum(visit_capacity[visits] - stock, 0)
+
+    if len(starts) == n_visits:  # one visit per bay, the usual case
+        free = room(np.arange(n_visits))
+        if (np.diff(np.append(visit_first, n)) <= free).all():  # all fit: no index arrays
+            got = collect(slice(None), visit_h[parcel_visit])
+            pool.add(visit_bay[parcel_visit], got.release)
+            return Unloaded(np.ones(n, dtype=bool), got.release, got.returned, got.km)
+    in_visit = np.arange(n) - visit_first[parcel_visit]
+    out = Unloaded(np.zeros(n, dtype=bool), np.full(n, np.nan), np.zeros(n, dtype=bool), np.zeros(n))
+    for r in range(int(rank.max(initial=-1)) + 1):  # a bay's second visit waits for its first
+        visits = np.flatnonzero(rank == r)
         free = np.zeros(n_visits)
-        free[visits] = np.maximum(visit_capacity[visits] - stock, 0)
+        free[visits] = room(visits)
         take = np.flatnonzero((rank[parcel_visit] == r) & (in_visit < free[parcel_visit]))
         if not len(take):
             continue
