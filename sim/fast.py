@@ -1,17 +1,19 @@
 """The fast engine: SimPy processes for the clocks, parcels as numpy batches.
 
 Two processes: the day clock (00:00: the station network of the day, the day's orders, day and
-year ends) and the departures (daily at `departure_h`: sort what has reached each county
-warehouse, load every county's vans, work out their trips, unload). Parcels never become
-objects, and all counties go through each step together: the inbound parcels by trunk wave, the
-warehouse queue (county by county, in sorted-time order), refused parcels riding back, the vans'
-drops not unloaded yet, and the stock at the points are arrays.
+year ends) and the departures (daily at `departure_h`, county by county: sort what has reached
+the warehouse, load the vans, work out their trips, unload). Parcels never become objects: a
+county holds its inbound parcels by trunk wave, its warehouse queue in sorted-time order,
+refused parcels riding back, its vans' drops not unloaded yet and the stock at its points, all
+as arrays. (Counties go one at a time because a county's arrays stay in the processor's cache;
+all counties at once was slower.)
 
 A van's trip is worked out when it leaves (its times do not depend on what happens at the
 stops). Unloading is done in time order per point (`sim.unload`) for every drop that comes
 before the next departure, when no later trip can reach a point first; a longer trip's later
 drops wait for the next departure. So the engine follows the same rules, event for event, as
-the per-parcel reference model (`sim.reference`), with a few dozen array operations per day.
+the per-parcel reference model (`sim.reference`), with a few dozen array operations per county
+and day.
 """
 
 from __future__ import annotations
@@ -106,13 +108,13 @@ class FastEngine:
         self.sorters = [Sorter(sc.warehouses, self.streams.sort[c]) for c in range(n)]
         self.state = model.stations()
         self.waves = np.sort(np.asarray(sc.trunk.waves_h, dtype=float))
-        # In the trunk, by wave slot: (a day's parcels, indices grouped by county, county bounds).
-        self.inbound: dict[int, list[tuple[ParcelBatch, np.ndarray, np.ndarray]]] = {}
-        self.queue, self.queued = EMPTY, np.zeros(n, dtype=np.int64)  # county by county, FIFO
-        self.riding_back: list[tuple[ParcelBatch, np.ndarray]] = []  # refused: parcels, back_h
-        self.vans_out = (np.empty(0, dtype=np.int64), np.empty(0))  # county, back_h
-        self.drops: _Drops | None = None
-        self.pool = StockPool()
+        # Per county. In the trunk, by wave slot: (a day's parcels, their range there).
+        self.inbound: list[dict[int, list[tuple[ParcelBatch, int, int]]]] = [{} for _ in range(n)]
+        self.queue: list[ParcelBatch] = [EMPTY] * n  # at the warehouse, in sorted-time order
+        self.riding_back: list[list[tuple[ParcelBatch, np.ndarray]]] = [[] for _ in range(n)]
+        self.vans_back = [np.empty(0) for _ in range(n)]  # when the vans out return
+        self.drops: list[_Drops | None] = [None] * n
+        self.pool = [StockPool() for _ in range(n)]
         self.next_id = 0
         self.van_seq = 0
         self.plans_in_force: dict[str, tuple] = {}
@@ -165,17 +167,20 @@ class FastEngine:
         self.dest, self.ptype = m.points.destinations(self.rural_open, self.community_open)
         self.capacity = m.pickups.bay_capacity(self.community_open)
         self.plans, self.index = m.planner.plans(self.dest, self.ptype, self.community_open)
+        self.first_route = np.searchsorted(self.index.route_county, np.arange(self.n + 1))
         self.plans_in_force.setdefault(m.date(day).isoformat(), self.plans)
         self.bus.emit(NetworkChanged(day, self.rural_open, self.community_open))
 
     def _to_trunk(self, parcels: ParcelBatch, slot: np.ndarray) -> None:
         """File the day's parcels (grouped by trunk wave, then county, ids in order within) by
-        wave slot: (parcels, their range in the batch, where each county's part starts)."""
+        county and wave slot, as ranges of the day's batch."""
         county = self.m.points.county[parcels.point]
-        starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
-        for a, b in zip(starts.tolist(), np.append(starts[1:], len(slot)).tolist(), strict=True):
-            bounds = a + np.searchsorted(county[a:b], np.arange(self.n + 1))
-            self.inbound.setdefault(int(slot[a]), []).append((parcels, np.arange(a, b), bounds - a))
+        starts = np.flatnonzero(np.r_[True, (slot[1:] != slot[:-1]) | (county[1:] != county[:-1])])
+        ends = np.append(starts[1:], len(slot))
+        for a, b, c, s in zip(
+            starts.tolist(), ends.tolist(), county[starts].tolist(), slot[starts].tolist(), strict=True
+        ):
+            self.inbound[c].setdefault(s, []).append((parcels, a, b))
 
     # ---------------------------------------------------------------------------- departures
     def _departures(self, env: simpy.Environment):
@@ -185,98 +190,70 @@ class FastEngine:
         while True:
             depart = env.now
             cutoff = depart - sc.warehouses.cutoff_h
-            self._sort_arrivals(cutoff)
-            self._take_back(cutoff)
-            county, back = self.vans_out
-            on_road = back > depart
-            self.vans_out = county, back = county[on_road], back[on_road]
-            out = np.bincount(county, minlength=self.n)
-            loaded, vans = self._load(day, depart, cutoff, out)
-            self._unload(min(depart + 24.0, self.m.end_h))  # no later trip reaches a point before
-            waiting = self.queued + self._inbound_by(depart)
-            for parcels, b in self.riding_back:
-                waiting += np.bincount(self.m.points.county[parcels.point[b <= depart]], minlength=self.n)
+            limit = min(depart + 24.0, self.m.end_h)  # no later trip reaches a point before
+            due = self.index.due(day)
             for c in range(self.n):
-                self.bus.emit(Dispatched(c, depart, int(loaded[c]), int(vans[c]), int(out[c]), int(waiting[c])))
+                self._sort_arrivals(c, cutoff)
+                self._take_back(c, cutoff)
+                back = self.vans_back[c]
+                self.vans_back[c] = back = back[back > depart]
+                loaded, vans = self._load(c, due, depart, cutoff, len(back))
+                self._unload(c, limit)
+                waiting = len(self.queue[c]) + sum(b - a for _, a, b in self._arrived(c, depart, take=False))
+                waiting += sum(int((b <= depart).sum()) for _, b in self.riding_back[c])
+                self.bus.emit(Dispatched(c, depart, loaded, vans, len(back), waiting))
             day += 1
             yield env.timeout(24.0)
 
-    def _inbound_by(self, t: float) -> np.ndarray:
-        """Parcels per county in the trunk inbound that reached the warehouse by `t`."""
+    def _arrived(self, c: int, t: float, *, take: bool) -> list[tuple[ParcelBatch, int, int]]:
+        """County `c`'s inbound parcels at the warehouse by `t` as (batch, start, stop) ranges,
+        in arrival order (slot by slot, ids in order); removed from the inbound when `take`."""
         last = last_slot(t, self.waves)
-        n = np.zeros(self.n, dtype=np.int64)
-        for slot, parts in self.inbound.items():
-            for parcels, idx, bounds in parts if slot <= last else ():
-                if slot == last and not len(self.waves):
-                    arrived = idx[parcels.hub_h[idx] <= t]
-                    n += np.bincount(self.m.points.county[parcels.point[arrived]], minlength=self.n)
-                else:
-                    n += np.diff(bounds)
-        return n
+        out = []
+        for slot in sorted(s for s in self.inbound[c] if s <= last):
+            pieces = self.inbound[c][slot]
+            if slot == last and not len(self.waves):  # a day of arrivals, split at t
+                batch = ParcelBatch.concat_slices(pieces)
+                now = batch.hub_h <= t
+                out.append((batch.take(now), 0, int(now.sum())))
+                if take:
+                    rest = batch.take(~now)
+                    self.inbound[c][slot] = [(rest, 0, len(rest))]
+                continue
+            out.extend(pieces)
+            if take:
+                del self.inbound[c][slot]
+        return out
 
-    def _arrivals(self, t: float) -> list[list[tuple[ParcelBatch, np.ndarray]]]:
-        """Take the inbound parcels that reached the warehouse by `t`: per county, (batch,
-        indices) pieces in arrival order (slot by slot, ids in order)."""
-        last = last_slot(t, self.waves)
-        slots = sorted(s for s in self.inbound if s <= last)
-        parts = [p for s in slots for p in self.inbound.pop(s)]
-        if not len(self.waves) and slots and slots[-1] == last:  # a day of arrivals, split at t
-            for k, (parcels, idx, _) in enumerate(parts):
-                later = parcels.hub_h[idx] > t
-                if later.any():
-                    self.inbound.setdefault(last, []).append(self._part(parcels, idx[later]))
-                    parts[k] = self._part(parcels, idx[~later])
-        return [[(p, idx[b[c] : b[c + 1]]) for p, idx, b in parts if b[c + 1] > b[c]] for c in range(self.n)]
-
-    def _part(self, parcels: ParcelBatch, idx: np.ndarray) -> tuple[ParcelBatch, np.ndarray, np.ndarray]:
-        county = self.m.points.county[parcels.point[idx]]
-        return parcels, idx, np.searchsorted(county, np.arange(self.n + 1))
-
-    def _sort_arrivals(self, cutoff: float) -> None:
-        """Parcels that reached their warehouse by the cutoff go through its sorting line and
-        join the queue at the end of their county's part (sorted times only grow)."""
-        arrivals = self._arrivals(cutoff)
-        new = np.array([sum(len(i) for _, i in pieces) for pieces in arrivals], dtype=np.int64)
-        if not new.any():
+    def _sort_arrivals(self, c: int, cutoff: float) -> None:
+        """Parcels that reached the warehouse by the cutoff go through the sorting line and join
+        the queue (sorted times only grow, so the queue stays in order)."""
+        parts = self._arrived(c, cutoff, take=True)
+        if not parts:
             return
-        q, queued = self.queue, self.queued
-        q_at = np.cumsum(queued) - queued
-        pieces = []  # each county: its queue, then its arrivals
-        for c in range(self.n):
-            pieces += [(q, slice(q_at[c], q_at[c] + queued[c])), *arrivals[c]]
-        columns = {f: np.concatenate([getattr(b, f)[i] for b, i in pieces]) for f in FIELDS}
-        start = np.cumsum(queued + new) - new  # where each county's arrivals begin
-        for c in np.flatnonzero(new):
-            mine = slice(start[c], start[c] + new[c])
-            if not len(self.waves):  # arrivals as they come: first come first served, ties by id
-                by = np.argsort(columns["hub_h"][mine], kind="stable")
-                for f in FIELDS:
-                    columns[f][mine] = columns[f][mine][by]
-            columns["sorted_h"][mine] = self.sorters[c].sort(columns["hub_h"][mine])
-        self.queue, self.queued = ParcelBatch(**columns), queued + new
+        q = self.queue[c]
+        if not len(self.waves):  # arrivals as they come: first come first served, ties by id
+            arrived = ParcelBatch.concat_slices(parts)
+            arrived = arrived.take(np.argsort(arrived.hub_h, kind="stable"))
+            parts = [(arrived, 0, len(arrived))]
+        queue = ParcelBatch.concat_slices([(q, 0, len(q)), *parts])  # new arrays
+        queue.sorted_h[len(q) :] = self.sorters[c].sort(queue.hub_h[len(q) :])
+        self.queue[c] = queue
 
-    def _take_back(self, cutoff: float) -> None:
+    def _take_back(self, c: int, cutoff: float) -> None:
         """Refused parcels back at the warehouse by the cutoff rejoin the queue in their place."""
-        if not self.riding_back:
+        if not self.riding_back[c]:
             return
-        parcels = ParcelBatch.concat([p for p, _ in self.riding_back])
-        back = np.concatenate([b for _, b in self.riding_back])
+        parcels = ParcelBatch.concat([p for p, _ in self.riding_back[c]])
+        back = np.concatenate([b for _, b in self.riding_back[c]])
         home = back <= cutoff
-        self.riding_back = [(parcels.take(~home), back[~home])] if not home.all() else []
+        self.riding_back[c] = [(parcels.take(~home), back[~home])] if not home.all() else []
         if not home.any():
             return
-        county = self.m.points.county
         ret = parcels.take(home)
-        ret = ret.take(np.lexsort((ret.id, ret.sorted_h, county[ret.point])))
-        q, queued = self.queue, self.queued
-        q_at = np.cumsum(queued) - queued
-        ret_county = county[ret.point]
-        # Place in the merge: the county's start, the queue parcels sorted before, those ahead.
-        before = np.empty(len(ret), dtype=np.int64)
-        for c in np.unique(ret_county):
-            mine = ret_county == c
-            before[mine] = np.searchsorted(q.sorted_h[q_at[c] : q_at[c] + queued[c]], ret.sorted_h[mine])
-        at = q_at[ret_county] + before + np.arange(len(ret))
+        ret = ret.take(np.lexsort((ret.id, ret.sorted_h)))
+        q = self.queue[c]
+        at = np.searchsorted(q.sorted_h, ret.sorted_h) + np.arange(len(ret))  # places in the merge
         mine = np.zeros(len(q) + len(ret), dtype=bool)
         mine[at] = True
         merged = {}
@@ -284,67 +261,48 @@ class FastEngine:
             column = np.empty(len(mine), dtype=getattr(q, f).dtype)
             column[mine], column[~mine] = getattr(ret, f), getattr(q, f)
             merged[f] = column
-        self.queue = ParcelBatch(**merged)
-        self.queued = queued + np.bincount(ret_county, minlength=self.n)
+        self.queue[c] = ParcelBatch(**merged)
 
-    def _load(self, day: int, depart: float, cutoff: float, vans_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Load every county's vans first-in-first-out per route and send them off; parcels and
-        vans per county."""
-        cfg, index, county_of = self.m.scenario.couriers, self.index, self.m.points.county
-        nothing = np.zeros(self.n, dtype=np.int64), np.zeros(self.n, dtype=np.int64)
-        q = self.queue
-        idx = np.flatnonzero((q.sorted_h <= cutoff) & index.due(day)[q.point])  # FIFO per county
+    def _load(self, c: int, due: np.ndarray, depart: float, cutoff: float, vans_out: int) -> tuple[int, int]:
+        """Load county `c`'s vans first-in-first-out per route and send them off; (parcels,
+        vans). `due`: per demand point, whether its stop is visited today."""
+        cfg, index, plan = self.m.scenario.couriers, self.index, self.plans[c]
+        q = self.queue[c]
+        idx = np.flatnonzero((q.sorted_h <= cutoff) & due[q.point])  # queue order: first sorted first
         if not len(idx):
-            return nothing
-        route = index.route[q.point[idx]]
-        waiting = np.bincount(route, minlength=len(index.route_county))
-        available = np.maximum(cfg.vans_per_county - vans_out, 0)
-        vans = assign_vans(index.planned_vans, -(-waiting // cfg.van_capacity), available, index.route_county)
+            return 0, 0
+        r0, r1 = self.first_route[c], self.first_route[c + 1]
+        route = index.route[q.point[idx]] - r0
+        waiting = np.bincount(route, minlength=r1 - r0)
+        available = np.array([max(cfg.vans_per_county - vans_out, 0)])
+        vans = assign_vans(plan.vans, -(-waiting // cfg.van_capacity), available, np.zeros(r1 - r0, np.int64))
         if (waiting > vans * cfg.van_capacity).any():  # some parcels stay: the first sorted go
             order = np.argsort(route.astype(index.visit_key.dtype), kind="stable")  # radix: FIFO per route
             idx, route = idx[order], route[order]
             start = np.cumsum(waiting) - waiting
             idx = idx[(np.arange(len(idx)) - start[route]) < vans[route] * cfg.van_capacity]
             if not len(idx):
-                return nothing
+                return 0, 0
         # Visiting order; at a seat its express point's parcels, then its lockers'; FIFO in each.
         idx = idx[np.argsort(index.visit_key[q.point[idx]], kind="stable")]  # radix sort
         point = q.point[idx]
-        route = index.route[point]
+        route = index.route[point] - r0
         keep = np.ones(len(q), dtype=bool)
         keep[idx] = False
-        self.queue = q.take(keep)
-        loaded = np.bincount(county_of[point], minlength=self.n)
-        self.queued = self.queued - loaded
+        self.queue[c] = q.take(keep)
         parcels = q.take(idx).with_(dest=self.dest[point], ptype=self.ptype[point])
         visits = cut_loads(route, index.stop[point], vans, cfg.van_capacity)
-        van_county = index.route_county[route[visits.first[np.searchsorted(visits.van, np.arange(visits.n_vans))]]]
-        legs = legs_per_van(visits)
-        noise = np.concatenate(
-            [
-                lognormal(1.0, cfg.travel_noise_cv, int(legs[van_county == c].sum()), self.streams.van[c])
-                for c in range(self.n)
-            ]
-        )
-        visit_county = van_county[visits.van]
-        times = time_trips(
-            depart,
-            visits,
-            index.minutes,
-            index.km,
-            cfg,
-            noise,
-            at=index.matrix_at[visit_county],
-            side=index.matrix_side[visit_county],
-        )
-        stop_id = index.stop_ids[index.stops_at[visit_county] + visits.stop]
-        van_route = route[visits.first[np.searchsorted(visits.van, np.arange(visits.n_vans))]]
+        noise = lognormal(1.0, cfg.travel_noise_cv, int(legs_per_van(visits).sum()), self.streams.van[c])
+        at, side = index.matrix_at[c], index.matrix_side[c]
+        times = time_trips(depart, visits, index.minutes, index.km, cfg, noise, at=at, side=side)
+        stop_id = plan.stops[visits.stop - 1]
         if self.bus.wants("trips"):
+            van_route = route[visits.first[np.searchsorted(visits.van, np.arange(visits.n_vans))]]
             self.bus.emit(
                 Trips(
                     depart,
-                    van_county,
-                    van_route - np.searchsorted(index.route_county, van_county),
+                    np.full(visits.n_vans, c),
+                    van_route,
                     np.bincount(visits.van, weights=visits.parcels, minlength=visits.n_vans).astype(np.int64),
                     times.km,
                     times.minutes,
@@ -355,10 +313,7 @@ class FastEngine:
                     visits.parcels,
                 )
             )
-        self.vans_out = (
-            np.concatenate([self.vans_out[0], van_county]),
-            np.concatenate([self.vans_out[1], times.back_h]),
-        )
+        self.vans_back[c] = np.concatenate([self.vans_back[c], times.back_h])
         # Unloading is per bay: a van at a township seat drops at its express point and lockers.
         ptype = parcels.ptype
         new_drop = np.ones(len(idx), dtype=bool)
@@ -376,14 +331,14 @@ class FastEngine:
             self.capacity[bay],
         )
         self.van_seq += visits.n_vans
-        self.drops = _Drops.join(self.drops, drops)
-        return loaded, np.bincount(van_county, minlength=self.n)
+        self.drops[c] = _Drops.join(self.drops[c], drops)
+        return len(idx), visits.n_vans
 
-    def _unload(self, limit: float) -> None:
-        """Unload every pending drop before `limit`, in time order per bay."""
-        if self.drops is None:
+    def _unload(self, c: int, limit: float) -> None:
+        """Unload county `c`'s pending drops before `limit`, in time order per bay."""
+        if self.drops[c] is None:
             return
-        now, self.drops = self.drops.split(self.drops.arrive_h < limit)
+        now, self.drops[c] = self.drops[c].split(self.drops[c].arrive_h < limit)
         if not len(now.bay):
             return
         p = now.parcels
@@ -392,19 +347,18 @@ class FastEngine:
         def collect(i, arrive: np.ndarray):
             return pickups.collect(arrive, p.point[i], p.ptype[i], p.u_km[i], p.e_wait[i])
 
-        out = unload(now.bay, now.arrive_h, now.seq, now.capacity, now.drop, self.pool, collect)
-        self.pool.forget_before(limit)
+        out = unload(now.bay, now.arrive_h, now.seq, now.capacity, now.drop, self.pool[c], collect)
+        self.pool[c].forget_before(limit)
         arrive = now.arrive_h[now.drop]
         if out.accepted.all():
             self.bus.emit(Delivered(p, arrive, out.release, out.returned, out.km))
-        elif out.accepted.any():
-            a = out.accepted
+            return
+        a, r = out.accepted, ~out.accepted
+        if a.any():
             self.bus.emit(Delivered(p.take(a), arrive[a], out.release[a], out.returned[a], out.km[a]))
-        if not out.accepted.all():
-            r = ~out.accepted
-            back = now.back_h[now.drop[r]]
-            self.riding_back.append((p.take(r), back))
-            self.bus.emit(Refused(p.take(r), arrive[r], back))
+        back = now.back_h[now.drop[r]]
+        self.riding_back[c].append((p.take(r), back))
+        self.bus.emit(Refused(self.riding_back[c][-1][0], arrive[r], back))
 
     # ---------------------------------------------------------------------------------- end
     def _finish(self) -> None:
@@ -413,15 +367,17 @@ class FastEngine:
         self._day_end(m.total_days - 1)
         if m.date(m.total_days - 1).month != 12 or m.date(m.total_days - 1).day != 31:
             self.bus.emit(YearEnd(m.date(m.total_days - 1).year))
-        inbound = [p.take(idx) for parts in self.inbound.values() for p, idx, _ in parts]
-        inbound = ParcelBatch.concat([b for b in inbound if len(b)])
-        arrived = inbound.hub_h < m.end_h
-        trunk, warehouse, van = [inbound.take(~arrived)], [inbound.take(arrived), self.queue], []
-        for parcels, back in self.riding_back:
-            warehouse.append(parcels.take(back < m.end_h))
-            van.append(parcels.take(back >= m.end_h))
-        if self.drops is not None:
-            van.append(self.drops.parcels)
+        trunk, warehouse, van = [], [], []
+        for c in range(self.n):
+            inbound = ParcelBatch.concat_slices([x for pieces in self.inbound[c].values() for x in pieces])
+            arrived = inbound.hub_h < m.end_h
+            trunk.append(inbound.take(~arrived))
+            warehouse += [inbound.take(arrived), self.queue[c]]
+            for parcels, back in self.riding_back[c]:
+                warehouse.append(parcels.take(back < m.end_h))
+                van.append(parcels.take(back >= m.end_h))
+            if self.drops[c] is not None:
+                van.append(self.drops[c].parcels)
 
         def placed(batches: list[ParcelBatch]) -> ParcelBatch:
             b = ParcelBatch.concat([x for x in batches if len(x)])

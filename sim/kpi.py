@@ -97,9 +97,8 @@ class Kpi:
         self.state = {s: np.zeros(g, dtype=np.int64) for s in STATES}
         self.refused = np.zeros(g, dtype=np.int64)
         self.villager_km = np.zeros(g)
-        self.villager_km_no_station = np.zeros(g)
-        self.village_hand_sum = np.zeros(points.n_villages)
-        self.village_hand_count = np.zeros(points.n_villages, dtype=np.int64)
+        self.village_hand_sum = np.zeros(points.n_villages)  # order to hand, hours
+        self.village_picked = np.zeros((TYPES, points.n_villages), dtype=np.int64)  # by point type
         hours = int(np.ceil(end_h)) + 1
         self.point_arrivals_per_h = np.zeros(hours, dtype=np.int64)
         self.point_releases_per_h = np.zeros(hours, dtype=np.int64)
@@ -157,49 +156,49 @@ class Kpi:
     def on_delivered(self, e: Delivered) -> None:
         p, arrive, release, end = e.parcels, e.arrive_h, e.release_h, self.end_h
         # Stock at points, over every parcel (warm-up ones too), for Little's law.
-        np.add.at(self.point_arrivals_per_h, np.floor(arrive[arrive < end]).astype(np.int64), 1)
+        np.add.at(self.point_arrivals_per_h, arrive[arrive < end].astype(np.int64), 1)
         gone = (arrive < end) & (release < end)
-        np.add.at(self.point_releases_per_h, np.floor(release[gone]).astype(np.int64), 1)
+        np.add.at(self.point_releases_per_h, release[gone].astype(np.int64), 1)
         within = (arrive >= self.start_h) & (arrive < end)
         self.sojourn_h += float((release[within] - arrive[within]).sum())
         self.sojourn_n += int(within.sum())
         self._station_days(p, arrive)
         counted = (p.order_h >= self.start_h) & (arrive < end)
-        returned, km = e.returned, e.km
+        returned, km, point, order = e.returned, e.km, p.point, p.order_h
+        ptype = p.ptype
         if not counted.all():
-            p, arrive, release, returned, km = p.take(counted), arrive[counted], release[counted], returned[counted], km[counted]
+            ptype, point, order = ptype[counted], point[counted], order[counted]
+            arrive, release, returned, km = arrive[counted], release[counted], returned[counted], km[counted]
         g = self.counties * TYPES
-        group = self.group(p)
+        group = self.points.county[point] * TYPES + ptype
         self.delivered += np.bincount(group, minlength=g)
-        self.available.add(group, arrive - p.order_h)
+        self.available.add(group, arrive - order)
         done = release < end
         picked = done & ~returned
         self.state["returned"] += np.bincount(group[done & returned], minlength=g)
         self.state["waiting_at_point"] += np.bincount(group[~done], minlength=g)
         if not picked.all():
-            p, release, km, group = p.take(picked), release[picked], km[picked], group[picked]
+            group, point, order, release, km, ptype = (x[picked] for x in (group, point, order, release, km, ptype))
         self.state["picked_up"] += np.bincount(group, minlength=g)
-        hand = release + km / self.speed - p.order_h
+        hand = release + km / self.speed - order
         self.in_hand.add(group, hand)
         self.villager_km += np.bincount(group, weights=2.0 * km, minlength=g)
-        village = p.point < self.points.n_villages
-        v = p.point[village]
-        no_station = 2.0 * self.points.km_to_township[v]
-        self.villager_km_no_station += np.bincount(group[village], weights=no_station, minlength=g)
+        village = point < self.points.n_villages
+        v = point[village]
+        np.add.at(self.village_picked.ravel(), ptype[village].astype(np.int64) * self.points.n_villages + v, 1)
         np.add.at(self.village_hand_sum, v, hand[village])
-        np.add.at(self.village_hand_count, v, 1)
 
     def _station_days(self, p: ParcelBatch, arrive: np.ndarray) -> None:
-        """Parcels received per village station and day."""
-        station = p.ptype == VILLAGE_STATION
-        if not station.any():
+        """Parcels received per village station and day (a village's stop is its station)."""
+        if not len(arrive):
             return
-        day = np.floor(arrive[station] / 24.0).astype(np.int64)
-        first, last, nv = int(day.min()), int(day.max()), self.points.n_villages
+        day = (arrive * (1.0 / 24.0)).astype(np.int64)
+        first, last = int(day.min()), int(day.max())
         if first <= self.tallied_to_day:
             raise RuntimeError(f"parcels delivered on day {first} after its end was reported")
-        counts = np.bincount((day - first) * nv + p.dest[station], minlength=(last - first + 1) * nv)
-        for k, row in enumerate(counts.reshape(-1, nv)):
+        stops, nv = len(self.points.stop_xy), self.points.n_villages
+        counts = np.bincount((day - first) * stops + p.dest, minlength=(last - first + 1) * stops)
+        for k, row in enumerate(counts.reshape(-1, stops)[:, :nv]):
             self.station_day.setdefault(first + k, np.zeros(nv, np.int64))[:] += row
 
     def on_day_end(self, e: DayEnd) -> None:
@@ -271,12 +270,25 @@ class Kpi:
         }
         return out
 
+    @property
+    def village_hand_count(self) -> np.ndarray:
+        """Parcels picked up per village."""
+        return self.village_picked.sum(axis=0)
+
+    def _km_without_stations(self) -> np.ndarray:
+        """Per group: villager km (there and back) had each village parcel picked up been
+        collected at the village's township point instead."""
+        p, nv = self.points, self.points.n_villages
+        group = p.county[:nv][None, :] * TYPES + np.arange(TYPES)[:, None]
+        km = 2.0 * self.village_picked * p.km_to_township[:nv][None, :]
+        return np.bincount(group.ravel(), weights=km.ravel(), minlength=self.counties * TYPES)
+
     def _block(self, groups: np.ndarray) -> dict[str, object]:
         ordered = int(sum(self.state[s][groups].sum() for s in STATES))
         picked = int(self.state["picked_up"][groups].sum())
         returned = int(self.state["returned"][groups].sum())
         km = float(self.villager_km[groups].sum())
-        km_none = float(self.villager_km_no_station[groups].sum())
+        km_none = float(self._km_without_stations()[groups].sum())
         villages = groups[groups % TYPES != COMMUNITY_LOCKER]
         km_villages = float(self.villager_km[villages].sum())
         return {

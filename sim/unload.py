@@ -1,10 +1,11 @@
-"""Unloading at delivery points: which parcels a point accepts, visit by visit in time order.
+"""Unloading at delivery points: which parcels a point accepts, drop by drop in time order.
 
-Rule: when a van arrives at a point, its parcels for that bay are accepted first-in-first-out
-while the bay's stock (parcels accepted there and not yet collected or returned: release later
-than the arrival) is below its capacity; the rest are refused and stay in the van. Visits to one
-bay are taken in order of arrival (ties: in order of van), since each visit's stock depends on
-the ones before.
+Rule: when a van arrives at a point, its parcels for that bay (a drop) are accepted
+first-in-first-out while the bay's stock (parcels accepted there and not yet collected or
+returned: release later than the arrival) is below its capacity; the rest are refused and stay
+in the van. Drops at one bay are taken in order of arrival (ties: in order of van), since each
+drop's stock depends on the ones before. A bay's capacity is as it was when the van left
+(community stations may close).
 """
 
 from __future__ import annotations
@@ -29,9 +30,18 @@ class StockPool:
         self.release = np.concatenate([self.release, release])
 
     def forget_before(self, t: float) -> None:
-        """Drop parcels gone by `t` (no later visit can count them)."""
+        """Drop parcels gone by `t` (no later drop can count them)."""
         keep = self.release > t
         self.bay, self.release = self.bay[keep], self.release[keep]
+
+    def room(self, bay: np.ndarray, at_h: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+        """Free places at `bay`s (distinct) at times `at_h`, given their `capacity`."""
+        n_bays = int(max(bay.max(initial=0), self.bay.max(initial=0))) + 1
+        t_at = np.full(n_bays, np.inf)
+        t_at[bay] = at_h
+        there = self.release > t_at[self.bay]
+        stock = np.bincount(self.bay[there], minlength=n_bays)[bay]
+        return np.maximum(capacity - stock, 0)
 
 
 @dataclass(frozen=True)
@@ -45,58 +55,47 @@ class Unloaded:
 
 
 def unload(
-    visit_bay: np.ndarray,
-    visit_h: np.ndarray,
-    visit_seq: np.ndarray,
-    visit_capacity: np.ndarray,
-    parcel_visit: np.ndarray,
+    drop_bay: np.ndarray,
+    drop_h: np.ndarray,
+    drop_seq: np.ndarray,
+    drop_capacity: np.ndarray,
+    parcel_drop: np.ndarray,
     pool: StockPool,
     collect: Callable[[np.ndarray | slice, np.ndarray], Collection],
 ) -> Unloaded:
-    """Accept or refuse the parcels of `visit_bay`/`visit_h` visits (`visit_seq`: van order, for
-    ties; `visit_capacity`: the bay's capacity when the van left). `parcel_visit` gives each
-    parcel's visit (non-decreasing, first-in-first-out within a visit); `pool` holds the stock
-    and receives the accepted parcels;
-    `collect(parcels, arrive_h)` tells when accepted parcels (indices, or a slice) leave their
-    point."""
-    n_visits, n = len(visit_bay), len(parcel_visit)
-    order = np.lexsort((visit_seq, visit_h, visit_bay))
-    bays = visit_bay[order]
+    """Accept or refuse the parcels of drops at `drop_bay` arriving at `drop_h` (`drop_seq`:
+    van order, for ties; `drop_capacity`: the bay's capacity when the van left).
+    `parcel_drop` gives each parcel's drop (non-decreasing, first-in-first-out within a drop);
+    `pool` holds the stock and receives the accepted parcels; `collect(parcels, arrive_h)`
+    tells when accepted parcels (indices, or a slice for all) leave their point."""
+    n_drops, n = len(drop_bay), len(parcel_drop)
+    first = np.searchsorted(parcel_drop, np.arange(n_drops))
+    size = np.diff(np.append(first, n))
+    order = np.lexsort((drop_seq, drop_h, drop_bay))
+    bays = drop_bay[order]
     starts = np.flatnonzero(np.r_[True, bays[1:] != bays[:-1]])
-    rank = np.empty(n_visits, dtype=np.int64)
-    rank[order] = np.arange(n_visits) - np.repeat(starts, np.diff(np.append(starts, n_visits)))
-    visit_first = np.searchsorted(parcel_visit, np.arange(n_visits))
-    n_bays = int(max(visit_bay.max(initial=0), pool.bay.max(initial=0))) + 1
-    t_at = np.full(n_bays, np.inf)
-
-    def room(visits: np.ndarray) -> np.ndarray:
-        """Free places at the bays of `visits` (one visit per bay) at their arrival."""
-        b = visit_bay[visits]
-        t_at[b] = visit_h[visits]
-        there = pool.release > t_at[pool.bay]
-        t_at[b] = np.inf
-        stock = np.bincount(pool.bay[there], minlength=n_bays)[b]
-        return np.maximum(visit_capacity[visits] - stock, 0)
-
-    if len(starts) == n_visits:  # one visit per bay, the usual case
-        free = room(np.arange(n_visits))
-        if (np.diff(np.append(visit_first, n)) <= free).all():  # all fit: no index arrays
-            got = collect(slice(None), visit_h[parcel_visit])
-            pool.add(visit_bay[parcel_visit], got.release)
-            return Unloaded(np.ones(n, dtype=bool), got.release, got.returned, got.km)
-    in_visit = np.arange(n) - visit_first[parcel_visit]
-    out = Unloaded(np.zeros(n, dtype=bool), np.full(n, np.nan), np.zeros(n, dtype=bool), np.zeros(n))
-    for r in range(int(rank.max(initial=-1)) + 1):  # a bay's second visit waits for its first
-        visits = np.flatnonzero(rank == r)
-        free = np.zeros(n_visits)
-        free[visits] = room(visits)
-        take = np.flatnonzero((rank[parcel_visit] == r) & (in_visit < free[parcel_visit]))
-        if not len(take):
-            continue
-        got = collect(take, visit_h[parcel_visit[take]])
-        pool.add(visit_bay[parcel_visit[take]], got.release)
-        out.accepted[take] = True
-        out.release[take] = got.release
-        out.returned[take] = got.returned
-        out.km[take] = got.km
+    rank = np.empty(n_drops, dtype=np.int64)
+    rank[order] = np.arange(n_drops) - np.repeat(starts, np.diff(np.append(starts, n_drops)))
+    many = np.zeros(n_drops, dtype=bool)  # drops at a bay visited more than once here
+    many[order] = np.repeat(np.diff(np.append(starts, n_drops)) > 1, np.diff(np.append(starts, n_drops)))
+    taken = np.zeros(n_drops, dtype=np.int64)  # parcels accepted per drop, the first ones
+    single = np.flatnonzero(~many)
+    taken[single] = np.minimum(size[single], pool.room(drop_bay[single], drop_h[single], drop_capacity[single]))
+    if many.any():  # each further visit to a bay waits for the ones before
+        stock = StockPool(pool.bay, pool.release)
+        for r in range(int(rank[many].max()) + 1):
+            now = np.flatnonzero(many & (rank == r))
+            taken[now] = np.minimum(size[now], stock.room(drop_bay[now], drop_h[now], drop_capacity[now]))
+            got = np.concatenate([np.arange(first[d], first[d] + taken[d]) for d in now])
+            stock.add(drop_bay[parcel_drop[got]], collect(got, drop_h[parcel_drop[got]]).release)
+    if (taken == size).all():  # everything fits: no index arrays
+        got = collect(slice(None), drop_h[parcel_drop])
+        pool.add(drop_bay[parcel_drop], got.release)
+        return Unloaded(np.ones(n, dtype=bool), got.release, got.returned, got.km)
+    accepted = (np.arange(n) - first[parcel_drop]) < taken[parcel_drop]
+    take = np.flatnonzero(accepted)
+    got = collect(take, drop_h[parcel_drop[take]])
+    pool.add(drop_bay[parcel_drop[take]], got.release)
+    out = Unloaded(accepted, np.full(n, np.nan), np.zeros(n, dtype=bool), np.zeros(n))
+    out.release[take], out.returned[take], out.km[take] = got.release, got.returned, got.km
     return out
