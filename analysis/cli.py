@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from geo.errors import InputError, RuralsimError
+from geo.placement import STRATEGIES  # light: the algorithms load when a strategy runs
 
 # The commands import the model (geopandas, SimPy, PyVRP, HiGHS, matplotlib) when they run, so
 # that `--help` and `--version` answer at once.
@@ -114,25 +115,20 @@ def _parser() -> argparse.ArgumentParser:
         help="solve a station placement for a scenario's villages and write it as a GeoPackage",
         description="Choose station villages with a placement strategy on the scenario's region and "
         "road distances, print the covered population, distances, objective, bound and runtime, and "
-        "write the plan (layers stations and villages) to --out. Strategies: population, random, "
-        "quota (per township), shops (candidate shops only), mclp (maximal covering within the "
-        "radius), pmedian (least population-weighted km), pcenter (least worst km), lscp (fewest "
-        "stations covering everyone within the radius: the number is the answer).",
+        "write the plan (layers stations and villages) to --out. Strategies:\n"
+        + "\n".join(f"  {s.name:<11} {s.summary}" for s in STRATEGIES.values()),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file or bundled scenario name")
     p.add_argument(
-        "--strategy",
-        required=True,
-        metavar="S",
-        choices=("population", "random", "quota", "shops", "mclp", "pmedian", "pcenter", "lscp"),
-        help="population, random, quota, shops, mclp, pmedian, pcenter or lscp",
+        "--strategy", required=True, metavar="S", choices=tuple(STRATEGIES), help=", ".join(STRATEGIES)
     )
+    exact = ", ".join(s.name for s in STRATEGIES.values() if s.has_exact)
     p.add_argument(
         "--exact",
         action="store_true",
-        help="solve exactly with HiGHS (mclp, pmedian, pcenter, lscp) and report the proven bound",
+        help=f"solve exactly with HiGHS ({exact}) and report the proven bound",
     )
     p.add_argument(
         "--radius-km", type=float, metavar="KM", help="coverage radius (default: stations.rural.coverage_km)"
@@ -249,7 +245,7 @@ def _place(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from analysis.run import export_run
+    from analysis.export import export_run
 
     print(export_run(args.run_dir, args.format))
     return 0

@@ -110,14 +110,10 @@ def _figures(
         out["population_covered_minutes_share"] = _ratio(pop[minutes <= coverage_minutes].sum(), total)
     for name, values in (("distance_km", km), ("minutes", minutes)):
         known = bool(total) and bool(np.isfinite(values).all())
-        out[f"mean_{name}"] = _round(np.average(values, weights=pop)) if known else None
-        out[f"p95_{name}"] = _round(weighted_quantile(values, pop, 0.95)) if known else None
+        out[f"mean_{name}"] = float(np.average(values, weights=pop)) if known else None
+        out[f"p95_{name}"] = weighted_quantile(values, pop, 0.95) if known else None
     return out
 
 
 def _ratio(part: float, whole: float) -> float | None:
-    return round(float(part) / float(whole), 6) if whole else None
-
-
-def _round(value: float) -> float:
-    return round(float(value), 4)
+    return float(part) / float(whole) if whole else None

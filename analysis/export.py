@@ -17,9 +17,11 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from analysis.coverage import Access
+from analysis.coverage import Access, access
+from geo.errors import RuralsimError
 from geo.placement import NO_STATION
-from sim.network import Network
+from sim.network import Network, build_network
+from sim.scenario import load_scenario
 
 LAYERS = ("villages", "townships", "counties", "stations", "roads", "catchments")
 
@@ -135,3 +137,24 @@ def read_gpkg(path: Path) -> dict[str, gpd.GeoDataFrame]:
     """The layers of a run's `region.gpkg`, in `LAYERS` order."""
     present = {name for name, _ in pyogrio.list_layers(path)}
     return {name: pyogrio.read_dataframe(path, layer=name) for name in LAYERS if name in present}
+
+
+def export_run(run_dir: Path, fmt: str) -> Path:
+    """Write `run_dir`'s GIS layers as `region.gpkg` or `geojson/`; return what was written.
+    Layers come from the run's `region.gpkg` when it has one, else from its resolved scenario."""
+    gpkg = run_dir / "region.gpkg"
+    if gpkg.is_file():
+        layers = read_gpkg(gpkg)
+    else:
+        resolved = run_dir / "scenario.resolved.yaml"
+        if not resolved.is_file():
+            raise RuralsimError(f"{run_dir}: not a run folder (no scenario.resolved.yaml)")
+        network = build_network(load_scenario(resolved))
+        year = network.plan.years[-1]
+        layers = region_layers(network, access(network, year), year)
+    if fmt == "gpkg":
+        if not gpkg.is_file():
+            write_gpkg(layers, gpkg)
+        return gpkg
+    write_geojson(layers, run_dir / "geojson")
+    return run_dir / "geojson"

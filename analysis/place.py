@@ -9,7 +9,7 @@ import numpy as np
 
 from analysis.coverage import weighted_quantile
 from analysis.export import write_gpkg
-from geo.placement import NEEDS_COST, Placement, PlacementError, solve
+from geo.placement import STRATEGIES, Placement, PlacementError, solve
 from sim.network import build_distances, build_region, check_targets, shop_villages, village_cost_km
 from sim.scenario import LoadedScenario
 
@@ -39,7 +39,7 @@ def place(
     cost = village_cost_km(region, distances)
     try:
         placed = solve(
-            cost if strategy in NEEDS_COST else None,
+            cost if STRATEGIES[strategy].needs_cost else None,
             weights,
             count,
             strategy,
@@ -77,7 +77,7 @@ def report(placed: Placement, strategy, count, n, radius, weights, nearest, cove
             f"distance to the nearest station: mean {np.average(nearest, weights=weights):.2f} km, "
             f"p95 {weighted_quantile(nearest, weights, 0.95):.2f} km (residents)"
         )
-    kind = "upper" if strategy == "mclp" else "lower"
+    kind = "upper" if STRATEGIES[strategy].maximises else "lower"
     bound = "unknown" if placed.lower_bound is None else f"{placed.lower_bound:,.4g}"
     gap = "" if placed.gap is None else f", gap {placed.gap:.3%}"
     status = "proven optimal" if placed.optimal else f"{kind} bound {bound}{gap}"

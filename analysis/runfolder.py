@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
 import shutil
 import tempfile
@@ -10,6 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from geo.errors import RuralsimError
 
@@ -29,13 +34,18 @@ def default_run_dir(root: Path, name: str, resolved_yaml: str, now: datetime | N
     return candidate
 
 
+def check_free(final: Path) -> None:
+    """Raise `RunFolderError` unless `final` is absent or an empty folder."""
+    if final.exists() and (not final.is_dir() or any(final.iterdir())):
+        raise RunFolderError(f"{final}: already exists and is not empty; choose another --out")
+
+
 @contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
     """Yield a hidden temporary folder beside `final`; when the block ends normally it is renamed
     to `final` in one step, and when it raises (or is interrupted) it is removed. A crash that
     kills the process leaves only a ``.<name>.*.partial`` folder, never a run that looks whole."""
-    if final.exists() and (not final.is_dir() or any(final.iterdir())):
-        raise RunFolderError(f"{final}: already exists and is not empty; choose another --out")
+    check_free(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
     try:
@@ -45,3 +55,29 @@ def atomic_dir(final: Path) -> Iterator[Path]:
         raise
     os.chmod(tmp, 0o755)  # mkdtemp makes it private
     os.replace(tmp, final)
+
+
+#: Significant digits of the figures written (models keep them unrounded).
+DIGITS = 7
+
+
+def rounded(tree: Any) -> Any:
+    """`tree` (dicts, lists, numbers) with floats to `DIGITS` significant digits, numpy scalars
+    as Python numbers, and NaN or infinite values as None (JSON has neither)."""
+    if isinstance(tree, dict):
+        return {k: rounded(v) for k, v in tree.items()}
+    if isinstance(tree, list | tuple):
+        return [rounded(v) for v in tree]
+    if isinstance(tree, bool | np.bool_):
+        return bool(tree)
+    if isinstance(tree, int | np.integer):
+        return int(tree)
+    if isinstance(tree, float | np.floating):
+        x = float(tree)
+        return float(f"{x:.{DIGITS}g}") if math.isfinite(x) else None
+    return tree
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """`data` as indented JSON, figures rounded (`rounded`)."""
+    path.write_text(json.dumps(rounded(data), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -18,22 +18,16 @@ keeps its station).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from geo.apportion import highest_averages
-from geo.covering import covered_weight, lscp, mclp, mclp_exact
 from geo.errors import RuralsimError
-from geo.pcenter import pcenter, pcenter_exact, pcenter_objective
-from geo.pmedian import pmedian, pmedian_exact, pmedian_objective
 from geo.solution import Solution
 
 NO_STATION = -1
-STRATEGIES = ("population", "random", "quota", "shops", "mclp", "pmedian", "pcenter", "lscp")
-NEEDS_COST = frozenset({"mclp", "pmedian", "pcenter", "lscp"})
-NEEDS_RADIUS = frozenset({"mclp", "lscp"})
-MAXIMISES = frozenset({"mclp", "population", "random", "quota", "shops"})
 
 
 class PlacementError(RuralsimError):
@@ -55,6 +49,164 @@ class Placement:
     strategy: str
     runtime_s: float
     optimal: bool = False
+
+
+@dataclass(frozen=True)
+class Request:
+    """A checked placement request (see `solve`): `fixed` sites already built, `allowed` a
+    bool mask over the candidates."""
+
+    cost: np.ndarray | None
+    weights: np.ndarray
+    p: int | None
+    radius: float | None
+    fixed: np.ndarray
+    allowed: np.ndarray
+    exact: bool
+    time_limit_s: float | None
+    seed: int
+    groups: np.ndarray | None
+
+    @property
+    def open_candidates(self) -> np.ndarray:
+        return np.setdiff1d(np.flatnonzero(self.allowed), self.fixed)
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A placement strategy: `run(request) -> Solution`; what it needs (`needs_cost`: a cost
+    matrix; `needs_radius`; `needs_groups`: townships; `needs_candidates`: a candidate layer);
+    whether it has an exact mode (HiGHS) and whether its objective is maximised."""
+
+    name: str
+    summary: str
+    run: Callable[[Request], Solution]
+    needs_cost: bool = False
+    needs_radius: bool = False
+    needs_groups: bool = False
+    needs_candidates: bool = False
+    has_exact: bool = False
+    maximises: bool = False
+
+
+def _ranked(r: Request, new: np.ndarray) -> Solution:
+    sites = np.concatenate([r.fixed, np.asarray(new, dtype=np.int64)])
+    return Solution(sites=sites, objective=float(r.weights[sites].sum()))
+
+
+def _largest(r: Request) -> Solution:
+    """Largest villages first among the allowed; ties to the earlier village."""
+    candidates = r.open_candidates
+    new = candidates[np.argsort(-r.weights[candidates], kind="stable")[: r.p - len(r.fixed)]]
+    return _ranked(r, new)
+
+
+def _random(r: Request) -> Solution:
+    candidates = r.open_candidates
+    return _ranked(
+        r, np.random.default_rng(r.seed).choice(candidates, size=r.p - len(r.fixed), replace=False)
+    )
+
+
+def _quota_strategy(r: Request) -> Solution:
+    return _ranked(r, _quota(r.weights, r.open_candidates, r.fixed, r.p - len(r.fixed), np.asarray(r.groups)))
+
+
+# The optimisation algorithms import SciPy and HiGHS; they load when first used, so that the
+# command line lists strategies at once.
+def _mclp(r: Request) -> Solution:
+    from geo.covering import mclp, mclp_exact
+
+    if r.exact:
+        return mclp_exact(
+            r.cost, r.weights, r.p, r.radius, fixed=r.fixed, allowed=r.allowed, time_limit_s=r.time_limit_s
+        )
+    return mclp(
+        r.cost,
+        r.weights,
+        r.p,
+        r.radius,
+        fixed=r.fixed,
+        allowed=r.allowed,
+        time_limit_s=r.time_limit_s,
+        seed=r.seed,
+    )
+
+
+def _pmedian(r: Request) -> Solution:
+    from geo.pmedian import pmedian, pmedian_exact
+
+    if r.exact:
+        return pmedian_exact(
+            r.cost, r.weights, r.p, fixed=r.fixed, allowed=r.allowed, time_limit_s=r.time_limit_s
+        )
+    return pmedian(
+        r.cost, r.weights, r.p, fixed=r.fixed, allowed=r.allowed, seed=r.seed, time_limit_s=r.time_limit_s
+    )
+
+
+def _pcenter(r: Request) -> Solution:
+    from geo.pcenter import pcenter, pcenter_exact
+
+    kw = {"fixed": r.fixed, "allowed": r.allowed, "time_limit_s": r.time_limit_s, "weights": r.weights}
+    return pcenter_exact(r.cost, r.p, **kw) if r.exact else pcenter(r.cost, r.p, seed=r.seed, **kw)
+
+
+def _lscp(r: Request) -> Solution:
+    from geo.covering import lscp
+
+    return lscp(
+        r.cost,
+        r.radius,
+        fixed=r.fixed,
+        allowed=r.allowed,
+        exact=r.exact,
+        time_limit_s=r.time_limit_s,
+        weights=r.weights,
+    )
+
+
+#: Every placement strategy, in the order the command line lists them. Add one here.
+STRATEGIES: dict[str, Strategy] = {
+    s.name: s
+    for s in (
+        Strategy("population", "largest villages first", _largest, maximises=True),
+        Strategy("random", "uniformly at random (the baseline to beat)", _random, maximises=True),
+        Strategy(
+            "quota",
+            "one per township first, the rest by township population",
+            _quota_strategy,
+            needs_groups=True,
+            maximises=True,
+        ),
+        Strategy(
+            "shops",
+            "largest villages among the candidate shops",
+            _largest,
+            needs_candidates=True,
+            maximises=True,
+        ),
+        Strategy(
+            "mclp",
+            "maximal covering: most residents within the radius",
+            _mclp,
+            needs_cost=True,
+            needs_radius=True,
+            has_exact=True,
+            maximises=True,
+        ),
+        Strategy("pmedian", "least population-weighted distance", _pmedian, needs_cost=True, has_exact=True),
+        Strategy("pcenter", "least worst distance", _pcenter, needs_cost=True, has_exact=True),
+        Strategy(
+            "lscp",
+            "fewest stations covering everyone within the radius (the number is the answer)",
+            _lscp,
+            needs_cost=True,
+            needs_radius=True,
+            has_exact=True,
+        ),
+    )
+}
 
 
 def solve(
@@ -79,14 +231,16 @@ def solve(
     """
     start = time.perf_counter()
     weights = np.asarray(weights, dtype=float)
-    fixed_arr = np.unique(np.asarray(fixed, dtype=np.int64))
     n_cand = cost.shape[1] if cost is not None else len(weights)
     allowed = np.ones(n_cand, dtype=bool) if candidates is None else np.asarray(candidates, dtype=bool)
-    _check(strategy, cost, weights, p, radius, fixed_arr, allowed, exact, groups)
+    fixed_arr = np.unique(np.asarray(fixed, dtype=np.int64))
+    request = Request(cost, weights, p, radius, fixed_arr, allowed, exact, time_limit_s, seed, groups)
+    chosen = check_request(strategy, request)
     try:
-        solution = _dispatch(
-            strategy, cost, weights, p, radius, fixed_arr, allowed, exact, time_limit_s, seed, groups
-        )
+        if strategy != "lscp" and p == len(fixed_arr) and chosen.needs_cost:  # nothing to choose
+            solution = _evaluate(strategy, cost, weights, fixed_arr, radius)
+        else:
+            solution = chosen.run(request)
     except ValueError as err:
         raise PlacementError(str(err)) from None
     gap = None
@@ -105,10 +259,14 @@ def solve(
     )
 
 
-def _check(strategy, cost, weights, p, radius, fixed, allowed, exact, groups) -> None:
-    if strategy not in STRATEGIES:
+def check_request(strategy: str, r: Request) -> Strategy:
+    """The one check of a placement request: the strategy exists and has what it needs, and the
+    numbers fit. Returns the strategy; raises `PlacementError` with a one-line reason."""
+    chosen = STRATEGIES.get(strategy)
+    if chosen is None:
         raise PlacementError(f"unknown placement strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
-    if strategy in NEEDS_COST and cost is None:
+    cost, weights, allowed, fixed, p = r.cost, r.weights, r.allowed, r.fixed, r.p
+    if chosen.needs_cost and cost is None:
         raise PlacementError(f"strategy {strategy} needs a cost matrix")
     if cost is not None:
         if cost.ndim != 2 or cost.shape[0] != len(weights):
@@ -117,74 +275,35 @@ def _check(strategy, cost, weights, p, radius, fixed, allowed, exact, groups) ->
             raise PlacementError("cost has NaN values")
     elif len(allowed) != len(weights):
         raise PlacementError("without a cost matrix the candidates are the demand points")
-    if strategy in NEEDS_RADIUS and (radius is None or not radius > 0):
-        raise PlacementError(f"strategy {strategy} needs a radius > 0 (got {radius})")
-    if exact and strategy not in NEEDS_COST:
-        raise PlacementError(
-            f"strategy {strategy} has no exact mode; exact works with {', '.join(sorted(NEEDS_COST))}"
-        )
-    if strategy == "quota" and groups is None:
-        raise PlacementError("strategy quota needs groups (the township of each village)")
-    if strategy == "shops" and allowed.all():
-        raise PlacementError("strategy shops needs candidate shops (a region `candidates` layer)")
+    if chosen.needs_radius and (r.radius is None or not r.radius > 0):
+        raise PlacementError(f"strategy {strategy} needs a radius > 0 (got {r.radius})")
+    if r.exact and not chosen.has_exact:
+        with_exact = ", ".join(s.name for s in STRATEGIES.values() if s.has_exact)
+        raise PlacementError(f"strategy {strategy} has no exact mode; exact works with {with_exact}")
+    if chosen.needs_groups and r.groups is None:
+        raise PlacementError(f"strategy {strategy} needs groups (the township of each village)")
+    if chosen.needs_candidates and allowed.all():
+        raise PlacementError(f"strategy {strategy} needs candidate shops (a region `candidates` layer)")
     if len(fixed) and (fixed.min() < 0 or fixed.max() >= len(allowed) or not allowed[fixed].all()):
         raise PlacementError("a station already built is not among the allowed candidates")
     if strategy == "lscp":
-        return
+        return chosen
     if p is None or p < 0:
         raise PlacementError(f"the number of stations must be >= 0 (got {p})")
     if p < len(fixed):
         raise PlacementError(f"target {p} is below the {len(fixed)} stations already built")
     if p > allowed.sum():
         raise PlacementError(f"target {p} exceeds the {int(allowed.sum())} candidate villages")
-
-
-def _dispatch(
-    strategy, cost, weights, p, radius, fixed, allowed, exact, time_limit_s, seed, groups
-) -> Solution:
-    if strategy == "lscp":
-        return lscp(
-            cost,
-            radius,
-            fixed=fixed,
-            allowed=allowed,
-            exact=exact,
-            time_limit_s=time_limit_s,
-            weights=weights,
-        )
-    if p == len(fixed) and strategy in NEEDS_COST:  # nothing to choose
-        return _evaluate(strategy, cost, weights, fixed, radius)
-    if strategy == "mclp":
-        run = mclp_exact if exact else mclp
-        kw = {} if exact else {"seed": seed}
-        return run(cost, weights, p, radius, fixed=fixed, allowed=allowed, time_limit_s=time_limit_s, **kw)
-    if strategy == "pmedian":
-        if exact:
-            return pmedian_exact(cost, weights, p, fixed=fixed, allowed=allowed, time_limit_s=time_limit_s)
-        return pmedian(cost, weights, p, fixed=fixed, allowed=allowed, seed=seed, time_limit_s=time_limit_s)
-    if strategy == "pcenter":
-        if exact:
-            return pcenter_exact(
-                cost, p, fixed=fixed, allowed=allowed, time_limit_s=time_limit_s, weights=weights
-            )
-        return pcenter(
-            cost, p, fixed=fixed, allowed=allowed, seed=seed, time_limit_s=time_limit_s, weights=weights
-        )
-    open_candidates = np.setdiff1d(np.flatnonzero(allowed), fixed)
-    count = p - len(fixed)
-    if strategy == "random":
-        new = np.random.default_rng(seed).choice(open_candidates, size=count, replace=False)
-    elif strategy == "quota":
-        new = _quota(weights, open_candidates, fixed, count, np.asarray(groups))
-    else:  # population, shops: largest first among the allowed; ties to the earlier village
-        new = open_candidates[np.argsort(-weights[open_candidates], kind="stable")[:count]]
-    sites = np.concatenate([fixed, np.asarray(new, dtype=np.int64)])
-    return Solution(sites=sites, objective=float(weights[sites].sum()))
+    return chosen
 
 
 def _evaluate(strategy, cost, weights, sites, radius) -> Solution:
     """The objective of given sites (no choice left); with no sites nothing is covered and every
     distance is infinite."""
+    from geo.covering import covered_weight
+    from geo.pcenter import pcenter_objective
+    from geo.pmedian import pmedian_objective
+
     if len(sites) == 0:
         return Solution(sites, 0.0 if strategy == "mclp" else float("inf"), optimal=True)
     if strategy == "mclp":

@@ -104,7 +104,9 @@ class Couriers(Section):
     `shift_h` hours, `service_min_per_stop` + `service_min_per_parcel` at each stop. Vans leave
     at `departure_h`; legs take the road time x log-normal noise (`travel_noise_cv`). Village
     stations are visited by `frequency` (first rule that fits, by minutes from the warehouse);
-    township points daily. Cost: `cost_per_km` + `cost_per_hour` yuan."""
+    township points daily. Cost: `cost_per_km` + `cost_per_hour` yuan. PyVRP searches
+    `route_search_iterations` per county and network (a count, not a time, so that plans are
+    the same on every machine; about a second for a Lishui county)."""
 
     departure_h: Hour = 8.0
     vans_per_county: int = Field(default=150, ge=1, le=10_000)
@@ -120,7 +122,7 @@ class Couriers(Section):
         Frequency(max_minutes=150, every_days=2),
         Frequency(every_days=7),
     )
-    route_search_s: float = Field(default=1.0, gt=0, le=600)
+    route_search_iterations: int = Field(default=2000, ge=1, le=1_000_000)
 
     @field_validator("frequency")
     @classmethod
@@ -146,7 +148,8 @@ class Pickups(Section):
     """Pickup behaviour by delivery point, villagers' travel speed, and the capacities: a village
     station's shelf holds `station_capacity` parcels, or `shelf_days` busy days of its village's
     parcels if more; lockers `locker_slots` per community station, returned after
-    `locker_limit_h`; each community station receives `community_parcels_per_day` (2018 level)."""
+    `locker_limit_h`; a township express point holds `township_capacity` parcels (null: no
+    limit); each community station receives `community_parcels_per_day` (2018 level)."""
 
     village_station: Pickup = Pickup()
     township_point: Pickup = Pickup(opening_h=(8.0, 18.0), base_h=12.0, per_km_h=3.0)
@@ -155,6 +158,7 @@ class Pickups(Section):
     shelf_days: float = Field(default=1.5, ge=0, le=60)
     locker_slots: int = Field(default=120, ge=1, le=10_000)  # two cabinet banks of about 60 cells
     locker_limit_h: float = Field(default=48.0, gt=0, le=1000)
+    township_capacity: int | None = Field(default=None, ge=1, le=1_000_000)
     community_parcels_per_day: float = Field(default=40.0, ge=0, le=10_000)
     villager_speed_kmh: float = Field(default=15.0, gt=0, le=100)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from pyvrp import Model
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import MaxRuntime
+from pyvrp.stop import MaxIterations
 
 from geo.distance import DistanceModel
 from sim.config import Couriers
@@ -26,7 +26,7 @@ from sim.points import Points
 
 #: PyVRP works in integers: metres and tenths of a minute.
 DECIMINUTES = 10
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def _solve(
             model.add_edge(a, b, distance=int(dist[i, j]), duration=int(dur[i, j]))
     with warnings.catch_warnings():  # an infeasible plan is reported through `feasible`
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        result = model.solve(stop=MaxRuntime(cfg.route_search_s), seed=seed, display=False)
+        result = model.solve(stop=MaxIterations(cfg.route_search_iterations), seed=seed, display=False)
     routes = tuple(
         np.array(
             [a.idx + 1 for a in route.schedule() if a.is_client()], dtype=np.int64
@@ -213,7 +213,12 @@ class RouteIndex:
 
     @classmethod
     def of(
-        cls, plans: tuple[CountyRoutes, ...], dest: np.ndarray, ptype: np.ndarray, county: np.ndarray, n_stops: int
+        cls,
+        plans: tuple[CountyRoutes, ...],
+        dest: np.ndarray,
+        ptype: np.ndarray,
+        county: np.ndarray,
+        n_stops: int,
     ) -> RouteIndex:
         """Tables for demand points served at stops `dest` as types `ptype`, in `county`."""
         n_points = len(dest)

@@ -65,20 +65,40 @@ def draw_orders(
     """One day's orders: Poisson(`rate`) per demand point, created point by point (ids from
     `first_id` in that order), each with its order time (uniform in the order hours), trunk
     delay (log-normal) to the next trunk wave, and its own pickup randomness. `rngs` are the
-    demand, trunk and pickup streams. Returns the parcels grouped by trunk wave, then by
-    `county` (of each point), in id order within, and their wave slots (`sim.clock.next_wave`)."""
+    demand, trunk and pickup streams. Returns `orders_batch` of them."""
     rng_demand, rng_trunk, rng_pickup = rngs
     counts = rng_demand.poisson(rate)
     point = np.repeat(np.arange(len(rate), dtype=np.int32), counts)
     n = len(point)
     order = 24.0 * day + rng_demand.uniform(*demand.order_hours, size=n)
-    hub, slot = next_wave(order + lognormal(trunk.delay_mean_h, trunk.delay_cv, n, rng_trunk), trunk.waves_h)
+    delay = lognormal(trunk.delay_mean_h, trunk.delay_cv, n, rng_trunk)
     u_km = rng_pickup.random(n, dtype=np.float32)  # single precision is plenty, and half the bytes
     e_wait = rng_pickup.standard_exponential(n, dtype=np.float32)
-    ids = np.arange(first_id, first_id + n, dtype=np.int64)
-    if n:
+    return orders_batch(point, order, delay, u_km, e_wait, first_id, county, trunk.waves_h)
+
+
+def orders_batch(
+    point: np.ndarray,
+    order_h: np.ndarray,
+    delay_h: np.ndarray,
+    u_km: np.ndarray,
+    e_wait: np.ndarray,
+    first_id: int,
+    county: np.ndarray,
+    waves_h: tuple[float, ...],
+) -> tuple[ParcelBatch, np.ndarray]:
+    """Parcels ordered at `point`s at `order_h` that reach their warehouse `delay_h` later at
+    the next trunk wave, with ids from `first_id` in the order given: grouped by trunk wave, then
+    by `county` (of each point), in id order within; and their wave slots (`next_wave`)."""
+    hub, slot = next_wave(order_h + delay_h, waves_h)
+    ids = np.arange(first_id, first_id + len(point), dtype=np.int64)
+    point = np.asarray(point, dtype=np.int32)
+    u_km, e_wait = np.asarray(u_km, dtype=np.float32), np.asarray(e_wait, dtype=np.float32)
+    if len(point):
         key = (slot - int(slot.min())) * (int(county.max()) + 1) + county[point]
         small = np.int16 if key.max() < np.iinfo(np.int16).max else np.int64
         by = np.argsort(key.astype(small), kind="stable")  # a radix sort, stable: ids stay in order
-        ids, point, order, hub, u_km, e_wait, slot = (x[by] for x in (ids, point, order, hub, u_km, e_wait, slot))
-    return ParcelBatch.new(ids, point, order, hub, u_km, e_wait), slot
+        ids, point, order_h, hub, u_km, e_wait, slot = (
+            x[by] for x in (ids, point, order_h, hub, u_km, e_wait, slot)
+        )
+    return ParcelBatch.new(ids, point, np.asarray(order_h, dtype=float), hub, u_km, e_wait), slot

@@ -26,7 +26,6 @@ import simpy
 
 from sim.batch import EMPTY, FIELDS, ParcelBatch
 from sim.clock import last_slot, lognormal
-from sim.demand import draw_orders
 from sim.events import (
     Bus,
     DayEnd,
@@ -41,6 +40,7 @@ from sim.events import (
 )
 from sim.model import Model
 from sim.pickup import BAYS_PER_STOP
+from sim.station_state import StationState
 from sim.trips import assign_vans, cut_loads, legs_per_van, time_trips
 from sim.unload import StockPool, unload
 from sim.warehouse import Sorter
@@ -93,20 +93,27 @@ class _Drops:
         return _Drops(
             ParcelBatch.concat([a.parcels, b.parcels]),
             np.concatenate([a.drop, b.drop + len(a.bay)]),
-            *(np.concatenate([getattr(a, f), getattr(b, f)]) for f in ("bay", "arrive_h", "seq", "back_h", "capacity")),
+            *(
+                np.concatenate([getattr(a, f), getattr(b, f)])
+                for f in ("bay", "arrive_h", "seq", "back_h", "capacity")
+            ),
         )
 
 
 class FastEngine:
     """One run of the fast engine. Call `run()` once."""
 
-    def __init__(self, model: Model, seed: int, bus: Bus, *, progress=None):
+    def __init__(
+        self, model: Model, seed: int, bus: Bus, *, progress=None, stations: StationState | None = None
+    ):
+        """`stations`: the stations' opening days, which observers may change during the run
+        (default: as planned)."""
         self.m, self.bus, self.progress = model, bus, progress
         self.streams = model.streams(seed)
         sc = model.scenario
         self.n = n = model.n_counties
         self.sorters = [Sorter(sc.warehouses, self.streams.sort[c]) for c in range(n)]
-        self.state = model.stations()
+        self.state = stations if stations is not None else model.stations()
         self.waves = np.sort(np.asarray(sc.trunk.waves_h, dtype=float))
         # Per county. In the trunk, by wave slot: (a day's parcels, their range there).
         self.inbound: list[dict[int, list[tuple[ParcelBatch, int, int]]]] = [{} for _ in range(n)]
@@ -137,15 +144,7 @@ class FastEngine:
                 self._day_end(day - 1)
             if day == 0 or self.state.changes_on(day):
                 self._network(day)
-            parcels, slot = draw_orders(
-                m.rates(day, self.community_open),
-                m.points.county,
-                day,
-                self.next_id,
-                m.scenario.demand,
-                m.scenario.trunk,
-                self.streams.orders,
-            )
+            parcels, slot = m.orders(m, day, self.community_open, self.next_id, self.streams)
             self.next_id += len(parcels)
             self.bus.emit(Ordered(day, parcels))
             self._to_trunk(parcels, slot)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.batch import ParcelBatch
-from sim.events import Delivered, DayEnd, Dispatched, Ordered, Refused, RunEnd, Trips
-from sim.points import COMMUNITY_LOCKER, POINT_TYPES, VILLAGE_STATION, Points
+from sim.events import DayEnd, Delivered, Dispatched, Ordered, Refused, RunEnd, Trips
+from sim.points import COMMUNITY_LOCKER, POINT_TYPES, Points
 
 BIN_H = 0.05
 MAX_H = 1500.0
@@ -178,14 +178,18 @@ class Kpi:
         self.state["returned"] += np.bincount(group[done & returned], minlength=g)
         self.state["waiting_at_point"] += np.bincount(group[~done], minlength=g)
         if not picked.all():
-            group, point, order, release, km, ptype = (x[picked] for x in (group, point, order, release, km, ptype))
+            group, point, order, release, km, ptype = (
+                x[picked] for x in (group, point, order, release, km, ptype)
+            )
         self.state["picked_up"] += np.bincount(group, minlength=g)
         hand = release + km / self.speed - order
         self.in_hand.add(group, hand)
         self.villager_km += np.bincount(group, weights=2.0 * km, minlength=g)
         village = point < self.points.n_villages
         v = point[village]
-        np.add.at(self.village_picked.ravel(), ptype[village].astype(np.int64) * self.points.n_villages + v, 1)
+        np.add.at(
+            self.village_picked.ravel(), ptype[village].astype(np.int64) * self.points.n_villages + v, 1
+        )
         np.add.at(self.village_hand_sum, v, hand[village])
 
     def _station_days(self, p: ParcelBatch, arrive: np.ndarray) -> None:
@@ -210,11 +214,17 @@ class Kpi:
         if len(per_station):
             tally = np.bincount(per_station)
             if len(tally) > len(self.station_day_counts):
-                self.station_day_counts = np.pad(self.station_day_counts, (0, len(tally) - len(self.station_day_counts)))
+                self.station_day_counts = np.pad(
+                    self.station_day_counts, (0, len(tally) - len(self.station_day_counts))
+                )
             self.station_day_counts[: len(tally)] += tally
 
     def on_run_end(self, e: RunEnd) -> None:
-        for state, parcels in (("in_trunk", e.in_trunk), ("at_warehouse", e.at_warehouse), ("in_van", e.in_van)):
+        for state, parcels in (
+            ("in_trunk", e.in_trunk),
+            ("at_warehouse", e.at_warehouse),
+            ("in_van", e.in_van),
+        ):
             counted = parcels.order_h >= self.start_h
             np.add.at(self.state[state], self.group(parcels)[counted], 1)
 
@@ -236,7 +246,9 @@ class Kpi:
         out["parcels_at_end"] = {
             **states,
             "ordered": ordered,
-            "reconciled": bool(ordered == sum(states.values()) and (by_county == self.ordered_by_county).all()),
+            "reconciled": bool(
+                ordered == sum(states.values()) and (by_county == self.ordered_by_county).all()
+            ),
         }
         v = self.van
         parcels = max(int(self.delivered.sum()), 1)

@@ -8,15 +8,17 @@ shelves so that the horizon does not start empty).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 
+from sim.batch import ParcelBatch
 from sim.config import Simulation
 from sim.courier import RoutePlanner
-from sim.demand import day_factors
+from sim.demand import day_factors, draw_orders
 from sim.network import Network
 from sim.pickup import PickupModel
 from sim.points import build_points
@@ -43,6 +45,20 @@ class Streams:
         return self.demand, self.trunk, self.pickup
 
 
+#: Where a run's parcels come from: (model, day, community stations open per seat, first id,
+#: streams) -> the day's parcels and their trunk-wave slots (`sim.demand.orders_batch`).
+OrderSource = Callable[["Model", int, np.ndarray, int, Streams], tuple[ParcelBatch, np.ndarray]]
+
+
+def poisson_orders(
+    model: Model, day: int, community_open: np.ndarray, first_id: int, streams: Streams
+) -> tuple[ParcelBatch, np.ndarray]:
+    """The demand model: Poisson orders at each point's rate of the day (`sim.demand`)."""
+    sc = model.scenario
+    rate = model.rates(day, community_open)
+    return draw_orders(rate, model.points.county, day, first_id, sc.demand, sc.trunk, streams.orders)
+
+
 def simulated_days(horizon_days: int, sim: Simulation) -> tuple[int, int]:
     """(days counted, warm-up days) of a run over a horizon of `horizon_days`."""
     return min(sim.days or horizon_days, horizon_days), sim.warmup_days
@@ -51,10 +67,19 @@ def simulated_days(horizon_days: int, sim: Simulation) -> tuple[int, int]:
 class Model:
     """One scenario on one network, ready to be run by either engine with any seed. Route plans
     are made with the scenario's seed (they are part of the plan, not of a replication) and kept
-    across runs."""
+    across runs. `orders(model, day, ...)` gives each day's parcels."""
 
-    def __init__(self, network: Network, scenario: Scenario, *, cache_dir: Path | None = None):
-        self.network, self.scenario = network, scenario
+    def __init__(
+        self,
+        network: Network,
+        scenario: Scenario,
+        *,
+        cache_dir: Path | None = None,
+        orders: OrderSource = poisson_orders,
+    ):
+        """`orders` replaces the demand model (e.g. a log of real orders, or a hand-made list in
+        a test)."""
+        self.network, self.scenario, self.orders = network, scenario, orders
         self.days, self.warmup = simulated_days(
             (scenario.horizon.end - scenario.horizon.start).days, scenario.simulation
         )

@@ -9,7 +9,7 @@ import numpy as np
 from geo.distance import DistanceModel, StraightLine
 from geo.errors import InputError
 from geo.files import LayerSource, load_region
-from geo.placement import NEEDS_COST, BuildPlan, PlacementError, community_counts, plan_builds
+from geo.placement import STRATEGIES, BuildPlan, PlacementError, community_counts, plan_builds
 from geo.presets import PRESETS
 from geo.region import Region
 from geo.roads import RoadNetwork, read_roads
@@ -153,7 +153,7 @@ def build_network(loaded: LoadedScenario) -> Network:
             rural.targets(scenario.horizon.start.year),
             rural.placement,
             weights=region.villages["population"].to_numpy(dtype=float),
-            cost=village_cost_km(region, distances) if rural.placement in NEEDS_COST else None,
+            cost=village_cost_km(region, distances) if STRATEGIES[rural.placement].needs_cost else None,
             radius=rural.coverage_km,
             candidates=shop_villages(region),
             groups=region.villages["township"].to_numpy(),

@@ -51,11 +51,12 @@ class PickupModel:
 
     def bay_capacity(self, community_open: np.ndarray) -> np.ndarray:
         """Parcels each bay holds (n_stops x 3): a village station's shelf, `locker_slots` per
-        open community station at a seat, township points without limit."""
+        open community station at a seat, a township point's `township_capacity` (or no limit)."""
         p = self.points
         cap = np.zeros((len(p.stop_xy), BAYS_PER_STOP))
         cap[: p.n_villages, VILLAGE_STATION] = self.shelf
-        cap[p.n_villages :, TOWNSHIP_POINT] = np.inf
+        township = self.cfg.township_capacity
+        cap[p.n_villages :, TOWNSHIP_POINT] = np.inf if township is None else township
         cap[p.n_villages :, COMMUNITY_LOCKER] = community_open * self.cfg.locker_slots
         return cap.ravel()
 

@@ -25,7 +25,6 @@ import simpy
 
 from sim.batch import EMPTY, ParcelBatch
 from sim.clock import DailyHours, lognormal_params
-from sim.demand import draw_orders
 from sim.events import (
     Bus,
     DayEnd,
@@ -41,6 +40,7 @@ from sim.events import (
 from sim.fast import RunInfo
 from sim.model import Model
 from sim.points import COMMUNITY_LOCKER, TOWNSHIP_POINT
+from sim.station_state import StationState
 from sim.warehouse import Sorter
 
 
@@ -98,13 +98,17 @@ def _open_hours_after(clock: DailyHours, t: float, hours: float) -> float:
 class ReferenceEngine:
     """Per-parcel simulation of a scenario (downstream flow). Call `run()` once."""
 
-    def __init__(self, model: Model, seed: int, bus: Bus, *, progress=None):
+    def __init__(
+        self, model: Model, seed: int, bus: Bus, *, progress=None, stations: StationState | None = None
+    ):
+        """`stations`: the stations' opening days, which observers may change during the run
+        (default: as planned)."""
         self.m, self.bus, self.progress = model, bus, progress
         self.streams = model.streams(seed)
         sc = model.scenario
         n = model.n_counties
         self.sorters = [Sorter(sc.warehouses, self.streams.sort[c]) for c in range(n)]
-        self.state = model.stations()
+        self.state = stations if stations is not None else model.stations()
         self.parcels: list[_Parcel] = []
         self.trunk: list[dict[float, list[_Parcel]]] = [{} for _ in range(n)]  # by arrival time
         self.waiting: list[list[_Parcel]] = [[] for _ in range(n)]  # sorted, or back from a van
@@ -122,7 +126,9 @@ class ReferenceEngine:
         env.run(until=self.m.end_h)
         self._finish()
         planning = self.m.planner.planning_s - planned
-        return RunInfo(self.plans_in_force, planning, time.perf_counter() - started - planning, len(self.parcels))
+        return RunInfo(
+            self.plans_in_force, planning, time.perf_counter() - started - planning, len(self.parcels)
+        )
 
     # ------------------------------------------------------------------------ days, parcels
     def _days(self):
@@ -132,15 +138,7 @@ class ReferenceEngine:
                 self._day_end(day - 1)
             if day == 0 or self.state.changes_on(day):
                 self._network(day)
-            batch, _ = draw_orders(
-                m.rates(day, self.community_open),
-                m.points.county,
-                day,
-                len(self.parcels),
-                m.scenario.demand,
-                m.scenario.trunk,
-                self.streams.orders,
-            )
+            batch, _ = m.orders(m, day, self.community_open, len(self.parcels), self.streams)
             self.bus.emit(Ordered(day, batch))
             county = m.points.county
             for i in range(len(batch)):
@@ -300,7 +298,11 @@ class ReferenceEngine:
         }
 
     def _trips_event(self, c: int, depart: float, vans: list[dict]) -> Trips:
-        per_visit = [(v, s, a, n) for v, x in enumerate(vans) for s, a, n in zip(x["stops"], x["arrivals"], x["counts"], strict=True)]
+        per_visit = [
+            (v, s, a, n)
+            for v, x in enumerate(vans)
+            for s, a, n in zip(x["stops"], x["arrivals"], x["counts"], strict=True)
+        ]
         visit_van, visit_stop, visit_h, visit_n = (np.array(col) for col in zip(*per_visit, strict=True))
         return Trips(
             depart,

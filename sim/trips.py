@@ -42,7 +42,9 @@ def assign_vans(
         return planned
     base = np.minimum(planned, needed)
     base = np.minimum(base, np.maximum(available[county] - _before(base, county), 0))
-    left = np.maximum(available - np.bincount(county, weights=base, minlength=len(available)).astype(np.int64), 0)
+    left = np.maximum(
+        available - np.bincount(county, weights=base, minlength=len(available)).astype(np.int64), 0
+    )
     extra = needed - base
     extra = np.minimum(extra, np.maximum(left[county] - _before(extra, county), 0))
     return base + extra

@@ -80,7 +80,9 @@ def unload(
     many[order] = np.repeat(np.diff(np.append(starts, n_drops)) > 1, np.diff(np.append(starts, n_drops)))
     taken = np.zeros(n_drops, dtype=np.int64)  # parcels accepted per drop, the first ones
     single = np.flatnonzero(~many)
-    taken[single] = np.minimum(size[single], pool.room(drop_bay[single], drop_h[single], drop_capacity[single]))
+    taken[single] = np.minimum(
+        size[single], pool.room(drop_bay[single], drop_h[single], drop_capacity[single])
+    )
     if many.any():  # each further visit to a bay waits for the ones before
         stock = StockPool(pool.bay, pool.release)
         for r in range(int(rank[many].max()) + 1):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from geo.placement import NEEDS_COST, solve
+from geo.placement import STRATEGIES, solve
 from sim.network import build_distances, build_region, village_cost_km
 from sim.scenario import load_scenario
 
@@ -41,7 +41,7 @@ def test_lishui_placement(benchmark, lishui, strategy, p):
 
     def work():
         return solve(
-            cost if strategy in NEEDS_COST else None, weights, p, strategy, radius=3.0, groups=groups
+            cost if STRATEGIES[strategy].needs_cost else None, weights, p, strategy, radius=3.0, groups=groups
         )
 
     placed = benchmark.pedantic(work, rounds=1, iterations=1)
