@@ -191,8 +191,10 @@ class RouteIndex:
     `routed`, whether a route visits it; `route`, which one (global route number, county by
     county in plan order; -1: none); `visit_key`, its place in the visiting order of all
     routes (stops in route order, at a stop the point types in order), a small integer for a
-    radix sort; `every`, `phase`, its stop's visit frequency. Per route: `route_county`,
-    `planned_vans`. Travel: every county's (n+1, n+1) matrices flattened one after another,
+    radix sort; `every`, `phase`, its stop's visit frequency. Per visit key: `key_route`,
+    `key_stop`, `key_dest` (global stop id), `key_ptype` (so that sorted parcels need no more
+    look-ups by point). Per route:
+    `route_county`, `planned_vans`. Travel: every county's (n+1, n+1) matrices flattened one after another,
     `minutes`, `km`, with `matrix_at` and `matrix_side` per county; `stop_ids` the global stop
     of each matrix index, county after county (at `stops_at`; the depot's is -1)."""
 
@@ -200,6 +202,10 @@ class RouteIndex:
     routed: np.ndarray
     route: np.ndarray
     visit_key: np.ndarray
+    key_route: np.ndarray
+    key_stop: np.ndarray
+    key_dest: np.ndarray
+    key_ptype: np.ndarray
     every: np.ndarray
     phase: np.ndarray
     route_county: np.ndarray
@@ -249,11 +255,17 @@ class RouteIndex:
         key = np.maximum(rank, 0) * types + ptype
         small = np.int16 if key.max(initial=0) < np.iinfo(np.int16).max else np.int64
         side = np.array([len(p.stops) + 1 for p in plans], dtype=np.int64)
+        by_key = np.full((4, int(key.max(initial=0)) + 1), -1, dtype=np.int64)
+        by_key[:, key] = route, stop, dest, ptype
         return cls(
             stop=stop,
             routed=rank >= 0,
             route=route,
             visit_key=key.astype(small),
+            key_route=by_key[0],
+            key_stop=by_key[1],
+            key_dest=by_key[2].astype(np.int32),
+            key_ptype=by_key[3].astype(np.int8),
             every=every,
             phase=phase,
             route_county=np.repeat(np.arange(len(plans)), [len(p.routes) for p in plans]),

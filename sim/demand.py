@@ -71,7 +71,7 @@ def draw_orders(
     point = np.repeat(np.arange(len(rate), dtype=np.int32), counts)
     n = len(point)
     order = 24.0 * day + rng_demand.uniform(*demand.order_hours, size=n)
-    delay = lognormal(trunk.delay_mean_h, trunk.delay_cv, n, rng_trunk)
+    delay = lognormal(trunk.delay_mean_h, trunk.delay_cv, n, rng_trunk, single=True)
     u_km = rng_pickup.random(n, dtype=np.float32)  # single precision is plenty, and half the bytes
     e_wait = rng_pickup.standard_exponential(n, dtype=np.float32)
     return orders_batch(point, order, delay, u_km, e_wait, first_id, county, trunk.waves_h)

@@ -271,32 +271,35 @@ class FastEngine:
         if not len(idx):
             return 0, 0
         r0, r1 = self.first_route[c], self.first_route[c + 1]
-        route = index.route[q.point[idx]] - r0
+        key = index.visit_key[q.point[idx]]
+        route = index.key_route[key] - r0
         waiting = np.bincount(route, minlength=r1 - r0)
         available = np.array([max(cfg.vans_per_county - vans_out, 0)])
         vans = assign_vans(plan.vans, -(-waiting // cfg.van_capacity), available, np.zeros(r1 - r0, np.int64))
         if (waiting > vans * cfg.van_capacity).any():  # some parcels stay: the first sorted go
-            order = np.argsort(route.astype(index.visit_key.dtype), kind="stable")  # radix: FIFO per route
-            idx, route = idx[order], route[order]
+            order = np.argsort(route.astype(key.dtype), kind="stable")  # radix sort: FIFO per route
+            idx, route, key = idx[order], route[order], key[order]
             start = np.cumsum(waiting) - waiting
-            idx = idx[(np.arange(len(idx)) - start[route]) < vans[route] * cfg.van_capacity]
+            go = (np.arange(len(idx)) - start[route]) < vans[route] * cfg.van_capacity
+            idx, key = idx[go], key[go]
             if not len(idx):
                 return 0, 0
         # Visiting order; at a seat its express point's parcels, then its lockers'; FIFO in each.
-        idx = idx[np.argsort(index.visit_key[q.point[idx]], kind="stable")]  # radix sort
-        point = q.point[idx]
-        route = index.route[point] - r0
+        order = np.argsort(key, kind="stable")  # a radix sort
+        idx, key = idx[order], key[order]
         keep = np.ones(len(q), dtype=bool)
         keep[idx] = False
         self.queue[c] = q.take(keep)
-        parcels = q.take(idx).with_(dest=self.dest[point], ptype=self.ptype[point])
-        visits = cut_loads(route, index.stop[point], vans, cfg.van_capacity)
+        ptype = index.key_ptype[key]
+        parcels = q.take(idx).with_(dest=index.key_dest[key], ptype=ptype)
+        visits = cut_loads(index.key_route[key] - r0, index.key_stop[key], vans, cfg.van_capacity)
         noise = lognormal(1.0, cfg.travel_noise_cv, int(legs_per_van(visits).sum()), self.streams.van[c])
         at, side = index.matrix_at[c], index.matrix_side[c]
         times = time_trips(depart, visits, index.minutes, index.km, cfg, noise, at=at, side=side)
         stop_id = plan.stops[visits.stop - 1]
         if self.bus.wants("trips"):
-            van_route = route[visits.first[np.searchsorted(visits.van, np.arange(visits.n_vans))]]
+            van_first = visits.first[np.searchsorted(visits.van, np.arange(visits.n_vans))]
+            van_route = index.key_route[key[van_first]] - r0
             self.bus.emit(
                 Trips(
                     depart,
@@ -314,7 +317,6 @@ class FastEngine:
             )
         self.vans_back[c] = np.concatenate([self.vans_back[c], times.back_h])
         # Unloading is per bay: a van at a township seat drops at its express point and lockers.
-        ptype = parcels.ptype
         new_drop = np.ones(len(idx), dtype=bool)
         new_drop[1:] = (visits.visit[1:] != visits.visit[:-1]) | (ptype[1:] != ptype[:-1])
         first = np.flatnonzero(new_drop)
@@ -343,8 +345,8 @@ class FastEngine:
         p = now.parcels
         pickups = self.m.pickups
 
-        def collect(i, arrive: np.ndarray):
-            return pickups.collect(arrive, p.point[i], p.ptype[i], p.u_km[i], p.e_wait[i])
+        def collect(arrive: np.ndarray):
+            return pickups.collect(arrive, p.point, p.ptype, p.u_km, p.e_wait)
 
         out = unload(now.bay, now.arrive_h, now.seq, now.capacity, now.drop, self.pool[c], collect)
         self.pool[c].forget_before(limit)

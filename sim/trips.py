@@ -68,11 +68,13 @@ def cut_loads(route: np.ndarray, stop: np.ndarray, vans: np.ndarray, capacity: i
     """Vans and visits for parcels already in visiting order: `route` and matrix `stop` per
     parcel, and `vans` per route (each van gets parcels: no more vans than loads)."""
     n = len(route)
-    counts = np.bincount(route, minlength=len(vans))
-    start = np.cumsum(counts) - counts
-    position = np.arange(n) - start[route]
     van_offset = np.cumsum(vans) - vans
-    van = van_offset[route] + position // capacity
+    if vans.max(initial=0) <= 1:  # the usual day: a van per route
+        van = van_offset[route]
+    else:
+        counts = np.bincount(route, minlength=len(vans))
+        start = np.cumsum(counts) - counts
+        van = van_offset[route] + (np.arange(n) - start[route]) // capacity
     new = np.ones(n, dtype=bool)
     new[1:] = (van[1:] != van[:-1]) | (stop[1:] != stop[:-1])
     first = np.flatnonzero(new)

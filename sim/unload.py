@@ -61,13 +61,13 @@ def unload(
     drop_capacity: np.ndarray,
     parcel_drop: np.ndarray,
     pool: StockPool,
-    collect: Callable[[np.ndarray | slice, np.ndarray], Collection],
+    collect: Callable[[np.ndarray], Collection],
 ) -> Unloaded:
     """Accept or refuse the parcels of drops at `drop_bay` arriving at `drop_h` (`drop_seq`:
     van order, for ties; `drop_capacity`: the bay's capacity when the van left).
     `parcel_drop` gives each parcel's drop (non-decreasing, first-in-first-out within a drop);
-    `pool` holds the stock and receives the accepted parcels; `collect(parcels, arrive_h)`
-    tells when accepted parcels (indices, or a slice for all) leave their point."""
+    `pool` holds the stock and receives the accepted parcels; `collect(arrive_h)` tells when
+    each parcel would leave its point, arriving at `arrive_h`."""
     n_drops, n = len(drop_bay), len(parcel_drop)
     first = np.searchsorted(parcel_drop, np.arange(n_drops))
     size = np.diff(np.append(first, n))
@@ -78,6 +78,8 @@ def unload(
     rank[order] = np.arange(n_drops) - np.repeat(starts, np.diff(np.append(starts, n_drops)))
     many = np.zeros(n_drops, dtype=bool)  # drops at a bay visited more than once here
     many[order] = np.repeat(np.diff(np.append(starts, n_drops)) > 1, np.diff(np.append(starts, n_drops)))
+    # When each parcel would leave its point if accepted (refused ones' are simply not used).
+    got = collect(drop_h[parcel_drop])
     taken = np.zeros(n_drops, dtype=np.int64)  # parcels accepted per drop, the first ones
     single = np.flatnonzero(~many)
     taken[single] = np.minimum(
@@ -88,16 +90,13 @@ def unload(
         for r in range(int(rank[many].max()) + 1):
             now = np.flatnonzero(many & (rank == r))
             taken[now] = np.minimum(size[now], stock.room(drop_bay[now], drop_h[now], drop_capacity[now]))
-            got = np.concatenate([np.arange(first[d], first[d] + taken[d]) for d in now])
-            stock.add(drop_bay[parcel_drop[got]], collect(got, drop_h[parcel_drop[got]]).release)
+            mine = np.concatenate([np.arange(first[d], first[d] + taken[d]) for d in now])
+            stock.add(drop_bay[parcel_drop[mine]], got.release[mine])
     if (taken == size).all():  # everything fits: no index arrays
-        got = collect(slice(None), drop_h[parcel_drop])
         pool.add(drop_bay[parcel_drop], got.release)
         return Unloaded(np.ones(n, dtype=bool), got.release, got.returned, got.km)
     accepted = (np.arange(n) - first[parcel_drop]) < taken[parcel_drop]
-    take = np.flatnonzero(accepted)
-    got = collect(take, drop_h[parcel_drop[take]])
-    pool.add(drop_bay[parcel_drop[take]], got.release)
-    out = Unloaded(accepted, np.full(n, np.nan), np.zeros(n, dtype=bool), np.zeros(n))
-    out.release[take], out.returned[take], out.km[take] = got.release, got.returned, got.km
-    return out
+    pool.add(drop_bay[parcel_drop[accepted]], got.release[accepted])
+    return Unloaded(
+        accepted, np.where(accepted, got.release, np.nan), got.returned & accepted, got.km * accepted
+    )

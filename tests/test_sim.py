@@ -177,7 +177,7 @@ def test_unloading_takes_drops_in_time_order_per_bay():
     of time order on purpose; each accepted parcel is collected 2 hours after arriving."""
     pool = StockPool(np.array([7]), np.array([9.0]))
 
-    def collect(i, arrive):
+    def collect(arrive):
         from sim.pickup import Collection
 
         n = len(arrive)
