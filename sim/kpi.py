@@ -5,10 +5,11 @@ Lead times go into histograms with bins of 0.1 h up to 120 h, 1 h up to 480 h an
 `MAX_H` (parcels beyond are counted and reported); means are exact (running sums), percentiles
 are read from the histograms, interpolated within a bin. The histograms are small (int32, about
 200 kB each) because every parcel updates them at a random place: larger ones fall out of the
-processor's cache and slowed the whole engine by a third. Groups are (county, delivery-point type) pairs, so totals and per-county and per-type
-figures all come from the same counters. A parcel counts when ordered within the horizon; its
-group is the point it was delivered to (or, still on its way at the end, the point serving it
-then). Figures are kept unrounded: rounding is for whoever writes them.
+processor's cache and slowed the whole engine by a third. Groups are (county, delivery-point
+type) pairs, so totals and per-county and per-type figures all come from the same counters. A
+parcel counts when ordered within the horizon; its group is the point it was delivered to (or,
+still on its way at the end, the point serving it then). Figures are kept unrounded: rounding
+is for whoever writes them.
 """
 
 from __future__ import annotations
