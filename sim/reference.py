@@ -4,11 +4,11 @@ It is the yardstick for `sim.fast`: the tests check that both give the same coun
 lead-time histograms, and the benchmark reports the speed ratio. It shares the set-up
 (`sim.model`: delivery points, route plans, the orders drawn each day) and the warehouse's
 sorting line (`sim.warehouse.Sorter`, whose closed form gives the same times however arrivals
-are grouped), but none of the parcel logic: here the parcels of each trunk wave reach the
-warehouse together, join their county's waiting list once sorted, are picked for vans by a plain
-first-in-first-out scan, ride a van process that stops at each point and checks the point's
-stock parcel by parcel, and each waits for its collection in its own process. Plain Python,
-parcel by parcel: slow by design.
+are grouped), but none of the parcel logic: here each parcel is a process for its whole life
+(trunk, warehouse, van, point, collection); it is sorted with its trunk wave, picked for a van
+by a plain first-in-first-out scan of its county's waiting list, and a van process stopping at
+each point checks the point's stock parcel by parcel and tells each parcel what happened. Plain
+Python, parcel by parcel: slow by design.
 
 Decisions use the times the rules give (a parcel's arrival, release, return), never `env.now`,
 which SimPy reaches by adding delays and may miss by a rounding error.
@@ -49,6 +49,7 @@ class _Parcel:
         "county",
         "dest",
         "e_wait",
+        "event",
         "hub",
         "id",
         "order",
@@ -66,6 +67,7 @@ class _Parcel:
         self.sorted = self.ready = math.inf
         self.dest = self.ptype = -1
         self.state = "in_trunk"
+        self.event = None
 
 
 def _batch(parcels: list[_Parcel]) -> ParcelBatch:
@@ -153,10 +155,10 @@ class ReferenceEngine:
                     float(batch.e_wait[i]),
                 )
                 self.parcels.append(parcel)
-                wave = self.trunk[parcel.county].setdefault(parcel.hub, [])
-                if not wave:
-                    env.process(self._arrive(parcel.county, parcel.hub))
-                wave.append(parcel)
+                if parcel.hub not in self.trunk[parcel.county]:  # the first of its trunk wave
+                    self.trunk[parcel.county][parcel.hub] = []
+                    env.process(self._sort(parcel.county, parcel.hub))
+                env.process(self._life(parcel))
             if self.progress is not None:
                 self.progress.update()
             yield env.timeout(24.0)
@@ -177,20 +179,37 @@ class ReferenceEngine:
         self.plans_in_force.setdefault(m.date(day).isoformat(), self.plans)
         self.bus.emit(NetworkChanged(day, self.rural_open, self.community_open))
 
-    def _arrive(self, c: int, hub: float):
-        """A trunk arrival at county `c`'s warehouse: its parcels (in id order) go through the
-        sorting line, first come first served, and join the waiting list."""
-        yield self.env.timeout(hub - self.env.now)
-        wave = self.trunk[c].pop(hub)
+    def _life(self, parcel: _Parcel):
+        """One parcel, from its order to its collection: its own process throughout."""
+        env = self.env
+        yield env.timeout(parcel.order - env.now)
+        yield env.timeout(parcel.hub - env.now)  # the trunk
+        parcel.state = "at_warehouse"
+        self.trunk[parcel.county][parcel.hub].append(parcel)  # sorted with its wave (`_sort`)
+        while True:
+            parcel.event = env.event()
+            outcome, t = yield parcel.event  # set by the van at the parcel's stop
+            if outcome == "refused":
+                yield env.timeout(t - env.now)  # riding back
+                parcel.state = "at_warehouse"
+                self.waiting[parcel.county].append(parcel)
+                continue
+            release, returned = t
+            yield env.timeout(release - env.now)
+            parcel.state = "returned" if returned else "picked_up"
+            return
+
+    def _sort(self, c: int, hub: float):
+        """A trunk wave at county `c`'s warehouse: its parcels, in id order, go through the
+        sorting line, first come first served, and join the waiting list. (SimPy reaches `hub`
+        by adding delays, which may differ by a rounding error from parcel to parcel: the line
+        takes the wave a moment later, when every parcel of it is there.)"""
+        yield self.env.timeout(hub + 1e-9 - self.env.now)
+        wave = sorted(self.trunk[c].pop(hub), key=lambda p: p.id)
         done = self.sorters[c].sort(np.full(len(wave), hub))
         for parcel, t in zip(wave, done.tolist(), strict=True):
-            parcel.state = "at_warehouse"
             parcel.sorted = parcel.ready = t
             self.waiting[c].append(parcel)
-
-    def _collected(self, parcel: _Parcel, release: float, returned: bool):
-        yield self.env.timeout(release - self.env.now)
-        parcel.state = "returned" if returned else "picked_up"
 
     def _pickup(self, parcel: _Parcel, arrive: float) -> tuple[float, bool, float]:
         """Release time, returned flag and household km of a parcel accepted at `arrive`."""
@@ -321,7 +340,6 @@ class ReferenceEngine:
     def _van(self, c: int, plan, stops, arrivals: list[float], capacity: dict[int, float], back: float):
         """A van driving its stops: at each, each point takes parcels while it has room."""
         env = self.env
-        refused_all = []
         for (m, parcels), arrive in zip(stops, arrivals, strict=True):
             yield env.timeout(arrive - env.now)
             for ptype in sorted({p.ptype for p in parcels}):
@@ -333,11 +351,12 @@ class ReferenceEngine:
                     if len(got) < room:
                         release, returned, km = self._pickup(parcel, arrive)
                         parcel.state = "waiting_at_point"
-                        env.process(self._collected(parcel, release, returned))
+                        parcel.event.succeed(("accepted", (release, returned)))
                         got.append(parcel)
                         collected.append((release, returned, km))
                     else:
                         parcel.state, parcel.ready = "riding_back", back
+                        parcel.event.succeed(("refused", back))
                         refused.append(parcel)
                 if got:
                     release, returned, km = (np.array(col) for col in zip(*collected, strict=True))
@@ -346,11 +365,7 @@ class ReferenceEngine:
                 if refused:
                     at, home = np.full(len(refused), arrive), np.full(len(refused), back)
                     self.bus.emit(Refused(_batch(refused), at, home))
-                    refused_all += refused
         yield env.timeout(back - env.now)
-        for parcel in refused_all:
-            parcel.state = "at_warehouse"
-            self.waiting[c].append(parcel)
 
     # ---------------------------------------------------------------------------------- end
     def _finish(self) -> None:
