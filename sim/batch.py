@@ -45,9 +45,10 @@ class ParcelBatch:
     def __len__(self) -> int:
         return len(self.id)
 
-    def take(self, index: np.ndarray | slice) -> ParcelBatch:
-        """The parcels at `index` (integer positions, a bool mask or a slice)."""
-        return ParcelBatch(*(getattr(self, f)[index] for f in FIELDS))
+    def take(self, index: np.ndarray | slice, **columns: np.ndarray) -> ParcelBatch:
+        """The parcels at `index` (integer positions, a bool mask or a slice), with `columns`
+        given for them instead of taken."""
+        return ParcelBatch(**{f: columns[f] if f in columns else getattr(self, f)[index] for f in FIELDS})
 
     def with_(self, **columns: np.ndarray) -> ParcelBatch:
         """A copy with some columns replaced."""

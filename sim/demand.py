@@ -91,14 +91,13 @@ def orders_batch(
     the next trunk wave, with ids from `first_id` in the order given: grouped by trunk wave, then
     by `county` (of each point), in id order within; and their wave slots (`next_wave`)."""
     hub, slot = next_wave(order_h + delay_h, waves_h)
-    ids = np.arange(first_id, first_id + len(point), dtype=np.int64)
     point = np.asarray(point, dtype=np.int32)
     u_km, e_wait = np.asarray(u_km, dtype=np.float32), np.asarray(e_wait, dtype=np.float32)
+    by = np.arange(len(point))
     if len(point):
         key = (slot - int(slot.min())) * (int(county.max()) + 1) + county[point]
         small = np.int16 if key.max() < np.iinfo(np.int16).max else np.int64
         by = np.argsort(key.astype(small), kind="stable")  # a radix sort, stable: ids stay in order
-        ids, point, order_h, hub, u_km, e_wait, slot = (
-            x[by] for x in (ids, point, order_h, hub, u_km, e_wait, slot)
-        )
-    return ParcelBatch.new(ids, point, np.asarray(order_h, dtype=float), hub, u_km, e_wait), slot
+        point, order_h, hub, u_km, e_wait, slot = (x[by] for x in (point, order_h, hub, u_km, e_wait, slot))
+    batch = ParcelBatch.new(first_id + by, point, np.asarray(order_h, dtype=float), hub, u_km, e_wait)
+    return batch, slot

@@ -174,7 +174,9 @@ class FastEngine:
         """File the day's parcels (grouped by trunk wave, then county, ids in order within) by
         county and wave slot, as ranges of the day's batch."""
         county = self.m.points.county[parcels.point]
-        starts = np.flatnonzero(np.r_[True, (slot[1:] != slot[:-1]) | (county[1:] != county[:-1])])
+        starts = np.flatnonzero(
+            np.concatenate(([True], (slot[1:] != slot[:-1]) | (county[1:] != county[:-1])))
+        )
         ends = np.append(starts[1:], len(slot))
         for a, b, c, s in zip(
             starts.tolist(), ends.tolist(), county[starts].tolist(), slot[starts].tolist(), strict=True
@@ -236,7 +238,12 @@ class FastEngine:
             arrived = arrived.take(np.argsort(arrived.hub_h, kind="stable"))
             parts = [(arrived, 0, len(arrived))]
         queue = ParcelBatch.concat_slices([(q, 0, len(q)), *parts])  # new arrays
-        queue.sorted_h[len(q) :] = self.sorters[c].sort(queue.hub_h[len(q) :])
+        hub = np.array([p.hub_h[a] for p, a, _ in parts])
+        if len(self.waves):  # each piece one trunk wave
+            sorted_h = self.sorters[c].sort(hub, counts=np.array([b - a for _, a, b in parts]))
+        else:
+            sorted_h = self.sorters[c].sort(queue.hub_h[len(q) :])
+        queue.sorted_h[len(q) :] = sorted_h
         self.queue[c] = queue
 
     def _take_back(self, c: int, cutoff: float) -> None:
@@ -291,7 +298,7 @@ class FastEngine:
         keep[idx] = False
         self.queue[c] = q.take(keep)
         ptype = index.key_ptype[key]
-        parcels = q.take(idx).with_(dest=index.key_dest[key], ptype=ptype)
+        parcels = q.take(idx, dest=index.key_dest[key], ptype=ptype)
         visits = cut_loads(index.key_route[key] - r0, index.key_stop[key], vans, cfg.van_capacity)
         noise = lognormal(1.0, cfg.travel_noise_cv, int(legs_per_van(visits).sum()), self.streams.van[c])
         at, side = index.matrix_at[c], index.matrix_side[c]

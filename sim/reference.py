@@ -206,7 +206,7 @@ class ReferenceEngine:
         takes the wave a moment later, when every parcel of it is there.)"""
         yield self.env.timeout(hub + 1e-9 - self.env.now)
         wave = sorted(self.trunk[c].pop(hub), key=lambda p: p.id)
-        done = self.sorters[c].sort(np.full(len(wave), hub))
+        done = self.sorters[c].sort(np.array([hub]), counts=np.array([len(wave)]))
         for parcel, t in zip(wave, done.tolist(), strict=True):
             parcel.sorted = parcel.ready = t
             self.waiting[c].append(parcel)

@@ -28,8 +28,10 @@ from sim.config import Couriers
 def _before(x: np.ndarray, county: np.ndarray) -> np.ndarray:
     """For routes grouped by county: the sum of `x` over the county's earlier routes."""
     total = np.cumsum(x) - x
-    first = np.flatnonzero(np.r_[True, county[1:] != county[:-1]])
-    return total - np.repeat(total[first], np.diff(np.append(first, len(x))))
+    if county[0] == county[-1]:  # one county
+        return total
+    first = np.flatnonzero(np.concatenate(([True], county[1:] != county[:-1])))
+    return total - np.repeat(total[first], np.concatenate((first[1:], [len(x)])) - first)
 
 
 def assign_vans(
@@ -83,7 +85,7 @@ def cut_loads(route: np.ndarray, stop: np.ndarray, vans: np.ndarray, capacity: i
         van=van[first],
         stop=stop[first],
         first=first,
-        parcels=np.diff(np.append(first, n)),
+        parcels=np.concatenate((first[1:], [n])) - first,
         n_vans=int(vans.sum()),
     )
 
@@ -141,12 +143,11 @@ def time_trips(
     row[vans, 2 * k] = home
     elapsed = np.cumsum(row, axis=1)
     total = elapsed[vans, 2 * k]
-    dist = np.zeros((visits.n_vans, width))
-    dist[van, j] = km[leg_at]
-    dist[vans, k] = km[home_at_matrix]
+    # Distance summed leg by leg in order (bincount adds in order), then home.
+    driven = np.bincount(van, weights=km[leg_at], minlength=visits.n_vans) + km[home_at_matrix]
     return TripTimes(
         arrive_h=depart_h + elapsed[van, 2 * j] / 60.0,
         minutes=total,
-        km=np.cumsum(dist, axis=1)[vans, k],
+        km=driven,
         back_h=depart_h + total / 60.0,
     )

@@ -70,14 +70,15 @@ def unload(
     each parcel would leave its point, arriving at `arrive_h`."""
     n_drops, n = len(drop_bay), len(parcel_drop)
     first = np.searchsorted(parcel_drop, np.arange(n_drops))
-    size = np.diff(np.append(first, n))
+    size = np.concatenate((first[1:], [n])) - first
     order = np.lexsort((drop_seq, drop_h, drop_bay))
     bays = drop_bay[order]
-    starts = np.flatnonzero(np.r_[True, bays[1:] != bays[:-1]])
+    starts = np.flatnonzero(np.concatenate(([True], bays[1:] != bays[:-1])))
+    visits = np.concatenate((starts[1:], [n_drops])) - starts  # drops per bay
     rank = np.empty(n_drops, dtype=np.int64)
-    rank[order] = np.arange(n_drops) - np.repeat(starts, np.diff(np.append(starts, n_drops)))
+    rank[order] = np.arange(n_drops) - np.repeat(starts, visits)
     many = np.zeros(n_drops, dtype=bool)  # drops at a bay visited more than once here
-    many[order] = np.repeat(np.diff(np.append(starts, n_drops)) > 1, np.diff(np.append(starts, n_drops)))
+    many[order] = np.repeat(visits > 1, visits)
     # When each parcel would leave its point if accepted (refused ones' are simply not used).
     got = collect(drop_h[parcel_drop])
     taken = np.zeros(n_drops, dtype=np.int64)  # parcels accepted per drop, the first ones

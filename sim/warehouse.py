@@ -28,13 +28,16 @@ class Sorter:
         self.served_h = 0.0  # S: total service so far (working hours)
         self.slack_h = 0.0  # max over parcels so far of (arrival - service before it)
 
-    def sort(self, arrivals: np.ndarray) -> np.ndarray:
+    def sort(self, arrivals: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
         """Sorted-by times (simulation hours) of parcels arriving at `arrivals`, in service
-        order (non-decreasing, and not before any earlier call's arrivals)."""
-        n = len(arrivals)
+        order (non-decreasing, and not before any earlier call's arrivals); with `counts`,
+        `counts[i]` parcels arrive at `arrivals[i]` (trunk waves: fewer times to convert)."""
+        a = self.clock.to_open(arrivals)
+        if counts is not None:
+            a = np.repeat(a, counts)
+        n = len(a)
         if n == 0:
             return np.empty(0)
-        a = self.clock.to_open(arrivals)
         if self.exponential:
             s = self.rng.exponential(self.mean_service_h, size=n)
         else:
