@@ -79,9 +79,9 @@ class Trips:
 
 @dataclass(frozen=True)
 class Delivered:
-    """Parcels accepted at their point (`parcels.dest`, `parcels.ptype`) at `arrive_h`; each is
-    collected (or, from a locker, returned: `returned`) at `release_h`; `km` is the household's
-    one-way distance to the point."""
+    """Parcels accepted at their point (`parcels.dest`, `parcels.ptype`) at `arrive_h` (before
+    the run's end); each is collected (or, from a locker, returned: `returned`) at `release_h`;
+    `km` is the household's one-way distance to the point."""
 
     kind: ClassVar[str] = "delivered"
     parcels: ParcelBatch

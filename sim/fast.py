@@ -28,15 +28,12 @@ from sim.batch import EMPTY, FIELDS, ParcelBatch
 from sim.clock import last_slot, lognormal
 from sim.events import (
     Bus,
-    DayEnd,
     Delivered,
     Dispatched,
-    NetworkChanged,
     Ordered,
     Refused,
     RunEnd,
     Trips,
-    YearEnd,
 )
 from sim.model import Model
 from sim.pickup import BAYS_PER_STOP
@@ -144,7 +141,7 @@ class FastEngine:
                 self._day_end(day - 1)
             if day == 0 or self.state.changes_on(day):
                 self._network(day)
-            parcels, slot = m.orders(m, day, self.community_open, self.next_id, self.streams)
+            parcels, slot = m.orders(m, day, self.net.community_open, self.next_id, self.streams)
             self.next_id += len(parcels)
             self.bus.emit(Ordered(day, parcels))
             self._to_trunk(parcels, slot)
@@ -153,22 +150,15 @@ class FastEngine:
             yield env.timeout(24.0)
 
     def _day_end(self, day: int) -> None:
-        m = self.m
-        self.bus.emit(DayEnd(day, m.date(day), day >= m.warmup, self.rural_open))
-        if m.date(day + 1).year != m.date(day).year and day >= m.warmup:
-            self.bus.emit(YearEnd(m.date(day).year))
+        for event in self.m.day_end_events(day, self.net):
+            self.bus.emit(event)
 
     def _network(self, day: int) -> None:
         """The stations open from `day`: destinations, capacities and route plans."""
-        m = self.m
-        self.rural_open = self.state.rural_open(day)
-        self.community_open = self.state.community_open(day)
-        self.dest, self.ptype = m.points.destinations(self.rural_open, self.community_open)
-        self.capacity = m.pickups.bay_capacity(self.community_open)
-        self.plans, self.index = m.planner.plans(self.dest, self.ptype, self.community_open)
-        self.first_route = np.searchsorted(self.index.route_county, np.arange(self.n + 1))
-        self.plans_in_force.setdefault(m.date(day).isoformat(), self.plans)
-        self.bus.emit(NetworkChanged(day, self.rural_open, self.community_open))
+        self.net = net = self.m.network_on(self.state, day)
+        self.first_route = np.searchsorted(net.index.route_county, np.arange(self.n + 1))
+        self.plans_in_force.setdefault(self.m.date(day).isoformat(), net.plans)
+        self.bus.emit(self.m.network_event(day, net))
 
     def _to_trunk(self, parcels: ParcelBatch, slot: np.ndarray) -> None:
         """File the day's parcels (grouped by trunk wave, then county, ids in order within) by
@@ -192,7 +182,7 @@ class FastEngine:
             depart = env.now
             cutoff = depart - sc.warehouses.cutoff_h
             limit = min(depart + 24.0, self.m.end_h)  # no later trip reaches a point before
-            due = self.index.due(day)
+            due = self.net.index.due(day)
             for c in range(self.n):
                 self._sort_arrivals(c, cutoff)
                 self._take_back(c, cutoff)
@@ -272,7 +262,7 @@ class FastEngine:
     def _load(self, c: int, due: np.ndarray, depart: float, cutoff: float, vans_out: int) -> tuple[int, int]:
         """Load county `c`'s vans first-in-first-out per route and send them off; (parcels,
         vans). `due`: per demand point, whether its stop is visited today."""
-        cfg, index, plan = self.m.scenario.couriers, self.index, self.plans[c]
+        cfg, index, plan = self.m.scenario.couriers, self.net.index, self.net.plans[c]
         q = self.queue[c]
         idx = np.flatnonzero((q.sorted_h <= cutoff) & due[q.point])  # queue order: first sorted first
         if not len(idx):
@@ -336,7 +326,7 @@ class FastEngine:
             times.arrive_h[visit],
             self.van_seq + visits.van[visit],
             times.back_h[visits.van[visit]],
-            self.capacity[bay],
+            self.net.capacity[bay],
         )
         self.van_seq += visits.n_vans
         self.drops[c] = _Drops.join(self.drops[c], drops)
@@ -373,8 +363,6 @@ class FastEngine:
         """The last day's end, and where the parcels not yet at a point are."""
         m = self.m
         self._day_end(m.total_days - 1)
-        if m.date(m.total_days - 1).month != 12 or m.date(m.total_days - 1).day != 31:
-            self.bus.emit(YearEnd(m.date(m.total_days - 1).year))
         trunk, warehouse, van = [], [], []
         for c in range(self.n):
             inbound = ParcelBatch.concat_slices([x for pieces in self.inbound[c].values() for x in pieces])
@@ -389,6 +377,6 @@ class FastEngine:
 
         def placed(batches: list[ParcelBatch]) -> ParcelBatch:
             b = ParcelBatch.concat([x for x in batches if len(x)])
-            return b.with_(dest=self.dest[b.point], ptype=self.ptype[b.point])
+            return b.with_(dest=self.net.dest[b.point], ptype=self.net.ptype[b.point])
 
         self.bus.emit(RunEnd(m.end_h, placed(trunk), placed(warehouse), placed(van)))

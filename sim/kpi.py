@@ -171,18 +171,23 @@ class Kpi:
 
     def on_delivered(self, e: Delivered) -> None:
         p, arrive, release, end = e.parcels, e.arrive_h, e.release_h, self.end_h
-        # Stock at points, over every parcel (warm-up ones too), for Little's law.
-        np.add.at(self.point_arrivals_per_h, arrive[arrive < end].astype(np.int64), 1)
-        gone = (arrive < end) & (release < end)
-        np.add.at(self.point_releases_per_h, release[gone].astype(np.int64), 1)
-        within = (arrive >= self.start_h) & (arrive < end)
-        self.sojourn_h += float((release[within] - arrive[within]).sum())
-        self.sojourn_n += int(within.sum())
+        # Stock at points, over every parcel (warm-up ones too), for Little's law. (Masks are
+        # made only when needed: most batches lie wholly within the horizon.)
+        np.add.at(self.point_arrivals_per_h, arrive.astype(np.int64), 1)
+        gone = release if release.max(initial=0) < end else release[release < end]
+        np.add.at(self.point_releases_per_h, gone.astype(np.int64), 1)
+        if arrive.min(initial=end) >= self.start_h:
+            self.sojourn_h += float((release - arrive).sum())
+            self.sojourn_n += len(arrive)
+        else:
+            within = arrive >= self.start_h
+            self.sojourn_h += float((release[within] - arrive[within]).sum())
+            self.sojourn_n += int(within.sum())
         self._station_days(p, arrive)
-        counted = (p.order_h >= self.start_h) & (arrive < end)
         returned, km, point, order = e.returned, e.km, p.point, p.order_h
         ptype = p.ptype
-        if not counted.all():
+        if order.min(initial=end) < self.start_h:  # warm-up parcels do not count
+            counted = order >= self.start_h
             ptype, point, order = ptype[counted], point[counted], order[counted]
             arrive, release, returned, km = arrive[counted], release[counted], returned[counted], km[counted]
         g = self.counties * TYPES

@@ -17,8 +17,9 @@ import numpy as np
 
 from sim.batch import ParcelBatch
 from sim.config import Simulation
-from sim.courier import RoutePlanner
+from sim.courier import CountyRoutes, RouteIndex, RoutePlanner
 from sim.demand import day_factors, draw_orders
+from sim.events import DayEnd, NetworkChanged, YearEnd
 from sim.network import Network
 from sim.pickup import PickupModel
 from sim.points import build_points
@@ -43,6 +44,21 @@ class Streams:
     @property
     def orders(self) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
         return self.demand, self.trunk, self.pickup
+
+
+@dataclass(frozen=True)
+class DayNetwork:
+    """The station network in force on a day: open village stations (`rural_open`) and
+    community stations per seat (`community_open`), each demand point's stop and point type
+    (`dest`, `ptype`), each bay's capacity, the route plans and their look-up tables."""
+
+    rural_open: np.ndarray
+    community_open: np.ndarray
+    dest: np.ndarray
+    ptype: np.ndarray
+    capacity: np.ndarray
+    plans: tuple[CountyRoutes, ...]
+    index: RouteIndex
 
 
 #: Where a run's parcels come from: (model, day, community stations open per seat, first id,
@@ -131,6 +147,25 @@ class Model:
 
     def date(self, day: int) -> date:
         return self.first_date + timedelta(days=day)
+
+    def network_on(self, state: StationState, day: int) -> DayNetwork:
+        """The network `state` has on `day` (route plans made on first use, then kept)."""
+        rural, community = state.rural_open(day), state.community_open(day)
+        dest, ptype = self.points.destinations(rural, community)
+        plans, index = self.planner.plans(dest, ptype, community)
+        return DayNetwork(rural, community, dest, ptype, self.pickups.bay_capacity(community), plans, index)
+
+    def network_event(self, day: int, net: DayNetwork) -> NetworkChanged:
+        return NetworkChanged(day, net.rural_open, net.community_open)
+
+    def day_end_events(self, day: int, net: DayNetwork) -> list:
+        """What to tell observers when `day` is over: its end, and the year's when it was the
+        year's last counted day or the run's last day."""
+        events = [DayEnd(day, self.date(day), day >= self.warmup, net.rural_open)]
+        last_of_year = self.date(day + 1).year != self.date(day).year
+        if day >= self.warmup and (last_of_year or day == self.total_days - 1):
+            events.append(YearEnd(self.date(day).year))
+        return events
 
     def rates(self, day: int, community_open: np.ndarray) -> np.ndarray:
         """Expected orders per demand point on `day` with `community_open` stations per seat."""

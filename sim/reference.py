@@ -27,15 +27,12 @@ from sim.batch import EMPTY, ParcelBatch
 from sim.clock import DailyHours, lognormal_params
 from sim.events import (
     Bus,
-    DayEnd,
     Delivered,
     Dispatched,
-    NetworkChanged,
     Ordered,
     Refused,
     RunEnd,
     Trips,
-    YearEnd,
 )
 from sim.fast import RunInfo
 from sim.model import Model
@@ -140,7 +137,7 @@ class ReferenceEngine:
                 self._day_end(day - 1)
             if day == 0 or self.state.changes_on(day):
                 self._network(day)
-            batch, _ = m.orders(m, day, self.community_open, len(self.parcels), self.streams)
+            batch, _ = m.orders(m, day, self.net.community_open, len(self.parcels), self.streams)
             self.bus.emit(Ordered(day, batch))
             county = m.points.county
             for i in range(len(batch)):
@@ -164,20 +161,13 @@ class ReferenceEngine:
             yield env.timeout(24.0)
 
     def _day_end(self, day: int) -> None:
-        m = self.m
-        self.bus.emit(DayEnd(day, m.date(day), day >= m.warmup, self.rural_open))
-        if m.date(day + 1).year != m.date(day).year and day >= m.warmup:
-            self.bus.emit(YearEnd(m.date(day).year))
+        for event in self.m.day_end_events(day, self.net):
+            self.bus.emit(event)
 
     def _network(self, day: int) -> None:
-        m = self.m
-        self.rural_open = self.state.rural_open(day)
-        self.community_open = self.state.community_open(day)
-        self.dest, self.ptype = m.points.destinations(self.rural_open, self.community_open)
-        self.capacity = m.pickups.bay_capacity(self.community_open)
-        self.plans, self.index = m.planner.plans(self.dest, self.ptype, self.community_open)
-        self.plans_in_force.setdefault(m.date(day).isoformat(), self.plans)
-        self.bus.emit(NetworkChanged(day, self.rural_open, self.community_open))
+        self.net = net = self.m.network_on(self.state, day)
+        self.plans_in_force.setdefault(self.m.date(day).isoformat(), net.plans)
+        self.bus.emit(self.m.network_event(day, net))
 
     def _life(self, parcel: _Parcel):
         """One parcel, from its order to its collection: its own process throughout."""
@@ -237,7 +227,7 @@ class ReferenceEngine:
 
     def _dispatch(self, c: int, day: int, depart: float, cutoff: float) -> None:
         cfg = self.m.scenario.couriers
-        plan, index = self.plans[c], self.index
+        plan, index = self.net.plans[c], self.net.index
         where = {}  # matrix index -> (route, position)
         for r, route in enumerate(plan.routes):
             for k, m in enumerate(route.tolist()):
@@ -265,7 +255,7 @@ class ReferenceEngine:
         for r, parcels in enumerate(ready):
             load = parcels[: vans[r] * cfg.van_capacity]
             # Visiting order; at a seat its express point's parcels, then its lockers'; FIFO in each.
-            load.sort(key=lambda x: (where[x[1]][1], self.ptype[x[0].point]))
+            load.sort(key=lambda x: (where[x[1]][1], self.net.ptype[x[0].point]))
             for k in range(0, len(load), cfg.van_capacity):
                 trips.append((r, load[k : k + cfg.van_capacity]))
             loaded_ids.update(p.id for p, _ in load)
@@ -281,7 +271,7 @@ class ReferenceEngine:
         stops: list[tuple[int, list[_Parcel]]] = []
         for parcel, m in load:
             parcel.state = "in_van"
-            parcel.dest, parcel.ptype = int(self.dest[parcel.point]), int(self.ptype[parcel.point])
+            parcel.dest, parcel.ptype = int(self.net.dest[parcel.point]), int(self.net.ptype[parcel.point])
             if stops and stops[-1][0] == m:
                 stops[-1][1].append(parcel)
             else:
@@ -303,7 +293,7 @@ class ReferenceEngine:
         back = depart + t / 60.0
         self.fleet[c].append(back)
         bays = {int(plan.stops[m - 1]) * 3 + p.ptype for m, parcels in stops for p in parcels}
-        capacity = {bay: float(self.capacity[bay]) for bay in bays}  # as when the van left
+        capacity = {bay: float(self.net.capacity[bay]) for bay in bays}  # as when the van left
         self.env.process(self._van(c, plan, stops, arrivals, capacity, back))
         return {
             "route": route,
@@ -371,8 +361,6 @@ class ReferenceEngine:
     def _finish(self) -> None:
         m = self.m
         self._day_end(m.total_days - 1)
-        if m.date(m.total_days - 1).month != 12 or m.date(m.total_days - 1).day != 31:
-            self.bus.emit(YearEnd(m.date(m.total_days - 1).year))
         where = {"in_trunk": [], "at_warehouse": [], "in_van": []}
         for parcel in self.parcels:
             state = parcel.state
@@ -381,6 +369,9 @@ class ReferenceEngine:
             elif state == "riding_back":
                 state = "at_warehouse" if parcel.ready < m.end_h else "in_van"
             if state in where:
-                parcel.dest, parcel.ptype = int(self.dest[parcel.point]), int(self.ptype[parcel.point])
+                parcel.dest, parcel.ptype = (
+                    int(self.net.dest[parcel.point]),
+                    int(self.net.ptype[parcel.point]),
+                )
                 where[state].append(parcel)
         self.bus.emit(RunEnd(m.end_h, *(_batch(where[s]) for s in ("in_trunk", "at_warehouse", "in_van"))))
