@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from sim import kernels
 from sim.batch import EMPTY, FIELDS, ParcelBatch
 from sim.clock import last_slot, lognormal
 from sim.events import (
@@ -264,39 +265,34 @@ class FastEngine:
         vans). `due`: per demand point, whether its stop is visited today."""
         cfg, index, plan = self.m.scenario.couriers, self.net.index, self.net.plans[c]
         q = self.queue[c]
-        idx = np.flatnonzero((q.sorted_h <= cutoff) & due[q.point])  # queue order: first sorted first
-        if not len(idx):
-            return 0, 0
         r0, r1 = self.first_route[c], self.first_route[c + 1]
-        key = index.visit_key[q.point[idx]]
-        route = index.key_route[key] - r0
-        waiting = np.bincount(route, minlength=r1 - r0)
+        waiting, key = kernels.due_parcels(
+            q.sorted_h, q.point, cutoff, due, index.visit_key, index.key_route, r0, r1 - r0
+        )
+        if not waiting.any():
+            return 0, 0
         available = np.array([max(cfg.vans_per_county - vans_out, 0)])
         vans = assign_vans(plan.vans, -(-waiting // cfg.van_capacity), available, np.zeros(r1 - r0, np.int64))
-        if (waiting > vans * cfg.van_capacity).any():  # some parcels stay: the first sorted go
-            order = np.argsort(route.astype(key.dtype), kind="stable")  # radix sort: FIFO per route
-            idx, route, key = idx[order], route[order], key[order]
-            start = np.cumsum(waiting) - waiting
-            go = (np.arange(len(idx)) - start[route]) < vans[route] * cfg.van_capacity
-            idx, key = idx[go], key[go]
-            if not len(idx):
-                return 0, 0
-        # Visiting order; at a seat its express point's parcels, then its lockers'; FIFO in each.
-        order = np.argsort(key, kind="stable")  # a radix sort
-        idx, key = idx[order], key[order]
+        # First-in-first-out per route up to its vans' room, in visiting order; at a seat its
+        # express point's parcels, then its lockers'.
+        room = np.minimum(waiting, vans * cfg.van_capacity)
+        idx, keys = kernels.load_order(key, index.key_route, r0, room, len(index.key_route))
+        if not len(idx):
+            return 0, 0
         keep = np.ones(len(q), dtype=bool)
         keep[idx] = False
         self.queue[c] = q.take(keep)
-        ptype = index.key_ptype[key]
-        parcels = q.take(idx, dest=index.key_dest[key], ptype=ptype)
-        visits = cut_loads(index.key_route[key] - r0, index.key_stop[key], vans, cfg.van_capacity)
+        parcels = q.take(idx, dest=index.key_dest[keys], ptype=index.key_ptype[keys])
+        visits = cut_loads(
+            keys, index.key_route, index.key_stop, index.key_ptype, vans, cfg.van_capacity, first_route=r0
+        )
         noise = lognormal(1.0, cfg.travel_noise_cv, int(legs_per_van(visits).sum()), self.streams.van[c])
         at, side = index.matrix_at[c], index.matrix_side[c]
         times = time_trips(depart, visits, index.minutes, index.km, cfg, noise, at=at, side=side)
         stop_id = plan.stops[visits.stop - 1]
         if self.bus.wants("trips"):
             van_first = visits.first[np.searchsorted(visits.van, np.arange(visits.n_vans))]
-            van_route = index.key_route[key[van_first]] - r0
+            van_route = index.key_route[keys[van_first]] - r0
             self.bus.emit(
                 Trips(
                     depart,
@@ -314,14 +310,11 @@ class FastEngine:
             )
         self.vans_back[c] = np.concatenate([self.vans_back[c], times.back_h])
         # Unloading is per bay: a van at a township seat drops at its express point and lockers.
-        new_drop = np.ones(len(idx), dtype=bool)
-        new_drop[1:] = (visits.visit[1:] != visits.visit[:-1]) | (ptype[1:] != ptype[:-1])
-        first = np.flatnonzero(new_drop)
-        visit = visits.visit[first]
-        bay = stop_id[visit] * BAYS_PER_STOP + ptype[first]
+        visit = visits.drop_visit
+        bay = stop_id[visit] * BAYS_PER_STOP + visits.drop_ptype
         drops = _Drops(
             parcels,
-            np.cumsum(new_drop) - 1,
+            visits.drop,
             bay,
             times.arrive_h[visit],
             self.van_seq + visits.van[visit],

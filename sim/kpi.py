@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim import kernels
 from sim.batch import ParcelBatch
 from sim.events import DayEnd, Delivered, Dispatched, Ordered, Refused, RunEnd, Trips
 from sim.points import COMMUNITY_LOCKER, POINT_TYPES, Points
@@ -53,12 +54,7 @@ class LeadTimes:
 
     def add(self, group: np.ndarray, hours: np.ndarray) -> None:
         """Count lead times (hours, >= 0) in their groups' histograms."""
-        b = (hours * (1.0 / FINE_H)).astype(np.int64)
-        far = hours >= FINE_UNTIL_H
-        if far.any():  # the few long ones: look their bin up
-            b[far] = np.searchsorted(EDGES_H, hours[far], side="right") - 1
-        np.add.at(self.hist.ravel(), group * N_BINS + b, np.int32(1))  # 1-d, same type: the fast path
-        self.total += np.bincount(group, weights=hours, minlength=self.groups)
+        kernels.add_lead_times(self.hist, self.total, group, hours, EDGES_H, FINE_H, FINE_UNTIL_H)
 
     def summary(self, groups: np.ndarray) -> dict[str, float | int | None]:
         """Count, mean and percentiles (hours) over the chosen groups; `over_max` parcels took
@@ -184,34 +180,15 @@ class Kpi:
             self.sojourn_h += float((release[within] - arrive[within]).sum())
             self.sojourn_n += int(within.sum())
         self._station_days(p, arrive)
-        returned, km, point, order = e.returned, e.km, p.point, p.order_h
-        ptype = p.ptype
-        if order.min(initial=end) < self.start_h:  # warm-up parcels do not count
-            counted = order >= self.start_h
-            ptype, point, order = ptype[counted], point[counted], order[counted]
-            arrive, release, returned, km = arrive[counted], release[counted], returned[counted], km[counted]
-        g = self.counties * TYPES
-        group = self.points.county[point] * TYPES + ptype
-        self.delivered += np.bincount(group, minlength=g)
-        self.available.add(group, arrive - order)
-        done = release < end
-        picked = done & ~returned
-        self.state["returned"] += np.bincount(group[done & returned], minlength=g)
-        self.state["waiting_at_point"] += np.bincount(group[~done], minlength=g)
-        if not picked.all():
-            group, point, order, release, km, ptype = (
-                x[picked] for x in (group, point, order, release, km, ptype)
-            )
-        self.state["picked_up"] += np.bincount(group, minlength=g)
-        hand = release + km / self.speed - order
-        self.in_hand.add(group, hand)
-        self.villager_km += np.bincount(group, weights=2.0 * km, minlength=g)
-        village = point < self.points.n_villages
-        v = point[village]
-        np.add.at(
-            self.village_picked.ravel(), ptype[village].astype(np.int64) * self.points.n_villages + v, 1
-        )
-        np.add.at(self.village_hand_sum, v, hand[village])
+        group = self.points.county[p.point] * TYPES + p.ptype
+        kernels.tally_delivered(
+            group, p.point, p.order_h, arrive, release, e.returned, e.km, p.ptype,
+            self.start_h, end, self.speed, self.points.n_villages,
+            self.delivered, self.available.hist, self.available.total, self.in_hand.hist, self.in_hand.total,
+            self.state["returned"], self.state["waiting_at_point"], self.state["picked_up"],
+            self.villager_km, self.village_picked, self.village_hand_sum,
+            EDGES_H, FINE_H, FINE_UNTIL_H,
+        )  # fmt: skip
 
     def _station_days(self, p: ParcelBatch, arrive: np.ndarray) -> None:
         """Parcels received per village station and day (a village's stop is its station)."""

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.clock import DailyHours, from_open, to_open
+from sim import kernels
+from sim.clock import DailyHours
 from sim.config import Pickup, Pickups
 from sim.points import COMMUNITY_LOCKER, POINT_TYPES, TOWNSHIP_POINT, VILLAGE_STATION, Points
 
@@ -63,13 +64,19 @@ class PickupModel:
     def collect(
         self, arrive: np.ndarray, point: np.ndarray, ptype: np.ndarray, u_km: np.ndarray, e_wait: np.ndarray
     ) -> Collection:
-        """When parcels arriving at `arrive` are collected (vectorised)."""
-        km = np.where(
-            ptype == TOWNSHIP_POINT, self.points.km_to_township[point], u_km * self.household_km[ptype]
+        """When parcels arriving at `arrive` are collected (one compiled pass, `sim.kernels`)."""
+        release, returned, km = kernels.collect(
+            arrive,
+            point,
+            ptype,
+            u_km,
+            e_wait,
+            self.points.km_to_township,
+            self.household_km,
+            self.base_h,
+            self.per_km_h,
+            self.open_start,
+            self.open_per_day,
+            float(self.cfg.locker_limit_h),
         )
-        delay = e_wait * (self.base_h[ptype] + self.per_km_h[ptype] * km)
-        start, per_day = self.open_start[ptype], self.open_per_day[ptype]  # each point's own hours
-        release = from_open(to_open(arrive, start, per_day) + delay, start, per_day)
-        limit = self.cfg.locker_limit_h
-        returned = (ptype == COMMUNITY_LOCKER) & (release - arrive > limit)
-        return Collection(release=np.where(returned, arrive + limit, release), returned=returned, km=km)
+        return Collection(release=release, returned=returned, km=km)

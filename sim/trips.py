@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import kernels
 from sim.config import Couriers
 
 
@@ -54,9 +55,11 @@ def assign_vans(
 
 @dataclass(frozen=True)
 class Visits:
-    """Loads cut into vans and van stops. Per parcel (in visiting order): `visit` index. Per
-    visit (a van at a stop, in van then route order): `van`, `stop` (matrix index in the county
-    plan), `first` parcel, `parcels`. `n_vans` vans, each with at least one visit."""
+    """Loads cut into vans, van stops and drops. Per parcel (in visiting order): `visit` and
+    `drop`. Per visit (a van at a stop, in van then route order): `van`, `stop` (matrix index in
+    the county plan), `first` parcel, `parcels`. Per drop (a visit's parcels for one point
+    type: a township seat's express point and lockers are two drops): `drop_visit`,
+    `drop_ptype`. `n_vans` vans, each with at least one visit."""
 
     visit: np.ndarray
     van: np.ndarray
@@ -64,29 +67,38 @@ class Visits:
     first: np.ndarray
     parcels: np.ndarray
     n_vans: int
+    drop: np.ndarray
+    drop_visit: np.ndarray
+    drop_ptype: np.ndarray
 
 
-def cut_loads(route: np.ndarray, stop: np.ndarray, vans: np.ndarray, capacity: int) -> Visits:
-    """Vans and visits for parcels already in visiting order: `route` and matrix `stop` per
-    parcel, and `vans` per route (each van gets parcels: no more vans than loads)."""
-    n = len(route)
-    van_offset = np.cumsum(vans) - vans
-    if vans.max(initial=0) <= 1:  # the usual day: a van per route
-        van = van_offset[route]
-    else:
-        counts = np.bincount(route, minlength=len(vans))
-        start = np.cumsum(counts) - counts
-        van = van_offset[route] + (np.arange(n) - start[route]) // capacity
-    new = np.ones(n, dtype=bool)
-    new[1:] = (van[1:] != van[:-1]) | (stop[1:] != stop[:-1])
-    first = np.flatnonzero(new)
+def cut_loads(
+    keys: np.ndarray,
+    key_route: np.ndarray,
+    key_stop: np.ndarray,
+    key_ptype: np.ndarray,
+    vans: np.ndarray,
+    capacity: int,
+    *,
+    first_route: int = 0,
+) -> Visits:
+    """Vans, visits and drops for parcels already in visiting order, given their visit `keys`
+    (`RouteIndex.visit_key`) and what each key stands for (`key_route`, numbered from
+    `first_route`; `key_stop`; `key_ptype`), and `vans` per route (each van gets parcels: no
+    more vans than loads). One compiled pass (`sim.kernels.cut`)."""
+    visit, drop, van, stop, first, drop_visit, drop_ptype = kernels.cut(
+        keys, key_route, key_stop, key_ptype, first_route, vans, capacity
+    )
     return Visits(
-        visit=np.cumsum(new) - 1,
-        van=van[first],
-        stop=stop[first],
+        visit=visit,
+        van=van,
+        stop=stop,
         first=first,
-        parcels=np.concatenate((first[1:], [n])) - first,
+        parcels=np.concatenate((first[1:], [len(keys)])) - first,
         n_vans=int(vans.sum()),
+        drop=drop,
+        drop_visit=drop_visit,
+        drop_ptype=drop_ptype,
     )
 
 

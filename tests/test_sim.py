@@ -140,13 +140,21 @@ def test_vans_planned_first_then_surge_in_route_order_per_county():
 
 
 def test_loads_are_cut_into_consecutive_vans_and_a_stop_may_be_split():
-    # Route 0 with 7 parcels for stops 1, 1, 2, 2, 2, 3, 3 and 3-parcel vans: three vans.
-    visits = cut_loads(np.zeros(7, np.int64), np.array([1, 1, 2, 2, 2, 3, 3]), np.array([3]), 3)
-    assert visits.n_vans == 3
-    assert visits.van.tolist() == [0, 0, 1, 1, 2]  # van 0: stops 1, 2; van 1: 2, 3; van 2: 3
-    assert visits.stop.tolist() == [1, 2, 2, 3, 3]
-    assert visits.parcels.tolist() == [2, 1, 2, 1, 1]
-    assert visits.visit.tolist() == [0, 0, 1, 2, 2, 3, 4]
+    """Route 0 visits stops 1, 2 and 3, a township seat whose express point (key 2) and lockers
+    (key 3) are two drops. Seven parcels, keys 0, 0, 1, 1, 1, 2, 3, in visiting order."""
+    keys = np.array([0, 0, 1, 1, 1, 2, 3])
+    tables = np.zeros(4, np.int64), np.array([1, 2, 3, 3]), np.array([0, 0, 1, 2], np.int8)
+    # Vans of 3: van 0 takes stops 1 and 2, van 1 the rest of stop 2 and stop 3's point, van 2
+    # the lockers.
+    v = cut_loads(keys, *tables, np.array([3]), 3)
+    assert v.n_vans == 3 and v.van.tolist() == [0, 0, 1, 1, 2] and v.stop.tolist() == [1, 2, 2, 3, 3]
+    assert v.parcels.tolist() == [2, 1, 2, 1, 1] and v.visit.tolist() == [0, 0, 1, 2, 2, 3, 4]
+    assert v.drop_visit.tolist() == [0, 1, 2, 3, 4] and v.drop_ptype.tolist() == [0, 0, 0, 1, 2]
+    # Vans of 4: van 1's stop at the seat leaves two drops, its express point's and its lockers'.
+    v = cut_loads(keys, *tables, np.array([2]), 4)
+    assert v.van.tolist() == [0, 0, 1, 1] and v.stop.tolist() == [1, 2, 2, 3]
+    assert v.visit.tolist() == [0, 0, 1, 1, 2, 3, 3] and v.drop.tolist() == [0, 0, 1, 1, 2, 3, 4]
+    assert v.drop_visit.tolist() == [0, 1, 2, 3, 3] and v.drop_ptype.tolist() == [0, 0, 0, 1, 2]
 
 
 def test_route_timing_hand_checked():
@@ -155,8 +163,9 @@ def test_route_timing_hand_checked():
     x = np.array([0.0, 10, 20, 30])
     km = np.abs(x[:, None] - x[None, :])
     cfg = Couriers(service_min_per_stop=4, service_min_per_parcel=0.2)
-    visits = Visits(np.repeat([0, 1, 2], [2, 1, 3]), np.zeros(3, np.int64), np.array([1, 2, 3]),
-                    np.array([0, 2, 3]), np.array([2, 1, 3]), 1)  # fmt: skip
+    one = np.repeat([0, 1, 2], [2, 1, 3])
+    visits = Visits(one, np.zeros(3, np.int64), np.array([1, 2, 3]), np.array([0, 2, 3]), np.array([2, 1, 3]),
+                    1, one, np.arange(3), np.zeros(3, np.int8))  # fmt: skip
     assert legs_per_van(visits).tolist() == [4]
     t = time_trips(8.0, visits, (km * 2).ravel(), km.ravel(), cfg, np.ones(4), side=4)
     arrive_min = [20, 20 + 4.4 + 20, 20 + 4.4 + 20 + 4.2 + 20]
