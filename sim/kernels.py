@@ -189,3 +189,69 @@ def cut(keys, key_route, key_stop, key_ptype, first_route, vans, capacity):
         visit[i], drop[i] = nv - 1, nd - 1
         prev_van, prev_stop, prev_key = v, s, k
     return visit, drop, visit_van[:nv], visit_stop[:nv], visit_first[:nv], drop_visit[:nd], drop_ptype[:nd]
+
+
+@njit(cache=True, nogil=True)
+def drops_taken(order, drop_bay, drop_h, drop_capacity, size, first, release, pool_bay, pool_release):
+    """Parcels each drop leaves at its point (`sim.unload`): drops taken bay by bay in time
+    order (`order`); a drop finds the stock of the pool (`pool_bay`, `pool_release`, sorted by
+    bay) and of the drops before it at the bay, each parcel there until its `release`."""
+    taken = np.zeros(len(drop_bay), dtype=np.int64)
+    here = np.empty(len(release))  # releases left at the current bay by this call's drops
+    n_here = 0
+    bay = -1
+    lo = hi = 0
+    for j in range(len(order)):
+        d = order[j]
+        if drop_bay[d] != bay:
+            bay = drop_bay[d]
+            n_here = 0
+            lo = np.searchsorted(pool_bay, bay, side="left")
+            hi = np.searchsorted(pool_bay, bay, side="right")
+        t = drop_h[d]
+        stock = 0
+        for k in range(lo, hi):
+            if pool_release[k] > t:
+                stock += 1
+        for k in range(n_here):
+            if here[k] > t:
+                stock += 1
+        room = drop_capacity[d] - stock
+        take = size[d] if room >= size[d] else max(int(room), 0)
+        taken[d] = take
+        for k in range(first[d], first[d] + take):
+            here[n_here] = release[k]
+            n_here += 1
+    return taken
+
+
+@njit(cache=True, nogil=True)
+def sorting_line(a, service, served, slack):
+    """Lindley's recursion in the closed form of `sim.warehouse.Sorter` (working-clock hours):
+    finishing times of parcels arriving at `a` with `service` times, from the carried `served`
+    (total service so far) and `slack` (running maximum of arrival minus service before it);
+    returns the times and the new state."""
+    finish = np.empty(len(a))
+    for i in range(len(a)):
+        slack = max(slack, a[i] - served)
+        served += service[i]
+        finish[i] = served + slack
+    return finish, served, slack
+
+
+@njit(cache=True, nogil=True)
+def trip_times(depart_h, van, leg, service, home, n_vans):
+    """Arrival at each visit and minutes per van (`sim.trips.time_trips`): leg, service, leg,
+    ..., home, summed one after another from each van's departure."""
+    arrive = np.empty(len(van))
+    minutes = np.empty(n_vans)
+    t = 0.0
+    for i in range(len(van)):
+        if i == 0 or van[i] != van[i - 1]:
+            t = 0.0
+        t += leg[i]
+        arrive[i] = depart_h + t / 60.0
+        t += service[i]
+        if i == len(van) - 1 or van[i + 1] != van[i]:
+            minutes[van[i]] = t + home[van[i]]
+    return arrive, minutes

@@ -146,19 +146,12 @@ def time_trips(
     leg = minutes[leg_at] * noise[noise_at]
     home = minutes[home_at_matrix] * noise[home_at]
     service = cfg.service_min_per_stop + cfg.service_min_per_parcel * visits.parcels
-    # One row per van: leg, service, leg, service, ..., home; summed left to right.
-    vans = np.arange(visits.n_vans)
-    width = 2 * int(k.max()) + 1
-    row = np.zeros((visits.n_vans, width))
-    row[van, 2 * j] = leg
-    row[van, 2 * j + 1] = service
-    row[vans, 2 * k] = home
-    elapsed = np.cumsum(row, axis=1)
-    total = elapsed[vans, 2 * k]
+    # Leg, service, leg, service, ..., home, summed one after another for each van.
+    arrive, total = kernels.trip_times(depart_h, van, leg, service, home, visits.n_vans)
     # Distance summed leg by leg in order (bincount adds in order), then home.
     driven = np.bincount(van, weights=km[leg_at], minlength=visits.n_vans) + km[home_at_matrix]
     return TripTimes(
-        arrive_h=depart_h + elapsed[van, 2 * j] / 60.0,
+        arrive_h=arrive,
         minutes=total,
         km=driven,
         back_h=depart_h + total / 60.0,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim import kernels
 from sim.pickup import Collection
 
 
@@ -33,15 +34,6 @@ class StockPool:
         """Drop parcels gone by `t` (no later drop can count them)."""
         keep = self.release > t
         self.bay, self.release = self.bay[keep], self.release[keep]
-
-    def room(self, bay: np.ndarray, at_h: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-        """Free places at `bay`s (distinct) at times `at_h`, given their `capacity`."""
-        n_bays = int(max(bay.max(initial=0), self.bay.max(initial=0))) + 1
-        t_at = np.full(n_bays, np.inf)
-        t_at[bay] = at_h
-        there = self.release > t_at[self.bay]
-        stock = np.bincount(self.bay[there], minlength=n_bays)[bay]
-        return np.maximum(capacity - stock, 0)
 
 
 @dataclass(frozen=True)
@@ -71,33 +63,18 @@ def unload(
     n_drops, n = len(drop_bay), len(parcel_drop)
     first = np.searchsorted(parcel_drop, np.arange(n_drops))
     size = np.concatenate((first[1:], [n])) - first
-    order = np.lexsort((drop_seq, drop_h, drop_bay))
-    bays = drop_bay[order]
-    starts = np.flatnonzero(np.concatenate(([True], bays[1:] != bays[:-1])))
-    visits = np.concatenate((starts[1:], [n_drops])) - starts  # drops per bay
-    rank = np.empty(n_drops, dtype=np.int64)
-    rank[order] = np.arange(n_drops) - np.repeat(starts, visits)
-    many = np.zeros(n_drops, dtype=bool)  # drops at a bay visited more than once here
-    many[order] = np.repeat(visits > 1, visits)
     # When each parcel would leave its point if accepted (refused ones' are simply not used).
     got = collect(drop_h[parcel_drop])
-    taken = np.zeros(n_drops, dtype=np.int64)  # parcels accepted per drop, the first ones
-    single = np.flatnonzero(~many)
-    taken[single] = np.minimum(
-        size[single], pool.room(drop_bay[single], drop_h[single], drop_capacity[single])
-    )
-    if many.any():  # each further visit to a bay waits for the ones before
-        stock = StockPool(pool.bay, pool.release)
-        for r in range(int(rank[many].max()) + 1):
-            now = np.flatnonzero(many & (rank == r))
-            taken[now] = np.minimum(size[now], stock.room(drop_bay[now], drop_h[now], drop_capacity[now]))
-            mine = np.concatenate([np.arange(first[d], first[d] + taken[d]) for d in now])
-            stock.add(drop_bay[parcel_drop[mine]], got.release[mine])
+    order = np.lexsort((drop_seq, drop_h, drop_bay))  # bay by bay, in time order
+    by_bay = np.argsort(pool.bay, kind="stable")
+    taken = kernels.drops_taken(
+        order, drop_bay, drop_h, drop_capacity.astype(float), size, first, got.release,
+        pool.bay[by_bay], pool.release[by_bay],
+    )  # fmt: skip
     if (taken == size).all():  # everything fits: no index arrays
         pool.add(drop_bay[parcel_drop], got.release)
         return Unloaded(np.ones(n, dtype=bool), got.release, got.returned, got.km)
     accepted = (np.arange(n) - first[parcel_drop]) < taken[parcel_drop]
     pool.add(drop_bay[parcel_drop[accepted]], got.release[accepted])
-    return Unloaded(
-        accepted, np.where(accepted, got.release, np.nan), got.returned & accepted, got.km * accepted
-    )
+    release = np.where(accepted, got.release, np.nan)
+    return Unloaded(accepted, release, got.returned & accepted, got.km * accepted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import kernels
 from sim.clock import DailyHours
 from sim.config import Warehouses
 
@@ -16,9 +17,9 @@ class Sorter:
     Lindley's recursion in closed form, on the working clock (shift hours only): with S_k the
     total service of parcels 1..k, the k-th finishes at S_k + max(0, max_{j<=k} (a_j - S_{j-1})).
     The state is S and the running maximum, carried from call to call, and S is summed one
-    parcel after another, so the finishing times do not depend on how the arrivals are split
-    into calls: the fast engine sorts a day's arrivals at once, the reference one wave at a time,
-    and both get the same times to the last bit."""
+    parcel after another (`sim.kernels.sorting_line`), so the finishing times do not depend on
+    how the arrivals are split into calls: the fast engine sorts a day's arrivals at once, the
+    reference one wave at a time, and both get the same times to the last bit."""
 
     def __init__(self, cfg: Warehouses, rng: np.random.Generator):
         self.clock = DailyHours(*cfg.shift_h)
@@ -42,7 +43,5 @@ class Sorter:
             s = self.rng.exponential(self.mean_service_h, size=n)
         else:
             s = np.full(n, self.mean_service_h)
-        served = np.cumsum(np.concatenate([[self.served_h], s]))  # one parcel after another
-        slack = np.maximum.accumulate(np.concatenate([[self.slack_h], a - served[:-1]]))
-        self.served_h, self.slack_h = float(served[-1]), float(slack[-1])
-        return self.clock.from_open(served[1:] + slack[1:])
+        finish, self.served_h, self.slack_h = kernels.sorting_line(a, s, self.served_h, self.slack_h)
+        return self.clock.from_open(finish)
