@@ -194,24 +194,36 @@ def cut(keys, key_route, key_stop, key_ptype, first_route, vans, capacity):
 @njit(cache=True, nogil=True)
 def drops_taken(order, drop_bay, drop_h, drop_capacity, size, first, release, pool_bay, pool_release):
     """Parcels each drop leaves at its point (`sim.unload`): drops taken bay by bay in time
-    order (`order`); a drop finds the stock of the pool (`pool_bay`, `pool_release`, sorted by
-    bay) and of the drops before it at the bay, each parcel there until its `release`."""
+    order (`order`); a drop finds the stock of the pool (`pool_bay`, `pool_release`) and of the
+    drops before it at the bay, each parcel there until its `release`."""
+    n_bays = 1
+    for b in drop_bay:
+        n_bays = max(n_bays, b + 1)
+    for b in pool_bay:
+        n_bays = max(n_bays, b + 1)
+    start = np.zeros(n_bays + 1, dtype=np.int64)  # the pool by bay (a counting sort)
+    for b in pool_bay:
+        start[b + 1] += 1
+    for b in range(n_bays):
+        start[b + 1] += start[b]
+    at = start[:-1].copy()
+    by_bay = np.empty(len(pool_bay))
+    for k in range(len(pool_bay)):
+        by_bay[at[pool_bay[k]]] = pool_release[k]
+        at[pool_bay[k]] += 1
     taken = np.zeros(len(drop_bay), dtype=np.int64)
     here = np.empty(len(release))  # releases left at the current bay by this call's drops
     n_here = 0
     bay = -1
-    lo = hi = 0
     for j in range(len(order)):
         d = order[j]
         if drop_bay[d] != bay:
             bay = drop_bay[d]
             n_here = 0
-            lo = np.searchsorted(pool_bay, bay, side="left")
-            hi = np.searchsorted(pool_bay, bay, side="right")
         t = drop_h[d]
         stock = 0
-        for k in range(lo, hi):
-            if pool_release[k] > t:
+        for k in range(start[bay], start[bay + 1]):
+            if by_bay[k] > t:
                 stock += 1
         for k in range(n_here):
             if here[k] > t:
@@ -255,3 +267,4 @@ def trip_times(depart_h, van, leg, service, home, n_vans):
         if i == len(van) - 1 or van[i + 1] != van[i]:
             minutes[van[i]] = t + home[van[i]]
     return arrive, minutes
+

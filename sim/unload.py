@@ -66,11 +66,10 @@ def unload(
     # When each parcel would leave its point if accepted (refused ones' are simply not used).
     got = collect(drop_h[parcel_drop])
     order = np.lexsort((drop_seq, drop_h, drop_bay))  # bay by bay, in time order
-    by_bay = np.argsort(pool.bay, kind="stable")
+    capacity = drop_capacity.astype(float)
     taken = kernels.drops_taken(
-        order, drop_bay, drop_h, drop_capacity.astype(float), size, first, got.release,
-        pool.bay[by_bay], pool.release[by_bay],
-    )  # fmt: skip
+        order, drop_bay, drop_h, capacity, size, first, got.release, pool.bay, pool.release
+    )
     if (taken == size).all():  # everything fits: no index arrays
         pool.add(drop_bay[parcel_drop], got.release)
         return Unloaded(np.ones(n, dtype=bool), got.release, got.returned, got.km)
