@@ -271,8 +271,7 @@ class FastEngine:
         )
         if not waiting.any():
             return 0, 0
-        available = np.array([max(cfg.vans_per_county - vans_out, 0)])
-        vans = assign_vans(plan.vans, -(-waiting // cfg.van_capacity), available, np.zeros(r1 - r0, np.int64))
+        vans = assign_vans(plan.vans, -(-waiting // cfg.van_capacity), max(cfg.vans_per_county - vans_out, 0))
         # First-in-first-out per route up to its vans' room, in visiting order; at a seat its
         # express point's parcels, then its lockers'.
         room = np.minimum(waiting, vans * cfg.van_capacity)

@@ -267,4 +267,3 @@ def trip_times(depart_h, van, leg, service, home, n_vans):
         if i == len(van) - 1 or van[i + 1] != van[i]:
             minutes[van[i]] = t + home[van[i]]
     return arrive, minutes
-

@@ -26,31 +26,14 @@ from sim import kernels
 from sim.config import Couriers
 
 
-def _before(x: np.ndarray, county: np.ndarray) -> np.ndarray:
-    """For routes grouped by county: the sum of `x` over the county's earlier routes."""
-    total = np.cumsum(x) - x
-    if county[0] == county[-1]:  # one county
-        return total
-    first = np.flatnonzero(np.concatenate(([True], county[1:] != county[:-1])))
-    return total - np.repeat(total[first], np.concatenate((first[1:], [len(x)])) - first)
-
-
-def assign_vans(
-    planned: np.ndarray, needed: np.ndarray, available: np.ndarray, county: np.ndarray
-) -> np.ndarray:
-    """Vans per route today, routes grouped by `county` (in plan order): `needed` per route,
-    at most `planned` first (in route order, while the county's `available` vans last), then
-    the extra ones in route order from what is left."""
-    if not len(planned):
-        return planned
+def assign_vans(planned: np.ndarray, needed: np.ndarray, available: int) -> np.ndarray:
+    """Vans per route today: `needed` per route, at most `planned` first (in route order, while
+    the `available` vans last), then the extra ones in route order from what is left."""
     base = np.minimum(planned, needed)
-    base = np.minimum(base, np.maximum(available[county] - _before(base, county), 0))
-    left = np.maximum(
-        available - np.bincount(county, weights=base, minlength=len(available)).astype(np.int64), 0
-    )
+    base = np.minimum(base, np.maximum(available - (np.cumsum(base) - base), 0))
+    left = max(available - int(base.sum()), 0)
     extra = needed - base
-    extra = np.minimum(extra, np.maximum(left[county] - _before(extra, county), 0))
-    return base + extra
+    return base + np.minimum(extra, np.maximum(left - (np.cumsum(extra) - extra), 0))
 
 
 @dataclass(frozen=True)

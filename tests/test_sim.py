@@ -128,15 +128,13 @@ def test_sorting_times_do_not_depend_on_how_arrivals_are_grouped(gaps, cuts, ser
     assert split.tolist() == whole.tolist()
 
 
-def test_vans_planned_first_then_surge_in_route_order_per_county():
-    # One county, 7 vans: routes need 4, 1, 3 (35, 5, 25 parcels, 10 a van); planned 1 each.
-    got = assign_vans(np.array([1, 1, 1]), np.array([4, 1, 3]), np.array([7]), np.zeros(3, np.int64))
-    assert got.tolist() == [4, 1, 2]  # 4 spare vans: route 0 takes 3, route 2 the last one
-    # Two counties with their own fleets; a route with nothing to carry takes no van.
-    got = assign_vans(
-        np.array([2, 1, 1, 1]), np.array([0, 3, 2, 2]), np.array([2, 3]), np.array([0, 0, 1, 1])
-    )
-    assert got.tolist() == [0, 2, 2, 1]
+def test_vans_planned_first_then_surge_in_route_order():
+    # 7 vans: routes need 4, 1, 3 (35, 5, 25 parcels, 10 a van); planned 1 each.
+    assert assign_vans(np.array([1, 1, 1]), np.array([4, 1, 3]), 7).tolist() == [4, 1, 2]  # 4 spare
+    # 3 vans, the first route planned for 2 but with nothing to carry: its vans serve the others.
+    assert assign_vans(np.array([2, 1, 1]), np.array([0, 3, 2]), 3).tolist() == [0, 2, 1]
+    # No van at the depot: nobody leaves.
+    assert assign_vans(np.array([1, 1]), np.array([1, 2]), 0).tolist() == [0, 0]
 
 
 def test_loads_are_cut_into_consecutive_vans_and_a_stop_may_be_split():
