@@ -100,8 +100,9 @@ class Frequency(Section):
 
 class Couriers(Section):
     """Vans per county: routes planned with PyVRP over the stops (village stations and township
-    points) each build year, `vans_per_county` at most, `van_capacity` parcels, routes of at most
-    `shift_h` hours, `service_min_per_stop` + `service_min_per_parcel` at each stop. Vans leave
+    points) for each station network in force, `vans_per_county` at most, `van_capacity`
+    parcels, routes of at most `shift_h` hours, `service_min_per_stop` +
+    `service_min_per_parcel` at each stop (a van's own parcels for it). Vans leave
     at `departure_h`; legs take the road time x log-normal noise (`travel_noise_cv`). Village
     stations are visited by `frequency` (first rule that fits, by minutes from the warehouse);
     township points daily. Cost: `cost_per_km` + `cost_per_hour` yuan. PyVRP searches
