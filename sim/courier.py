@@ -12,6 +12,7 @@ import hashlib
 import pickle
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -306,6 +307,7 @@ class RoutePlanner:
         self.distances, self.circuity, self.cfg = distances, circuity, cfg
         self.seed, self.cache_dir = seed, cache_dir
         self.planning_s = 0.0
+        self.on_county: Callable[[int, int], None] | None = None  # (counties planned, of), for progress
         self._plans: dict[bytes, tuple[tuple[CountyRoutes, ...], RouteIndex]] = {}
 
     def plans(
@@ -332,6 +334,8 @@ class RoutePlanner:
         active[p.n_villages :] = True  # township points are always served
         plans = []
         for c in range(len(p.county_names)):
+            if self.on_county is not None:
+                self.on_county(c, len(p.county_names))
             stops = np.flatnonzero(active & (p.stop_county == c))
             plans.append(
                 plan_county(
@@ -348,4 +352,6 @@ class RoutePlanner:
                     cache_dir=self.cache_dir,
                 )
             )
+        if self.on_county is not None:
+            self.on_county(len(p.county_names), len(p.county_names))
         return tuple(plans)

@@ -67,6 +67,10 @@ def simulate(
     are shared between runs), with KPIs and any extra `observers` subscribed."""
     scenario = loaded.scenario
     model = model or Model(network, scenario, cache_dir=default_cache_dir())
+    if progress is not None:  # route planning takes seconds on a cold cache: say so on the bar
+        model.planner.on_county = lambda done, of: progress.set_postfix_str(
+            f"planning routes {done}/{of}" if done < of else ""
+        )
     kpi = kpi_observer(model)
     engine = ENGINES[scenario.simulation.engine](model, seed, Bus([kpi, *observers]), progress=progress)
     info = engine.run()
