@@ -15,7 +15,7 @@ from analysis.coverage import Access, access, summarise
 from sim.model import simulated_days
 from sim.network import Network, build_network
 from sim.replicate import SimulationRun, confidence, replicate
-from sim.scenario import LoadedScenario, Scenario
+from sim.scenario import LoadedScenario
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def evaluate(
     timings: dict[str, float] = {}
     if scenario.simulation.enabled:
         with tqdm(
-            total=sum(simulated_days(_horizon_days(scenario), scenario.simulation)),
+            total=sum(simulated_days(scenario)),
             desc=f"{scenario.name}: simulating",
             unit="day",
             disable=quiet,
@@ -70,10 +70,6 @@ def evaluate(
             "parcels_per_s": runs[0].parcels / max(runs[0].simulation_s, 1e-9),
         }
     return Evaluation(loaded, network, by_year, metrics, runs, timings)
-
-
-def _horizon_days(scenario: Scenario) -> int:
-    return (scenario.horizon.end - scenario.horizon.start).days
 
 
 def coverage_metrics(loaded: LoadedScenario, network: Network, by_year: dict[int, Access]) -> dict[str, Any]:

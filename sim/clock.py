@@ -25,27 +25,18 @@ class DailyHours:
         return self.end - self.start
 
     def to_open(self, t: np.ndarray) -> np.ndarray:
-        return to_open(np.asarray(t, dtype=float), self.start, self.per_day)
+        t = np.asarray(t, dtype=float)
+        day = np.floor(t / 24.0)
+        return day * self.per_day + np.clip(t - day * 24.0 - self.start, 0.0, self.per_day)
 
     def from_open(self, w: np.ndarray) -> np.ndarray:
-        return from_open(np.asarray(w, dtype=float), self.start, self.per_day)
+        w = np.asarray(w, dtype=float)
+        day = np.floor(w / self.per_day)
+        return day * 24.0 + self.start + (w - day * self.per_day)
 
     def after(self, t: np.ndarray, open_hours: np.ndarray) -> np.ndarray:
         """The time `open_hours` of opening time after `t`."""
         return self.from_open(self.to_open(t) + open_hours)
-
-
-def to_open(t: np.ndarray, start: np.ndarray | float, per_day: np.ndarray | float) -> np.ndarray:
-    """Open hours before `t` of daily hours opening at `start` for `per_day` hours (per element
-    when arrays)."""
-    day = np.floor(t / 24.0)
-    return day * per_day + np.clip(t - day * 24.0 - start, 0.0, per_day)
-
-
-def from_open(w: np.ndarray, start: np.ndarray | float, per_day: np.ndarray | float) -> np.ndarray:
-    """The time at which `w` open hours have passed (inverse of `to_open`)."""
-    day = np.floor(w / per_day)
-    return day * 24.0 + start + (w - day * per_day)
 
 
 def next_wave(t: np.ndarray, waves_h: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:

@@ -189,19 +189,18 @@ class RouteIndex:
     """Look-up tables of every county's plan at once, so that all counties load in one pass.
 
     Per demand point: `stop`, the matrix index of its stop in its county's plan (0: none);
-    `routed`, whether a route visits it; `route`, which one (global route number, county by
-    county in plan order; -1: none); `visit_key`, its place in the visiting order of all
+    `routed`, whether a route visits it; `visit_key`, its place in the visiting order of all
     routes (stops in route order, at a stop the point types in order), a small integer for a
-    radix sort; `every`, `phase`, its stop's visit frequency. Per visit key: `key_route`,
-    `key_stop`, `key_dest` (global stop id), `key_ptype` (so that sorted parcels need no more
-    look-ups by point). Per route:
-    `route_county`, `planned_vans`. Travel: every county's (n+1, n+1) matrices flattened one after another,
-    `minutes`, `km`, with `matrix_at` and `matrix_side` per county; `stop_ids` the global stop
-    of each matrix index, county after county (at `stops_at`; the depot's is -1)."""
+    radix sort; `every`, `phase`, its stop's visit frequency. Per visit key: `key_route` (global
+    route number, county by county in plan order), `key_stop`, `key_dest` (global stop id),
+    `key_ptype`, so that sorted parcels need no more look-ups by point. Per route:
+    `route_county`, `planned_vans`. Travel: every county's (n+1, n+1) matrices flattened one
+    after another, `minutes`, `km`, with `matrix_at` and `matrix_side` per county; `stop_ids`
+    the global stop of each matrix index, county after county (at `stops_at`; the depot's is
+    -1)."""
 
     stop: np.ndarray
     routed: np.ndarray
-    route: np.ndarray
     visit_key: np.ndarray
     key_route: np.ndarray
     key_stop: np.ndarray
@@ -261,7 +260,6 @@ class RouteIndex:
         return cls(
             stop=stop,
             routed=rank >= 0,
-            route=route,
             visit_key=key.astype(small),
             key_route=by_key[0],
             key_stop=by_key[1],

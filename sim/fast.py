@@ -31,6 +31,7 @@ from sim.events import (
     Bus,
     Delivered,
     Dispatched,
+    NetworkChanged,
     Ordered,
     Refused,
     RunEnd,
@@ -159,7 +160,7 @@ class FastEngine:
         self.net = net = self.m.network_on(self.state, day)
         self.first_route = np.searchsorted(net.index.route_county, np.arange(self.n + 1))
         self.plans_in_force.setdefault(self.m.date(day).isoformat(), net.plans)
-        self.bus.emit(self.m.network_event(day, net))
+        self.bus.emit(NetworkChanged(day, net.rural_open, net.community_open))
 
     def _to_trunk(self, parcels: ParcelBatch, slot: np.ndarray) -> None:
         """File the day's parcels (grouped by trunk wave, then county, ids in order within) by

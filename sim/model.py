@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.batch import ParcelBatch
-from sim.config import Simulation
 from sim.courier import CountyRoutes, RouteIndex, RoutePlanner
 from sim.demand import day_factors, draw_orders
-from sim.events import DayEnd, NetworkChanged, YearEnd
+from sim.events import DayEnd, YearEnd
 from sim.network import Network
 from sim.pickup import PickupModel
 from sim.points import build_points
@@ -75,9 +74,11 @@ def poisson_orders(
     return draw_orders(rate, model.points.county, day, first_id, sc.demand, sc.trunk, streams.orders)
 
 
-def simulated_days(horizon_days: int, sim: Simulation) -> tuple[int, int]:
-    """(days counted, warm-up days) of a run over a horizon of `horizon_days`."""
-    return min(sim.days or horizon_days, horizon_days), sim.warmup_days
+def simulated_days(scenario: Scenario) -> tuple[int, int]:
+    """(days counted, warm-up days) of a scenario's run."""
+    horizon = (scenario.horizon.end - scenario.horizon.start).days
+    sim = scenario.simulation
+    return min(sim.days or horizon, horizon), sim.warmup_days
 
 
 class Model:
@@ -96,9 +97,7 @@ class Model:
         """`orders` replaces the demand model (e.g. a log of real orders, or a hand-made list in
         a test)."""
         self.network, self.scenario, self.orders = network, scenario, orders
-        self.days, self.warmup = simulated_days(
-            (scenario.horizon.end - scenario.horizon.start).days, scenario.simulation
-        )
+        self.days, self.warmup = simulated_days(scenario)
         self.total_days = self.warmup + self.days
         self.first_date = scenario.horizon.start - timedelta(days=self.warmup)
         self.start_h = 24.0 * self.warmup
@@ -154,9 +153,6 @@ class Model:
         dest, ptype = self.points.destinations(rural, community)
         plans, index = self.planner.plans(dest, ptype, community)
         return DayNetwork(rural, community, dest, ptype, self.pickups.bay_capacity(community), plans, index)
-
-    def network_event(self, day: int, net: DayNetwork) -> NetworkChanged:
-        return NetworkChanged(day, net.rural_open, net.community_open)
 
     def day_end_events(self, day: int, net: DayNetwork) -> list:
         """What to tell observers when `day` is over: its end, and the year's when it was the

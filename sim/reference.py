@@ -29,6 +29,7 @@ from sim.events import (
     Bus,
     Delivered,
     Dispatched,
+    NetworkChanged,
     Ordered,
     Refused,
     RunEnd,
@@ -167,7 +168,7 @@ class ReferenceEngine:
     def _network(self, day: int) -> None:
         self.net = net = self.m.network_on(self.state, day)
         self.plans_in_force.setdefault(self.m.date(day).isoformat(), net.plans)
-        self.bus.emit(self.m.network_event(day, net))
+        self.bus.emit(NetworkChanged(day, net.rural_open, net.community_open))
 
     def _life(self, parcel: _Parcel):
         """One parcel, from its order to its collection: its own process throughout."""
