@@ -57,7 +57,14 @@ def evaluate(
             leave=False,
         ) as bar:
             runs = replicate(loaded, network, workers=workers, progress=bar)
-        metrics["simulation"] = runs[0].summary
+        summary = dict(runs[0].summary)
+        metrics["subsidies"] = summary.pop("subsidies")
+        metrics["stations_survival"] = summary.pop("stations_survival")
+        metrics["simulation"] = summary
+        covered = metrics["years"][str(network.plan.years[-1])]["total"]["population_covered"]
+        metrics["subsidies"]["per_covered_resident_yuan"] = (
+            metrics["subsidies"]["total_yuan"] / covered if covered else None
+        )
         if len(runs) > 1:
             metrics["replications"] = {
                 "seeds": [scenario.seed + r for r in range(len(runs))],

@@ -53,6 +53,9 @@ def write_run(result: Evaluation, folder: Path) -> None:
     write_json(folder / "run.json", {"ruralsim_version": version("ruralsim"), **result.timings})
     last = network.plan.years[-1]
     first_run = result.runs[0] if result.runs else None
+    if first_run is not None:
+        first_run.ledger.to_csv(folder / "ledger.csv", index=False)
+        first_run.stations.round(2).to_csv(folder / "stations.csv", index=False)
     if scenario.outputs.villages_csv:
         table = villages_table(network, result.access[last])
         if first_run is not None:

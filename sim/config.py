@@ -76,9 +76,11 @@ class Trunk(Section):
 class Warehouses(Section):
     """One county warehouse per county, at the county seat. It sorts `sorting_rate_per_h` parcels
     an hour during `shift_h`, first come first served (`service`: deterministic 1/rate, or
-    exponential); parcels sorted `cutoff_h` before a van departure make it."""
+    exponential); parcels sorted `cutoff_h` before a van departure make it. `firms_served`:
+    online sellers each county warehouse serves (a subsidy condition; not simulated)."""
 
     sorting_rate_per_h: float = Field(default=4000.0, gt=0)
+    firms_served: int = Field(default=0, ge=0, le=1_000_000)
     shift_h: tuple[Hour, Hour] = (2.0, 22.0)
     cutoff_h: float = Field(default=1.0, ge=0, le=24)
     service: Literal["deterministic", "exponential"] = "deterministic"

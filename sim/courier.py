@@ -122,6 +122,36 @@ def plan_county(
     return plan
 
 
+def without_stops(
+    plan: CountyRoutes, stops: np.ndarray, is_station: np.ndarray, daily_parcels: np.ndarray, cfg: Couriers, shelf: np.ndarray
+) -> CountyRoutes:
+    """`plan` repaired for a subset `stops` of its stops (stations closed): the routes keep
+    their order without the missing stops, each stop keeps its visit phase, visit frequencies
+    and vans follow the new `daily_parcels` (the township points take over the closed
+    stations' parcels). No search: closing stations one month at a time would otherwise
+    re-plan a county with PyVRP each time."""
+    start = time.perf_counter()
+    keep = np.concatenate([[0], 1 + np.flatnonzero(np.isin(plan.stops, stops))])  # matrix indices
+    renumber = np.full(len(plan.stops) + 1, -1, dtype=np.int64)
+    renumber[keep] = np.arange(len(keep))
+    km, minutes = plan.km[np.ix_(keep, keep)], plan.minutes[np.ix_(keep, keep)]
+    every = np.concatenate([[1], visit_every(minutes[0, 1:], is_station, daily_parcels, shelf, cfg)])
+    per_visit = np.ceil(daily_parcels * every[1:]).astype(np.int64)
+    routes = tuple(r for r in (renumber[r][renumber[r] > 0] for r in plan.routes) if len(r))
+    load = np.array([per_visit[r - 1].sum() for r in routes], dtype=np.int64)
+    return CountyRoutes(
+        stops=plan.stops[keep[1:] - 1],
+        km=km,
+        minutes=minutes,
+        routes=routes,
+        vans=np.maximum(1, -(-load // cfg.van_capacity)),
+        every_days=every,
+        phase=plan.phase[keep],
+        feasible=plan.feasible,
+        planning_s=time.perf_counter() - start,
+    )
+
+
 def _solve(
     km: np.ndarray, minutes: np.ndarray, per_visit: np.ndarray, cfg: Couriers, seed: int
 ) -> tuple[tuple[np.ndarray, ...], bool]:
@@ -287,7 +317,9 @@ class RoutePlanner:
     distinct network (open village stations and community stations per seat) and kept.
 
     Stops are the open village stations and every township seat; each stop is planned for a
-    busy day's parcels (`busy_daily` per demand point)."""
+    busy day's parcels (`busy_daily` per demand point). A county whose stops are a subset of
+    those PyVRP last planned for it (stations closed, none opened) gets that plan repaired
+    (`without_stops`), not a new search."""
 
     def __init__(
         self,
@@ -307,6 +339,7 @@ class RoutePlanner:
         self.planning_s = 0.0
         self.on_county: Callable[[int, int], None] | None = None  # (counties planned, of), for progress
         self._plans: dict[bytes, tuple[tuple[CountyRoutes, ...], RouteIndex]] = {}
+        self._searched: dict[int, CountyRoutes] = {}  # per county, the last plan PyVRP made
 
     def plans(
         self, dest: np.ndarray, ptype: np.ndarray, community_open: np.ndarray
@@ -335,21 +368,26 @@ class RoutePlanner:
             if self.on_county is not None:
                 self.on_county(c, len(p.county_names))
             stops = np.flatnonzero(active & (p.stop_county == c))
-            plans.append(
-                plan_county(
-                    p.depot_xy[c],
-                    stops,
-                    p.stop_xy[stops],
-                    stops < p.n_villages,
-                    daily[stops],
-                    self.distances,
-                    float(self.circuity[c]),
-                    self.cfg,
-                    shelf=self.shelf[stops[stops < p.n_villages]],
-                    seed=self.seed,
-                    cache_dir=self.cache_dir,
-                )
+            is_station, shelf = stops < p.n_villages, self.shelf[stops[stops < p.n_villages]]
+            searched = self._searched.get(c)
+            if searched is not None and len(stops) < len(searched.stops) and np.isin(stops, searched.stops).all():
+                plans.append(without_stops(searched, stops, is_station, daily[stops], self.cfg, shelf))
+                continue
+            plan = plan_county(
+                p.depot_xy[c],
+                stops,
+                p.stop_xy[stops],
+                is_station,
+                daily[stops],
+                self.distances,
+                float(self.circuity[c]),
+                self.cfg,
+                shelf=shelf,
+                seed=self.seed,
+                cache_dir=self.cache_dir,
             )
+            self._searched[c] = plan
+            plans.append(plan)
         if self.on_county is not None:
             self.on_county(len(p.county_names), len(p.county_names))
         return tuple(plans)

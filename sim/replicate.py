@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from geo.travel import default_cache_dir
@@ -23,14 +24,17 @@ from sim.kpi import Kpi
 from sim.model import Model
 from sim.network import Network, build_network
 from sim.points import POINT_TYPES
+from sim.programme import Programme
 from sim.scenario import LoadedScenario
 
 
 @dataclass(frozen=True)
 class SimulationRun:
-    """The summary of one run (`metrics.json` "simulation", unrounded), per-village mean
-    order-to-hand hours (NaN where no parcel was picked up), lead-time CDFs by point type, and
-    timings (route planning apart from simulation; `parcels`: all simulated, warm-up included)."""
+    """The summary of one run (`metrics.json` "simulation", with "subsidies" and
+    "stations_survival"; unrounded), per-village mean order-to-hand hours (NaN where no parcel
+    was picked up), lead-time CDFs by point type, timings (route planning apart from
+    simulation; `parcels`: all simulated, warm-up included), the subsidy `ledger` and the
+    per-station-year accounts (`stations`)."""
 
     summary: dict[str, Any]
     village_hand_h: np.ndarray
@@ -38,6 +42,8 @@ class SimulationRun:
     planning_s: float
     simulation_s: float
     parcels: int
+    ledger: pd.DataFrame
+    stations: pd.DataFrame
 
 
 def kpi_observer(model: Model) -> Kpi:
@@ -71,11 +77,14 @@ def simulate(
         model.planner.on_county = lambda done, of: progress.set_postfix_str(
             f"planning routes {done}/{of}" if done < of else ""
         )
-    kpi = kpi_observer(model)
-    engine = ENGINES[scenario.simulation.engine](model, seed, Bus([kpi, *observers]), progress=progress)
-    info = engine.run()
+    kpi, state = kpi_observer(model), model.stations()
+    programme = Programme(model, state, seed)
+    bus = Bus([kpi, programme, *observers])
+    info = ENGINES[scenario.simulation.engine](model, seed, bus, progress=progress, stations=state).run()
     c = scenario.couriers
     summary = kpi.summary(cost_per_km=c.cost_per_km, cost_per_hour=c.cost_per_hour, shift_h=c.shift_h)
+    result = programme.result(parcels_delivered=summary["total"]["parcels"]["delivered"])
+    summary["subsidies"], summary["stations_survival"] = result.subsidies, result.survival
     names = model.points.county_names
     summary["route_plans"] = {
         since: {
@@ -92,7 +101,9 @@ def simulate(
         for i, name in enumerate(POINT_TYPES)
         for kind, lead in (("available", kpi.available), ("hand", kpi.in_hand))
     }
-    return SimulationRun(summary, hand, cdfs, info.planning_s, info.simulation_s, info.parcels)
+    return SimulationRun(
+        summary, hand, cdfs, info.planning_s, info.simulation_s, info.parcels, result.ledger, result.stations
+    )
 
 
 def _task(args: tuple[LoadedScenario, int]) -> SimulationRun:

@@ -29,6 +29,7 @@ from geo.errors import InputError
 from geo.placement import STRATEGIES
 from geo.presets import PRESETS
 from sim.config import Couriers, Demand, Pickups, Simulation, Trunk, Warehouses
+from sim.policy import Economics, Subsidies, policy_problems
 
 
 class _Section(BaseModel):
@@ -155,14 +156,30 @@ class RuralStations(_Section):
 
 
 class CommunityStations(_Section):
-    """Town stations with parcel lockers, `count` of them at township seats by population."""
+    """Town stations with parcel lockers, `count` of them at township seats by population.
+    `operator_terminals`: community smart terminals their operator runs in the city (a subsidy
+    condition; default: one per community station)."""
 
     count: int = Field(default=0, ge=0, le=100_000)
+    operator_terminals: int | None = Field(default=None, ge=0)
+
+    @property
+    def terminals(self) -> int:
+        return self.count if self.operator_terminals is None else self.operator_terminals
+
+
+class Centres(_Section):
+    """Public e-commerce service centres: the year the `city` centre and the `county` centres
+    (one per county) are built; none when null."""
+
+    city: int | None = Field(default=None, ge=1990, le=2100)
+    county: int | None = Field(default=None, ge=1990, le=2100)
 
 
 class Stations(_Section):
     rural: RuralStations = RuralStations()
     community: CommunityStations = CommunityStations()
+    centres: Centres = Centres()
 
 
 class Outputs(_Section):
@@ -191,6 +208,8 @@ class Scenario(_Section):
     couriers: Couriers = Couriers()
     pickup: Pickups = Pickups()
     simulation: Simulation = Simulation()
+    subsidies: Subsidies = Subsidies()
+    economics: Economics = Economics()
     outputs: Outputs = Outputs()
 
     def resolved_yaml(self) -> str:
@@ -326,21 +345,26 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _read_chain(path: Path, seen: tuple[Path, ...]) -> list[tuple[str, dict[str, Any]]]:
-    """(source, mapping) pairs, the farthest ancestor first."""
+    """(source, mapping) pairs, the farthest ancestor first. `extends:` names one file or a
+    list of files, merged in the order listed (a later one wins), then the file itself."""
     raw = _read_yaml(path)
-    parent = raw.pop("extends", None)
-    if parent is None:
+    parents = raw.pop("extends", None)
+    if parents is None:
         return [(str(path), raw)]
-    if not isinstance(parent, str) or not parent:
-        raise InputError([f"{path}: extends: must be a file path (got {_show(parent)})"])
-    parent_path = Path(os.path.normpath(path.parent / parent))
+    listed = parents if isinstance(parents, list) and parents else [parents]
     chain = (*seen, path)
-    if any(parent_path.resolve() == p.resolve() for p in chain):
-        cycle = " -> ".join(str(p) for p in (*chain, parent_path))
-        raise InputError([f"{path}: extends: cycle {cycle}"])
-    if not parent_path.is_file():
-        raise InputError([f"{path}: extends: file not found: {parent_path}"])
-    return [*_read_chain(parent_path, chain), (str(path), raw)]
+    out: list[tuple[str, dict[str, Any]]] = []
+    for parent in listed:
+        if not isinstance(parent, str) or not parent:
+            raise InputError([f"{path}: extends: must be a file path or a list of them (got {_show(parents)})"])
+        parent_path = Path(os.path.normpath(path.parent / parent))
+        if any(parent_path.resolve() == p.resolve() for p in chain):
+            cycle = " -> ".join(str(p) for p in (*chain, parent_path))
+            raise InputError([f"{path}: extends: cycle {cycle}"])
+        if not parent_path.is_file():
+            raise InputError([f"{path}: extends: file not found: {parent_path}"])
+        out += _read_chain(parent_path, chain)
+    return [*out, (str(path), raw)]
 
 
 def _merge(
@@ -521,4 +545,5 @@ def _semantic_problems(s: Scenario, origin: Origin) -> list[str]:
                 message = f"must not fall below {previous[1]} of {previous[0]} (stations are kept once built)"
                 problems.append(origin.problem((*plan_loc, year), message, count))
             previous = (year, count)
+    problems += [origin.problem(loc, *rest) for loc, *rest in policy_problems(s.subsidies)]
     return problems

@@ -1,0 +1,345 @@
+"""The programme around the delivery network: subsidies paid, station operators' accounts and
+stations closing, as an observer of the engine (`sim.events`).
+
+Day by day it counts parcels received at each village station and community station (by the
+day they arrive) and orders reaching each county warehouse; it pays build rules on the day a
+recipient opens. At each month's end it draws up every village station's account
+(`sim.operators`) and applies the exit rule: a station whose operator quits closes from the next
+day (through `StationState`; its villages fall back to their township's express point, and the
+parcels already on its shelf are still collected). At each year's end (and the run's) it pays
+operating-year and yearly rules (`sim.subsidies`) before December's accounts, so that they
+count as December income. Only days within the horizon count (not the warm-up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo.placement import NO_STATION
+from sim.events import DayEnd, Delivered, Ordered
+from sim.model import Model
+from sim.operators import month_accounts, quits
+from sim.points import COMMUNITY_LOCKER, VILLAGE_STATION
+from sim.station_state import StationState
+from sim.subsidies import Ledger, Recipients, summarise
+
+STREAM_EXIT = 16  # operators' exit draws (after the engine's streams, `sim.model`)
+_ACCOUNT_FIELDS = ("received", "sent", "income", "subsidy", "costs")
+
+
+@dataclass(frozen=True)
+class ProgrammeResult:
+    """`ledger` (`ledger.csv`), `stations` (`stations.csv`: per station and year), and the
+    `subsidies` and `survival` summaries (`metrics.json`, unrounded)."""
+
+    ledger: pd.DataFrame
+    stations: pd.DataFrame
+    subsidies: dict[str, Any]
+    survival: dict[str, Any]
+
+
+class Programme:
+    """Subsidy ledger, operator accounts and exits of one run; subscribe it with the engine
+    given the same `state`."""
+
+    def __init__(self, model: Model, state: StationState, seed: int):
+        self.m, self.state = model, state
+        sc = model.scenario
+        self.policy, self.operator, self.exit = sc.subsidies, sc.economics.rural_station, sc.economics.exit
+        self.rng = np.random.default_rng([seed, STREAM_EXIT])
+        p, region = model.points, model.network.region
+        nv, start_year = p.n_villages, sc.horizon.start.year
+        self.sites = np.flatnonzero(model.network.plan.year_built != NO_STATION)  # village of each station
+        county_of_village = np.array(p.county_names, dtype=object)[p.county[:nv]]
+        townships = region.townships
+        seat = state.community_seat
+        nth = np.zeros(len(seat), dtype=np.int64)
+        for t in np.unique(seat):
+            nth[seat == t] = np.arange(int((seat == t).sum())) + 1
+        self.community_county = townships["county"].to_numpy(dtype=object)[seat]
+        counties = np.array(p.county_names, dtype=object)
+        centres = sc.stations.centres
+        self.centre_years = {"county_centre": centres.county or 0, "city_centre": centres.city or 0}
+        self.ledger = Ledger(
+            self.policy,
+            {
+                "rural_station": Recipients(
+                    "rural_station",
+                    region.villages["village_id"].to_numpy(dtype=object)[self.sites],
+                    county_of_village[self.sites],
+                    model.network.plan.year_built[self.sites],
+                ),
+                "community_station": Recipients(
+                    "community_station",
+                    np.array(
+                        [f"{tid}/community/{k}" for tid, k in zip(townships["township_id"].to_numpy()[seat], nth, strict=True)],
+                        dtype=object,
+                    ),
+                    self.community_county,
+                    np.full(len(seat), start_year),
+                ),
+                "warehouse": Recipients(
+                    "warehouse", np.array([f"warehouse/{c}" for c in counties], dtype=object), counties,
+                    np.full(len(counties), start_year),
+                ),
+                "county_centre": Recipients(
+                    "county_centre", np.array([f"centre/{c}" for c in counties], dtype=object), counties,
+                    np.full(len(counties), self.centre_years["county_centre"]),
+                ),
+                "city_centre": Recipients(
+                    "city_centre", np.array(["centre/city"], dtype=object), np.array([""], dtype=object),
+                    np.array([self.centre_years["city_centre"]]),
+                ),
+            },
+        )
+        self.households = p.households[self.sites]
+        self.seat_of_point = p.township
+        self.terminals = sc.stations.community.terminals
+        self.firms = sc.warehouses.firms_served
+        # Last operating year any village-station rule pays in (0: none; a yearly rule
+        # without a window subsidises for ever).
+        last = 0
+        for rule in self.policy.active.values():
+            if rule.applies_to == "rural_station":
+                last = max(last, 1 if rule.trigger == "build" else rule.years[1] if rule.years else 10**6)
+        self.subsidy_end_year = self.ledger.recipients["rural_station"].first_year + last - 1
+        # Parcels arriving per day (by arrival day, filled by `on_delivered` ahead of time).
+        self.pending_village: dict[int, np.ndarray] = {}
+        self.pending_seat: dict[int, np.ndarray] = {}
+        self.pending_orders: dict[int, np.ndarray] = {}
+        self.n_towns = len(townships)
+        s, c, n = len(self.sites), len(seat), model.n_counties
+        self.month = {"open_days": np.zeros(s), "received": np.zeros(s)}
+        self.year = {
+            "open_days": np.zeros(s), "received": np.zeros(s), "community_open_days": np.zeros(c),
+            "community_received": np.zeros(c), "orders": np.zeros(n), "days": 0,
+            **{f"account_{f}": np.zeros(s) for f in _ACCOUNT_FIELDS},
+        }  # fmt: skip
+        self.trailing = np.zeros((self.exit.months, s))  # profit of the last months, a row each
+        self.months_run = 0
+        self.age_months = np.zeros(s, dtype=np.int64)  # months each station has been open
+        self.unsubsidised = np.zeros(s, dtype=np.int64)  # months run in full since subsidies ended
+        self.closed_on = np.full(s, None, dtype=object)
+        self.station_rows: list[pd.DataFrame] = []
+        self.open_at_year_end: dict[int, dict[str, int]] = {}
+        self.closed_by_year: dict[int, int] = {}
+
+    # ------------------------------------------------------------------------------- events
+    def on_ordered(self, e: Ordered) -> None:
+        p = e.parcels
+        day = (p.hub_h * (1.0 / 24.0)).astype(np.int64)
+        county = self.m.points.county[p.point]
+        self._bin(self.pending_orders, day, county, self.m.n_counties)
+
+    def on_delivered(self, e: Delivered) -> None:
+        p = e.parcels
+        day = (e.arrive_h * (1.0 / 24.0)).astype(np.int64)
+        station = p.ptype == VILLAGE_STATION
+        self._bin(self.pending_village, day[station], p.dest[station], self.m.points.n_villages)
+        locker = p.ptype == COMMUNITY_LOCKER
+        self._bin(self.pending_seat, day[locker], self.seat_of_point[p.point[locker]], self.n_towns)
+
+    @staticmethod
+    def _bin(into: dict[int, np.ndarray], day: np.ndarray, where: np.ndarray, size: int) -> None:
+        if not len(day):
+            return
+        first = int(day.min())
+        counts = np.bincount((day - first) * size + where, minlength=(int(day.max()) - first + 1) * size)
+        for k, row in enumerate(counts.reshape(-1, size)):
+            if row.any():
+                into.setdefault(first + k, np.zeros(size))[:] += row
+
+    def on_day_end(self, e: DayEnd) -> None:
+        d, m, st = e.day, self.m, self.state
+        village = self.pending_village.pop(d, None)
+        seat = self.pending_seat.pop(d, None)
+        orders = self.pending_orders.pop(d, None)
+        if not e.counted:
+            return
+        today, first = e.date, d == m.warmup
+        opens = st.rural_opens[self.sites]
+        opening = np.flatnonzero((opens == d) | (first & (opens <= d)))
+        self.ledger.opened("rural_station", opening, today)
+        if first:
+            self.ledger.opened("community_station", np.arange(len(st.community_seat)), today)
+            self.ledger.opened("warehouse", np.arange(m.n_counties), today)
+        for kind, year in self.centre_years.items():
+            if year and (today == date(year, 1, 1) or (first and year == today.year)):
+                self.ledger.opened(kind, np.arange(len(self.ledger.recipients[kind])), today)
+        open_ = e.rural_open[self.sites]
+        self.month["open_days"] += open_
+        if village is not None:
+            self.month["received"] += village[self.sites]
+        c_open = (st.community_opens <= d) & (d < st.community_closes)
+        y = self.year
+        y["community_open_days"] += c_open
+        if seat is not None:
+            at_seat = np.bincount(st.community_seat[c_open], minlength=self.n_towns)
+            share = seat[st.community_seat] / np.maximum(at_seat[st.community_seat], 1)
+            y["community_received"] += np.where(c_open, share, 0.0)
+        if orders is not None:
+            y["orders"] += orders
+        y["days"] += 1
+        last_day = d == m.total_days - 1
+        tomorrow = today + timedelta(days=1)
+        if tomorrow.year != today.year or last_day:
+            self._year_end(today)
+        if tomorrow.month != today.month or last_day:
+            self._month_end(d, today, last_day)
+        if tomorrow.year != today.year or last_day:
+            self._station_year(today.year)
+
+    # ------------------------------------------------------------------------------ periods
+    def _year_end(self, today: date) -> None:
+        y = self.year
+        handled = (y["received"] + self.month["received"]) * (1.0 + self.operator.sent_per_received)
+        open_days = y["open_days"] + self.month["open_days"]
+        c_days = y["community_open_days"]
+        figures = {
+            "rural_station": {
+                "open_days": open_days,
+                "parcels_handled": handled,
+                "parcels_per_day": handled / np.maximum(open_days, 1),
+            },
+            "community_station": {
+                "open_days": c_days,
+                "parcels_handled": y["community_received"],
+                "parcels_per_day": y["community_received"] / np.maximum(c_days, 1),
+                "operator_terminals": np.full(len(c_days), float(self.terminals)),
+            },
+            "warehouse": {
+                "orders_per_day": y["orders"] / max(y["days"], 1),
+                "firms_served": np.full(self.m.n_counties, float(self.firms)),
+            },
+            **{
+                kind: {"open_days": np.where((0 < year <= today.year), 366.0, 0.0) * np.ones(len(self.ledger.recipients[kind]))}
+                for kind, year in self.centre_years.items()
+            },
+        }
+        self.ledger.year_end(today.year, figures, today)
+
+    def _month_end(self, d: int, today: date, last_day: bool) -> None:
+        month_start = today.replace(day=1)
+        paid = self.ledger.paid_to("rural_station", since=month_start)
+        mo = self.month
+        acc = month_accounts(
+            self.operator,
+            households=self.households,
+            open_days=mo["open_days"],
+            days_in_month=(today - month_start).days + 1,
+            received=mo["received"],
+            subsidy=paid,
+            age_months=self.age_months,
+        )
+        self.age_months += mo["open_days"] > 0
+        y = self.year
+        y["open_days"] += mo["open_days"]
+        y["received"] += mo["received"]
+        for f in _ACCOUNT_FIELDS:
+            y[f"account_{f}"] += getattr(acc, f)
+        self.trailing[self.months_run % len(self.trailing)] = acc.profit
+        self.months_run += 1
+        full_month = mo["open_days"] == (today - month_start).days + 1
+        after = month_start.year > self.subsidy_end_year
+        self.unsubsidised = np.where(after & full_month, self.unsubsidised + 1, 0)
+        if not last_day:
+            open_now = self.state.rural_open(d)[self.sites]
+            leaving = quits(self.exit, self.trailing.sum(axis=0), self.unsubsidised, self.rng) & open_now
+            if leaving.any():
+                self.state.close_rural(self.sites[leaving], d + 1)
+                self.closed_on[leaving] = (today + timedelta(days=1)).isoformat()
+                year = (today + timedelta(days=1)).year
+                self.closed_by_year[year] = self.closed_by_year.get(year, 0) + int(leaving.sum())
+        for v in mo.values():
+            v[:] = 0.0
+
+    def _station_year(self, year: int) -> None:
+        y, st, d_end = self.year, self.state, self.m.total_days
+        rec = self.ledger.recipients
+        last_day = min((date(year, 12, 31) - self.m.first_date).days, d_end - 1)
+        rural_open = st.rural_open(last_day)[self.sites]
+        c_open = (st.community_opens <= last_day) & (last_day < st.community_closes)
+        self.open_at_year_end[year] = {"rural": int(rural_open.sum()), "community": int(c_open.sum())}
+        built = rec["rural_station"].first_year <= year
+        rural = pd.DataFrame(
+            {
+                "station": rec["rural_station"].ids,
+                "kind": "rural_station",
+                "county": rec["rural_station"].county,
+                "year": year,
+                "built": rec["rural_station"].first_year,
+                "open_days": y["open_days"],
+                "parcels_received": y["received"],
+                "parcels_sent": y["account_sent"],
+                "income_yuan": y["account_income"],
+                "subsidy_yuan": y["account_subsidy"],
+                "costs_yuan": y["account_costs"],
+                "profit_yuan": y["account_income"] + y["account_subsidy"] - y["account_costs"],
+                "open_at_year_end": rural_open,
+                "closed_on": self.closed_on,
+            }
+        )[built]
+        community = pd.DataFrame(
+            {
+                "station": rec["community_station"].ids,
+                "kind": "community_station",
+                "county": rec["community_station"].county,
+                "year": year,
+                "built": rec["community_station"].first_year,
+                "open_days": y["community_open_days"],
+                "parcels_received": y["community_received"],
+                "subsidy_yuan": self._paid_in("community_station", year),
+                "open_at_year_end": c_open,
+            }
+        )
+        self.station_rows += [rural, community]
+        for key, value in y.items():
+            if isinstance(value, np.ndarray):
+                value[:] = 0.0
+        y["days"] = 0
+
+    def _paid_in(self, kind: str, year: int) -> np.ndarray:
+        return self.ledger.paid_to(kind, since=date(year, 1, 1)) - self.ledger.paid_to(kind, since=date(year + 1, 1, 1))
+
+    # ------------------------------------------------------------------------------ summary
+    def result(self, *, parcels_delivered: int) -> ProgrammeResult:
+        """What the run paid and kept open (call after the run)."""
+        years = sorted(self.open_at_year_end)
+        rec = self.ledger.recipients
+        stations_built = int((rec["rural_station"].first_year <= years[-1]).sum()) + len(rec["community_station"]) if years else 0
+        subsidies = summarise(self.ledger, years, stations_built=stations_built, parcels=parcels_delivered)
+        closed = np.array([c is not None for c in self.closed_on], dtype=bool)
+        paid_rural = self.ledger.paid_to("rural_station")
+        built = int((rec["rural_station"].first_year <= years[-1]).sum()) if years else 0
+        stations = pd.concat(self.station_rows, ignore_index=True) if self.station_rows else pd.DataFrame()
+        rural = stations[stations["kind"] == "rural_station"] if len(stations) else stations
+        survival = {
+            "exit_rule": self.exit.mode,
+            "open_at_year_end": {str(y): v for y, v in self.open_at_year_end.items()},
+            "rural_built": built,
+            "rural_open_at_end": self.open_at_year_end[years[-1]]["rural"] if years else 0,
+            "rural_open_at_end_share": (self.open_at_year_end[years[-1]]["rural"] / built) if built else None,
+            "rural_closed": int(closed.sum()),
+            "rural_closed_by_year": {str(y): self.closed_by_year.get(y, 0) for y in years},
+            "subsidy_to_stations_that_closed_yuan": float(paid_rural[closed].sum()),
+            "operators_by_year": {
+                str(y): {
+                    "stations_open": int((g["open_days"] > 0).sum()),
+                    "mean_profit_yuan_per_month": float(
+                        g["profit_yuan"].sum() / max(g["open_days"].sum() / 30.4375, 1e-9)
+                    ),
+                    "share_with_profit": float((g.loc[g["open_days"] > 0, "profit_yuan"] >= 0).mean())
+                    if (g["open_days"] > 0).any() else None,
+                    "income_yuan": float(g["income_yuan"].sum()),
+                    "subsidy_yuan": float(g["subsidy_yuan"].sum()),
+                    "costs_yuan": float(g["costs_yuan"].sum()),
+                }
+                for y, g in rural.groupby("year")
+            } if len(rural) else {},
+        }  # fmt: skip
+        return ProgrammeResult(self.ledger.table(), stations, subsidies, survival)
