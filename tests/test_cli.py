@@ -15,6 +15,8 @@ RUN_FILES = {
     "scenario.resolved.yaml",
     "metrics.json",
     "run.json",
+    "ledger.csv",
+    "stations.csv",
     "villages.csv",
     "map.png",
     "map_lead_time.png",

@@ -4,6 +4,7 @@ which stations close (conservation, both engines equal, same seed same ledger)."
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import numpy as np
@@ -370,3 +371,41 @@ def test_extends_takes_a_list_merged_in_order(write):
     bad = write("d.yaml", "extends: [a.yaml, 3]\nname: d\n")
     with pytest.raises(InputError, match="extends: must be a file path or a list of them"):
         load_scenario(bad)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def test_run_folder_ledger_sums_to_metrics_and_more_stations_cost_more(write, tmp_path, capsys):
+    from analysis.cli import main
+
+    path = write("prog.yaml", f"""
+        extends: {POLICY}
+        name: prog
+        seed: 4
+        region: {{preset: small, villages: 50, roads: synthetic}}
+        horizon: {{start: 2016-01-01, years: 2}}
+        stations: {{rural: {{build_plan: {{2016: 6, 2017: 10}}}}, community: {{count: 2}}}}
+        simulation: {{days: 60}}
+        outputs: {{map: false, gpkg: false, lead_times_png: false, villages_csv: false}}
+        """)  # fmt: skip
+    build = []
+    for name, sets in (("a", []), ("b", ["--set", "stations.rural.build_plan={2016: 9, 2017: 14}"])):
+        assert main(["run", str(path), "--quiet", "--out", str(tmp_path / name), *sets]) == 0
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        ledger = pd.read_csv(tmp_path / name / "ledger.csv")
+        total = metrics["subsidies"]["total_yuan"]
+        assert ledger["amount_yuan"].sum() == pytest.approx(total, rel=1e-6)
+        assert sum(metrics["subsidies"]["by_year"].values()) == pytest.approx(total, rel=1e-6)
+        stations = pd.read_csv(tmp_path / name / "stations.csv")
+        assert set(stations["year"]) == {2016} and stations["subsidy_yuan"].sum() == pytest.approx(
+            ledger.loc[ledger["recipient_kind"].str.endswith("station"), "amount_yuan"].sum()
+        )
+        build.append(metrics["subsidies"]["by_rule"]["rural-station-build"])
+    assert build == [6 * 2000, 9 * 2000]  # the 2017 builds lie past the 60 simulated days
+    capsys.readouterr()
+    bad = main(["run", str(path), "--quiet", "--out", str(tmp_path / "c"),
+                "--set", "subsidies.rules.rural-station-build.payer=village"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert bad == 2 and len(err) == 1 and "subsidies.rules.rural-station-build.payer" in err[0]
+    assert "Traceback" not in err[0] and not (tmp_path / "c").exists()

@@ -1,4 +1,4 @@
-"""Simulation benchmarks (issues 5 and 10), on one core (`make bench` pins the process).
+"""Simulation benchmarks (issues 5, 10 and 11), on one core (`make bench` pins the process).
 
 - lishui-2018, one simulated year (2,500 rural + 300 community stations), in a fresh process:
   simulation seconds (route planning apart), parcels per second, peak memory; and the engine as
@@ -9,6 +9,8 @@
   target at least 200x, with every lead-time histogram bin equal.
 - The whole `ruralsim run lishui-2018` once route plans and travel matrices are cached:
   target 20 s.
+- The five-year `lishui-programme` (2016-2020, subsidies and closures) beside the one-year
+  lishui-2018 in one process: target within 5x issue 10's one-year time.
 
 Each benchmark asserts the work it did (parcels, van stops).
 """
@@ -181,3 +183,45 @@ def test_ruralsim_run_whole_command(benchmark, tmp_path):
     assert json.loads((folder / "metrics.json").read_text())["simulation"]["parcels_at_end"]["reconciled"]
     assert timings["parcels_simulated"] > 40_000_000
     benchmark.extra_info.update(wall_s=wall, **timings)
+
+
+PROGRAMME = ROOT / "scenarios" / "lishui-programme.yaml"
+ONE_YEAR_S = 11.6  # lishui-2018's simulation time recorded by the engine-core issue (10)
+
+
+def _programme_and_year() -> dict:
+    """The five-year programme and the one-year lishui-2018, in one fresh process (route plans
+    first, timed apart)."""
+    out = {}
+    for name, path in (("year", LISHUI), ("programme", PROGRAMME)):
+        loaded = load_scenario(path)
+        network = build_network(loaded)
+        model = Model(network, loaded.scenario, cache_dir=default_cache_dir())
+        simulate(network, load_scenario(path, ["simulation.days=1"]), loaded.scenario.seed, model=model)
+        run = simulate(network, loaded, loaded.scenario.seed, model=model)
+        out[name] = {"summary": run.summary, "parcels": run.parcels, "simulation_s": run.simulation_s,
+                     "planning_s": run.planning_s, "ledger_rows": len(run.ledger)}  # fmt: skip
+    return out
+
+
+def test_lishui_programme_five_years(benchmark):
+    """Issue 11: the five-year programme (2016-2020: builds, subsidies, closures) within 5 times
+    the one-year time of issue 10; the one-year run in the same process gives the ratio."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = benchmark.pedantic(lambda: pool.submit(_programme_and_year).result(), rounds=1, iterations=1)
+    year, five = runs["year"], runs["programme"]
+    s = five["summary"]
+    assert s["parcels_at_end"]["reconciled"] and five["parcels"] > 150_000_000
+    assert s["stations_survival"]["rural_closed"] > 0 and five["ledger_rows"] > 5000
+    ratio = five["simulation_s"] / year["simulation_s"]
+    print(
+        f"\nlishui-programme, five years: simulation {five['simulation_s']:.1f} s for {five['parcels']:,} "
+        f"parcels (route planning {five['planning_s']:.1f} s after the first day's plans, i.e. the "
+        f"closures' repairs and new build years); lishui-2018 in the same process "
+        f"{year['simulation_s']:.1f} s for {year['parcels']:,}: {ratio:.2f}x (target 5x); "
+        f"{five['simulation_s'] / ONE_YEAR_S:.2f}x issue 10's {ONE_YEAR_S} s"
+    )
+    benchmark.extra_info.update(
+        programme_s=five["simulation_s"], year_s=year["simulation_s"], ratio=ratio,
+        parcels=five["parcels"], planning_s=five["planning_s"],
+    )  # fmt: skip
