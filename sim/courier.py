@@ -123,7 +123,12 @@ def plan_county(
 
 
 def without_stops(
-    plan: CountyRoutes, stops: np.ndarray, is_station: np.ndarray, daily_parcels: np.ndarray, cfg: Couriers, shelf: np.ndarray
+    plan: CountyRoutes,
+    stops: np.ndarray,
+    is_station: np.ndarray,
+    daily_parcels: np.ndarray,
+    cfg: Couriers,
+    shelf: np.ndarray,
 ) -> CountyRoutes:
     """`plan` repaired for a subset `stops` of its stops (stations closed): the routes keep
     their order without the missing stops, each stop keeps its visit phase, visit frequencies
@@ -370,7 +375,11 @@ class RoutePlanner:
             stops = np.flatnonzero(active & (p.stop_county == c))
             is_station, shelf = stops < p.n_villages, self.shelf[stops[stops < p.n_villages]]
             searched = self._searched.get(c)
-            if searched is not None and len(stops) < len(searched.stops) and np.isin(stops, searched.stops).all():
+            if (
+                searched is not None
+                and len(stops) < len(searched.stops)
+                and np.isin(stops, searched.stops).all()
+            ):
                 plans.append(without_stops(searched, stops, is_station, daily[stops], self.cfg, shelf))
                 continue
             plan = plan_county(

@@ -50,10 +50,13 @@ def month_accounts(
     income = (
         received * cfg.fee_received_yuan
         + sent * cfg.fee_sent_yuan
-        + share * (proxy * cfg.proxy_commission_share + cfg.services_yuan_per_month + cfg.platform_pay_yuan_per_month)
+        + share
+        * (proxy * cfg.proxy_commission_share + cfg.services_yuan_per_month + cfg.platform_pay_yuan_per_month)
     )
     staff_h = open_days * cfg.staff_h_per_day + (received + sent) * cfg.staff_min_per_parcel / 60.0
-    equipment = np.where(np.asarray(age_months) < cfg.equipment_months, cfg.equipment_yuan / cfg.equipment_months, 0.0)
+    equipment = np.where(
+        np.asarray(age_months) < cfg.equipment_months, cfg.equipment_yuan / cfg.equipment_months, 0.0
+    )
     fixed = cfg.rent_yuan_per_month + cfg.internet_yuan_per_month + equipment
     costs = share * fixed + staff_h * cfg.reservation_wage_yuan_per_h
     return Month(received, sent, income, np.asarray(subsidy, dtype=float), costs)

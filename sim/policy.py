@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 PAYERS = ("city", "county", "province", "central")
 RECIPIENTS = ("rural_station", "community_station", "warehouse", "county_centre", "city_centre")
@@ -176,7 +176,9 @@ def policy_problems(subsidies: Subsidies) -> list[tuple]:
             problems.append(((*at, "amount"), f"a {rule.applies_to} handles no parcels", a.yuan_per_parcel))
         if rule.trigger == "build":
             if rule.years is not None:
-                problems.append(((*at, "years"), "not with trigger build (paid once, on opening)", rule.years))
+                problems.append(
+                    ((*at, "years"), "not with trigger build (paid once, on opening)", rule.years)
+                )
             if rule.conditions:
                 problems.append(((*at, "conditions"), "not with trigger build", len(rule.conditions)))
             if a.yuan_per_parcel is not None:
@@ -199,17 +201,25 @@ def policy_problems(subsidies: Subsidies) -> list[tuple]:
             if cond.at_least is None and cond.at_most is None:
                 problems.append((loc, "give at_least and/or at_most", cond.metric))
             elif cond.at_least is not None and cond.at_most is not None and cond.at_least > cond.at_most:
-                problems.append((loc, "can never hold: at_least > at_most", f"{cond.at_least:g} > {cond.at_most:g}"))
+                problems.append(
+                    (loc, "can never hold: at_least > at_most", f"{cond.at_least:g} > {cond.at_most:g}")
+                )
             elif cond.at_most is not None and cond.at_most < 0:
-                problems.append(((*loc, "at_most"), "can never hold: the figure is never negative", cond.at_most))
+                problems.append(
+                    ((*loc, "at_most"), "can never hold: the figure is never negative", cond.at_most)
+                )
             elif cond.metric == "open_days" and cond.at_least is not None and cond.at_least > 366:
-                problems.append(((*loc, "at_least"), "can never hold: a year has at most 366 days", cond.at_least))
+                problems.append(
+                    ((*loc, "at_least"), "can never hold: a year has at most 366 days", cond.at_least)
+                )
         if rule.budget is not None:
             line = subsidies.budgets.get(rule.budget)
             if line is None:
                 choices = ", ".join(repr(b) for b in subsidies.budgets) or "none defined"
                 problems.append(((*at, "budget"), f"no such budget line ({choices})", rule.budget))
             elif line.payer != rule.payer:
-                message = f"budget line {rule.budget!r} is the {line.payer}'s, the rule's payer is {rule.payer}"
+                message = (
+                    f"budget line {rule.budget!r} is the {line.payer}'s, the rule's payer is {rule.payer}"
+                )
                 problems.append(((*at, "budget"), message, rule.budget))
     return problems

@@ -43,6 +43,48 @@ class ProgrammeResult:
     survival: dict[str, Any]
 
 
+def recipients(
+    model: Model, state: StationState, sites: np.ndarray, centre_years: dict[str, int]
+) -> dict[str, Recipients]:
+    """Everyone the rules may pay: the village stations at `sites` (village id; operating year 1
+    = build year), community stations (``<township>/community/<k>``), county warehouses
+    (``warehouse/<county>``) and the public service centres (``centre/<county>``,
+    ``centre/city``; built in `centre_years`, 0: never)."""
+    p, region, start_year = model.points, model.network.region, model.scenario.horizon.start.year
+    counties = np.array(p.county_names, dtype=object)
+    towns = region.townships
+    seat = state.community_seat
+    nth = np.zeros(len(seat), dtype=np.int64)  # a station's number at its seat, from 1
+    for t in np.unique(seat):
+        nth[seat == t] = np.arange(int((seat == t).sum())) + 1
+    town_ids = towns["township_id"].to_numpy()[seat]
+
+    def same(kind: str, ids: list[str], county: np.ndarray, first_year: int) -> Recipients:
+        return Recipients(kind, np.array(ids, dtype=object), county, np.full(len(ids), first_year))
+
+    return {
+        "rural_station": Recipients(
+            "rural_station",
+            region.villages["village_id"].to_numpy(dtype=object)[sites],
+            counties[p.county[sites]],
+            model.network.plan.year_built[sites],
+        ),
+        "community_station": same(
+            "community_station",
+            [f"{tid}/community/{k}" for tid, k in zip(town_ids, nth, strict=True)],
+            towns["county"].to_numpy(dtype=object)[seat],
+            start_year,
+        ),
+        "warehouse": same("warehouse", [f"warehouse/{c}" for c in counties], counties, start_year),
+        "county_centre": same(
+            "county_centre", [f"centre/{c}" for c in counties], counties, centre_years["county_centre"]
+        ),
+        "city_centre": same(
+            "city_centre", ["centre/city"], np.array([""], dtype=object), centre_years["city_centre"]
+        ),
+    }
+
+
 class Programme:
     """Subsidy ledger, operator accounts and exits of one run; subscribe it with the engine
     given the same `state`."""
@@ -52,51 +94,11 @@ class Programme:
         sc = model.scenario
         self.policy, self.operator, self.exit = sc.subsidies, sc.economics.rural_station, sc.economics.exit
         self.rng = np.random.default_rng([seed, STREAM_EXIT])
-        p, region = model.points, model.network.region
-        nv, start_year = p.n_villages, sc.horizon.start.year
+        p = model.points
         self.sites = np.flatnonzero(model.network.plan.year_built != NO_STATION)  # village of each station
-        county_of_village = np.array(p.county_names, dtype=object)[p.county[:nv]]
-        townships = region.townships
-        seat = state.community_seat
-        nth = np.zeros(len(seat), dtype=np.int64)
-        for t in np.unique(seat):
-            nth[seat == t] = np.arange(int((seat == t).sum())) + 1
-        self.community_county = townships["county"].to_numpy(dtype=object)[seat]
-        counties = np.array(p.county_names, dtype=object)
         centres = sc.stations.centres
         self.centre_years = {"county_centre": centres.county or 0, "city_centre": centres.city or 0}
-        self.ledger = Ledger(
-            self.policy,
-            {
-                "rural_station": Recipients(
-                    "rural_station",
-                    region.villages["village_id"].to_numpy(dtype=object)[self.sites],
-                    county_of_village[self.sites],
-                    model.network.plan.year_built[self.sites],
-                ),
-                "community_station": Recipients(
-                    "community_station",
-                    np.array(
-                        [f"{tid}/community/{k}" for tid, k in zip(townships["township_id"].to_numpy()[seat], nth, strict=True)],
-                        dtype=object,
-                    ),
-                    self.community_county,
-                    np.full(len(seat), start_year),
-                ),
-                "warehouse": Recipients(
-                    "warehouse", np.array([f"warehouse/{c}" for c in counties], dtype=object), counties,
-                    np.full(len(counties), start_year),
-                ),
-                "county_centre": Recipients(
-                    "county_centre", np.array([f"centre/{c}" for c in counties], dtype=object), counties,
-                    np.full(len(counties), self.centre_years["county_centre"]),
-                ),
-                "city_centre": Recipients(
-                    "city_centre", np.array(["centre/city"], dtype=object), np.array([""], dtype=object),
-                    np.array([self.centre_years["city_centre"]]),
-                ),
-            },
-        )
+        self.ledger = Ledger(self.policy, recipients(model, state, self.sites, self.centre_years))
         self.households = p.households[self.sites]
         self.seat_of_point = p.township
         self.terminals = sc.stations.community.terminals
@@ -112,8 +114,8 @@ class Programme:
         self.pending_village: dict[int, np.ndarray] = {}
         self.pending_seat: dict[int, np.ndarray] = {}
         self.pending_orders: dict[int, np.ndarray] = {}
-        self.n_towns = len(townships)
-        s, c, n = len(self.sites), len(seat), model.n_counties
+        self.n_towns = len(model.network.region.townships)
+        s, c, n = len(self.sites), len(state.community_seat), model.n_counties
         self.month = {"open_days": np.zeros(s), "received": np.zeros(s)}
         self.year = {
             "open_days": np.zeros(s), "received": np.zeros(s), "community_open_days": np.zeros(c),
@@ -217,7 +219,10 @@ class Programme:
                 "firms_served": np.full(self.m.n_counties, float(self.firms)),
             },
             **{
-                kind: {"open_days": np.where((0 < year <= today.year), 366.0, 0.0) * np.ones(len(self.ledger.recipients[kind]))}
+                kind: {
+                    "open_days": np.where((0 < year <= today.year), 366.0, 0.0)
+                    * np.ones(len(self.ledger.recipients[kind]))
+                }
                 for kind, year in self.centre_years.items()
             },
         }
@@ -298,24 +303,26 @@ class Programme:
             }
         )
         self.station_rows += [rural, community]
-        for key, value in y.items():
+        for value in y.values():
             if isinstance(value, np.ndarray):
                 value[:] = 0.0
         y["days"] = 0
 
     def _paid_in(self, kind: str, year: int) -> np.ndarray:
-        return self.ledger.paid_to(kind, since=date(year, 1, 1)) - self.ledger.paid_to(kind, since=date(year + 1, 1, 1))
+        return self.ledger.paid_to(kind, since=date(year, 1, 1)) - self.ledger.paid_to(
+            kind, since=date(year + 1, 1, 1)
+        )
 
     # ------------------------------------------------------------------------------ summary
     def result(self, *, parcels_delivered: int) -> ProgrammeResult:
         """What the run paid and kept open (call after the run)."""
         years = sorted(self.open_at_year_end)
         rec = self.ledger.recipients
-        stations_built = int((rec["rural_station"].first_year <= years[-1]).sum()) + len(rec["community_station"]) if years else 0
+        built = int((rec["rural_station"].first_year <= years[-1]).sum()) if years else 0
+        stations_built = built + len(rec["community_station"])
         subsidies = summarise(self.ledger, years, stations_built=stations_built, parcels=parcels_delivered)
         closed = np.array([c is not None for c in self.closed_on], dtype=bool)
         paid_rural = self.ledger.paid_to("rural_station")
-        built = int((rec["rural_station"].first_year <= years[-1]).sum()) if years else 0
         stations = pd.concat(self.station_rows, ignore_index=True) if self.station_rows else pd.DataFrame()
         rural = stations[stations["kind"] == "rural_station"] if len(stations) else stations
         survival = {

@@ -356,7 +356,9 @@ def _read_chain(path: Path, seen: tuple[Path, ...]) -> list[tuple[str, dict[str,
     out: list[tuple[str, dict[str, Any]]] = []
     for parent in listed:
         if not isinstance(parent, str) or not parent:
-            raise InputError([f"{path}: extends: must be a file path or a list of them (got {_show(parents)})"])
+            raise InputError(
+                [f"{path}: extends: must be a file path or a list of them (got {_show(parents)})"]
+            )
         parent_path = Path(os.path.normpath(path.parent / parent))
         if any(parent_path.resolve() == p.resolve() for p in chain):
             cycle = " -> ".join(str(p) for p in (*chain, parent_path))

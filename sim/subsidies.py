@@ -104,7 +104,11 @@ class Ledger:
             if rule.consecutive_years > 1:
                 run = np.array([f"{s} years in a row" for s in streak[pay]], dtype=object)
                 by_row = run[None, :] if by_row is None else np.vstack([by_row, run])
-            text = np.array(["; ".join(col) for col in by_row.T]) if by_row is not None else np.full(len(pay), "")
+            text = (
+                np.array(["; ".join(col) for col in by_row.T])
+                if by_row is not None
+                else np.full(len(pay), "")
+            )
             self._pay(name, rule, pay, amount, on, text)
 
     def _pay(self, name: str, rule: Rule, which: np.ndarray, amount: np.ndarray, on: date, basis) -> None:
@@ -127,7 +131,9 @@ class Ledger:
     def table(self) -> pd.DataFrame:
         """Every payment, in the order paid (`ledger.csv`)."""
         if not self.rows:
-            return pd.DataFrame({c: pd.Series(dtype=float if c == "amount_yuan" else object) for c in LEDGER_COLUMNS})
+            return pd.DataFrame(
+                {c: pd.Series(dtype=float if c == "amount_yuan" else object) for c in LEDGER_COLUMNS}
+            )
         return pd.concat(self.rows, ignore_index=True)
 
     def paid_to(self, kind: str, since: date | None = None) -> np.ndarray:
@@ -136,7 +142,9 @@ class Ledger:
         total = np.zeros(len(rec))
         index = {r: i for i, r in enumerate(rec.ids)}
         for chunk in self.rows:
-            if chunk["recipient_kind"].iat[0] != kind or (since is not None and chunk["date"].iat[0] < since.isoformat()):
+            if chunk["recipient_kind"].iat[0] != kind or (
+                since is not None and chunk["date"].iat[0] < since.isoformat()
+            ):
                 continue
             np.add.at(total, chunk["recipient"].map(index).to_numpy(), chunk["amount_yuan"].to_numpy())
         return total
@@ -171,7 +179,9 @@ def summarise(
 
     by_year = {str(y): float(table.loc[table["year"] == y, "amount_yuan"].sum()) for y in years}
     by_year_payer = {
-        str(y): {p: float(v) for p, v in table[table["year"] == y].groupby("payer")["amount_yuan"].sum().items()}
+        str(y): {
+            p: float(v) for p, v in table[table["year"] == y].groupby("payer")["amount_yuan"].sum().items()
+        }
         for y in years
     }
     to_stations = float(table.loc[table["recipient_kind"].isin(WITH_PARCELS), "amount_yuan"].sum())
@@ -207,7 +217,14 @@ def summarise(
                 str(y): {
                     "met": len(o["met"]),
                     "missed": len(o["missed"]),
-                    **({"met_by": [str(i) for i in ids[o["met"]]], "missed_by": [str(i) for i in ids[o["missed"]]]} if named else {}),
+                    **(
+                        {
+                            "met_by": [str(i) for i in ids[o["met"]]],
+                            "missed_by": [str(i) for i in ids[o["missed"]]],
+                        }
+                        if named
+                        else {}
+                    ),
                 }
                 for y, o in sorted(per_year.items())
             },

@@ -55,7 +55,9 @@ def test_hand_worked_ledger_three_stations():
                           "conditions": [{"metric": "parcels_per_day", "at_least": 2}]},
         },
     })  # fmt: skip
-    ledger = Ledger(subsidies, {"rural_station": recipients("rural_station", ["A", "B", "C"], [2016, 2016, 2017])})
+    ledger = Ledger(
+        subsidies, {"rural_station": recipients("rural_station", ["A", "B", "C"], [2016, 2016, 2017])}
+    )
     ledger.opened("rural_station", np.array([0, 1]), date(2016, 1, 1))
     ledger.year_end(2016, rural_figures([5000, 5000, 0], [366, 366, 0]), date(2016, 12, 31))
     ledger.opened("rural_station", np.array([2]), date(2017, 1, 1))
@@ -100,9 +102,9 @@ def test_lishui_rules_carry_the_seed_figures():
     assert (r["rural-station-build"].payer, r["rural-station-build"].trigger) == ("city", "build")
     assert r["rural-station-build"].amount.yuan == 2000
     assert r["rural-station-operation"].payer == "county" and r["rural-station-operation"].years == (2, 3)
-    assert [(x.amount.yuan, x.years) for x in (r["community-station-first-year"], r["community-station-reward"])] == [
-        (10_000, (1, 1)), (5_000, (2, 3))
-    ]  # fmt: skip
+    assert [
+        (x.amount.yuan, x.years) for x in (r["community-station-first-year"], r["community-station-reward"])
+    ] == [(10_000, (1, 1)), (5_000, (2, 3))]
     assert r["public-warehouse"].amount.yuan == 100_000 and r["public-warehouse"].consecutive_years == 3
     assert r["county-centre"].amount.yuan == 300_000 and r["city-centre"].amount.yuan == 500_000
     assert s.budgets["city-rural-ecommerce"].yuan_per_year == 3_000_000
@@ -111,15 +113,25 @@ def test_lishui_rules_carry_the_seed_figures():
 def test_lishui_warehouse_reward_needs_three_years_in_a_row():
     """>= 10 firms and >= 8,000 orders a day, three consecutive years: 100,000 a year."""
     ledger = Ledger(lishui_rules(), {"warehouse": recipients("warehouse", ["X", "Y"], [2016, 2016])})
-    orders = {2016: [8000, 9000], 2017: [8500, 9000], 2018: [9000, 9000], 2019: [7999, 9000], 2020: [9000, 9000]}
+    orders = {
+        2016: [8000, 9000],
+        2017: [8500, 9000],
+        2018: [9000, 9000],
+        2019: [7999, 9000],
+        2020: [9000, 9000],
+    }
     for year, per_day in orders.items():
-        figures = {"warehouse": {"orders_per_day": np.array(per_day, float), "firms_served": np.array([10.0, 9.0])}}
+        figures = {
+            "warehouse": {"orders_per_day": np.array(per_day, float), "firms_served": np.array([10.0, 9.0])}
+        }
         ledger.year_end(year, figures, date(year, 12, 31))
     table = ledger.table()
     assert table[["date", "recipient", "amount_yuan"]].values.tolist() == [["2018-12-31", "X", 100_000.0]]
     assert table.loc[0, "basis"] == "firms_served=10; orders_per_day=9000; 3 years in a row"
     outcome = summarise(ledger, list(orders), stations_built=0, parcels=1)["thresholds"]["public-warehouse"]
-    assert outcome["by_year"]["2019"]["missed_by"] == ["X", "Y"] and outcome["by_year"]["2018"]["met_by"] == ["X"]
+    assert outcome["by_year"]["2019"]["missed_by"] == ["X", "Y"] and outcome["by_year"]["2018"]["met_by"] == [
+        "X"
+    ]
 
 
 @pytest.mark.parametrize(("terminals", "expected"), [(50, [10_000, 5_000, 5_000]), (49, [])])
@@ -153,17 +165,33 @@ def test_lishui_build_and_centre_rules_pay_once_on_opening():
 def test_operator_month_hand_worked():
     """100 households, open all 30 days, 300 parcels received; the default figures."""
     cfg = RuralOperator()
-    m = month_accounts(cfg, households=np.array([100.0]), open_days=np.array([30.0]), days_in_month=30,
-                       received=np.array([300.0]), subsidy=np.array([0.0]), age_months=np.array([0]))  # fmt: skip
+    m = month_accounts(
+        cfg,
+        households=np.array([100.0]),
+        open_days=np.array([30.0]),
+        days_in_month=30,
+        received=np.array([300.0]),
+        subsidy=np.array([0.0]),
+        age_months=np.array([0]),
+    )
     sent = 300 * 0.14  # 42
     income = 300 * 0.4 + sent * 1.0 + 0.1 * 100 * 100 * 0.10 + 100  # 362
     costs = 200 + 50 + 5000 / 36 + (30 * 1.0 + (300 + sent) / 60) * 12  # 817.29
     assert m.sent[0] == pytest.approx(sent) and m.income[0] == pytest.approx(income)
     assert m.costs[0] == pytest.approx(costs) and m.profit[0] == pytest.approx(income - costs)
-    half = month_accounts(cfg, households=np.array([100.0]), open_days=np.array([15.0]), days_in_month=30,
-                          received=np.array([0.0]), subsidy=np.array([500.0]), age_months=np.array([35, 36]))  # fmt: skip
+    half = month_accounts(
+        cfg,
+        households=np.array([100.0]),
+        open_days=np.array([15.0]),
+        days_in_month=30,
+        received=np.array([0.0]),
+        subsidy=np.array([500.0]),
+        age_months=np.array([35, 36]),
+    )
     # Half the month open; the equipment written off after its 36th month.
-    assert half.costs.tolist() == pytest.approx([(200 + 50 + 5000 / 36) / 2 + 15 * 12, (200 + 50) / 2 + 15 * 12])
+    assert half.costs.tolist() == pytest.approx(
+        [(200 + 50 + 5000 / 36) / 2 + 15 * 12, (200 + 50) / 2 + 15 * 12]
+    )
     assert half.profit[0] == pytest.approx(half.income[0] + 500 - half.costs[0])
 
 
@@ -171,7 +199,12 @@ def test_exit_rule_hand_case():
     rng = np.random.default_rng(0)
     trailing = np.array([-1.0, -1.0, 0.0, -500.0])
     since = np.array([6, 5, 9, 12])  # months run since subsidies ended
-    assert quits(Exit(mode="deterministic", months=6), trailing, since, rng).tolist() == [True, False, False, True]
+    assert quits(Exit(mode="deterministic", months=6), trailing, since, rng).tolist() == [
+        True,
+        False,
+        False,
+        True,
+    ]
     assert not quits(Exit(mode="none"), trailing, since, rng).any()
     p = Exit(mode="probabilistic", months=1, probability_per_month=0.3)
     many = quits(p, np.full(100_000, -1.0), np.full(100_000, 1), np.random.default_rng(1))
@@ -200,7 +233,11 @@ def scenario(write, *sets, text=""):
     return load_scenario(path, list(sets))
 
 
-LOSING = ("economics.exit.mode=deterministic", "economics.exit.months=2", "economics.rural_station.rent_yuan_per_month=100000")
+LOSING = (
+    "economics.exit.mode=deterministic",
+    "economics.exit.months=2",
+    "economics.rural_station.rent_yuan_per_month=100000",
+)
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +272,9 @@ def test_losing_stations_close_after_the_months_of_losses_and_parcels_are_conser
     assert survival["rural_closed"] == 10 and survival["rural_open_at_end"] == 0
     assert list(run.summary["route_plans"]) == ["2015-12-29", "2016-03-01"]
     ends = run.summary["parcels_at_end"]
-    assert ends["reconciled"] and ends["ordered"] == sum(v for k, v in ends.items() if k not in ("ordered", "reconciled"))
+    assert ends["reconciled"] and ends["ordered"] == sum(
+        v for k, v in ends.items() if k not in ("ordered", "reconciled")
+    )
     # Parcels reached the stations until the day they closed (a van loaded the day before may
     # arrive that day), then the township points took over.
     assert rural["parcels_received"].sum() > 0
@@ -277,7 +316,11 @@ def test_ledger_sums_to_the_totals_of_a_full_year(write):
     arrivals = StationArrivals(24.0 * loaded.scenario.simulation.warmup_days)
     run = simulate(build_network(loaded), loaded, 4, observers=(arrivals,))
     s, ledger = run.summary["subsidies"], run.ledger
-    assert ledger["amount_yuan"].sum() == pytest.approx(s["total_yuan"]) == pytest.approx(sum(s["by_year"].values()))
+    assert (
+        ledger["amount_yuan"].sum()
+        == pytest.approx(s["total_yuan"])
+        == pytest.approx(sum(s["by_year"].values()))
+    )
     assert s["by_rule"]["rural-station-build"] == 12 * 2000
     assert s["by_rule"]["county-centre"] == 300_000 and s["by_rule"]["city-centre"] == 500_000
     # The community operator runs 2 terminals (< 50): no community subsidy, and it says so.
@@ -294,7 +337,9 @@ def test_more_stations_never_lower_the_build_subsidy(write, a, b):
     fewer, more = sorted((a, b))
     totals = []
     for target in (fewer, more):
-        loaded = scenario(write, f"stations.rural.target={target}", "simulation.days=2", "simulation.warmup_days=0")
+        loaded = scenario(
+            write, f"stations.rural.target={target}", "simulation.days=2", "simulation.warmup_days=0"
+        )
         run = simulate(build_network(loaded), loaded, 4)
         totals.append(run.summary["subsidies"]["by_rule"]["rural-station-build"])
     assert totals[0] <= totals[1] and totals == [2000 * fewer, 2000 * more]
@@ -324,10 +369,17 @@ def test_closing_stations_repairs_routes_without_a_new_search(write, monkeypatch
     # Each route keeps its order without the closed stops.
     for old, new in zip((r for r in first.routes if any(first.stops[i - 1] not in closing for i in r)),
                         repaired.routes, strict=True):  # fmt: skip
-        assert [repaired.stops[i - 1] for i in new] == [first.stops[i - 1] for i in old if first.stops[i - 1] not in closing]
-    direct = without_stops(first, first.stops, first.stops < model.points.n_villages,
-                           np.ones(len(first.stops)), loaded.scenario.couriers,
-                           model.pickups.shelf[first.stops[first.stops < model.points.n_villages]])  # fmt: skip
+        assert [repaired.stops[i - 1] for i in new] == [
+            first.stops[i - 1] for i in old if first.stops[i - 1] not in closing
+        ]
+    direct = without_stops(
+        first,
+        first.stops,
+        first.stops < model.points.n_villages,
+        np.ones(len(first.stops)),
+        loaded.scenario.couriers,
+        model.pickups.shelf[first.stops[first.stops < model.points.n_villages]],
+    )
     assert [r.tolist() for r in direct.routes] == [r.tolist() for r in first.routes]
 
 
@@ -337,21 +389,41 @@ def test_closing_stations_repairs_routes_without_a_new_search(write, monkeypatch
 @pytest.mark.parametrize(
     ("sets", "message"),
     [
-        (["subsidies.rules.rural-station-build.trigger=once"], "subsidies.rules.rural-station-build.trigger: "),
-        (["subsidies.rules.public-warehouse.conditions=[{metric: parcels_handled, at_least: 1}]"],
-         "subsidies.rules.public-warehouse.conditions.0.metric: not a figure of a warehouse"),
-        (["subsidies.rules.public-warehouse.conditions=[{metric: orders_per_day, at_least: 9, at_most: 8}]"],
-         "subsidies.rules.public-warehouse.conditions.0: can never hold: at_least > at_most (got '9 > 8')"),
-        (["subsidies.rules.county-centre.amount={yuan_per_parcel: 1}"],
-         "subsidies.rules.county-centre.amount: a county_centre handles no parcels"),
-        (["subsidies.rules.rural-station-build.budget=nope"],
-         "subsidies.rules.rural-station-build.budget: no such budget line"),
-        (["subsidies.rules.x={applies_to: rural_station, trigger: build, amount: {yuan: 1}}"],
-         "subsidies.rules.x.payer: required field is missing"),
-        (["subsidies.rules.rural-station-operation.years=[3, 2]"],
-         "subsidies.rules.rural-station-operation.years: must be [k, m] with 1 <= k <= m (got [3, 2])"),
-        (["subsidies.rules.rural-station-build.amout={yuan: 1}"],
-         "subsidies.rules.rural-station-build.amout: unknown field"),
+        (
+            ["subsidies.rules.rural-station-build.trigger=once"],
+            "subsidies.rules.rural-station-build.trigger: ",
+        ),
+        (
+            ["subsidies.rules.public-warehouse.conditions=[{metric: parcels_handled, at_least: 1}]"],
+            "subsidies.rules.public-warehouse.conditions.0.metric: not a figure of a warehouse",
+        ),
+        (
+            [
+                "subsidies.rules.public-warehouse.conditions="
+                "[{metric: orders_per_day, at_least: 9, at_most: 8}]"
+            ],
+            "subsidies.rules.public-warehouse.conditions.0: can never hold: at_least > at_most (got '9 > 8')",
+        ),
+        (
+            ["subsidies.rules.county-centre.amount={yuan_per_parcel: 1}"],
+            "subsidies.rules.county-centre.amount: a county_centre handles no parcels",
+        ),
+        (
+            ["subsidies.rules.rural-station-build.budget=nope"],
+            "subsidies.rules.rural-station-build.budget: no such budget line",
+        ),
+        (
+            ["subsidies.rules.x={applies_to: rural_station, trigger: build, amount: {yuan: 1}}"],
+            "subsidies.rules.x.payer: required field is missing",
+        ),
+        (
+            ["subsidies.rules.rural-station-operation.years=[3, 2]"],
+            "subsidies.rules.rural-station-operation.years: must be [k, m] with 1 <= k <= m (got [3, 2])",
+        ),
+        (
+            ["subsidies.rules.rural-station-build.amout={yuan: 1}"],
+            "subsidies.rules.rural-station-build.amout: unknown field",
+        ),
         (["economics.exit.mode=sometimes"], "economics.exit.mode: "),
     ],
 )
