@@ -270,38 +270,25 @@ class Programme:
         rural_open = st.rural_open(last_day)[self.sites]
         c_open = (st.community_opens <= last_day) & (last_day < st.community_closes)
         self.open_at_year_end[year] = {"rural": int(rural_open.sum()), "community": int(c_open.sum())}
-        built = rec["rural_station"].first_year <= year
-        rural = pd.DataFrame(
-            {
-                "station": rec["rural_station"].ids,
-                "kind": "rural_station",
-                "county": rec["rural_station"].county,
-                "year": year,
-                "built": rec["rural_station"].first_year,
-                "open_days": y["open_days"],
-                "parcels_received": y["received"],
-                "parcels_sent": y["account_sent"],
-                "income_yuan": y["account_income"],
-                "subsidy_yuan": y["account_subsidy"],
-                "costs_yuan": y["account_costs"],
-                "profit_yuan": y["account_income"] + y["account_subsidy"] - y["account_costs"],
-                "open_at_year_end": rural_open,
-                "closed_on": self.closed_on,
-            }
-        )[built]
-        community = pd.DataFrame(
-            {
-                "station": rec["community_station"].ids,
-                "kind": "community_station",
-                "county": rec["community_station"].county,
-                "year": year,
-                "built": rec["community_station"].first_year,
-                "open_days": y["community_open_days"],
-                "parcels_received": y["community_received"],
-                "subsidy_yuan": self._paid_in("community_station", year),
-                "open_at_year_end": c_open,
-            }
-        )
+
+        def table(kind: str, open_days, received, subsidy, open_at_end, **more) -> pd.DataFrame:
+            r = rec[kind]
+            return pd.DataFrame(
+                {"station": r.ids, "kind": kind, "county": r.county, "year": year, "built": r.first_year,
+                 "open_days": open_days, "parcels_received": received, "subsidy_yuan": subsidy,
+                 "open_at_year_end": open_at_end, **more}
+            )  # fmt: skip
+
+        rural = table(
+            "rural_station", y["open_days"], y["received"], y["account_subsidy"], rural_open,
+            parcels_sent=y["account_sent"], income_yuan=y["account_income"], costs_yuan=y["account_costs"],
+            profit_yuan=y["account_income"] + y["account_subsidy"] - y["account_costs"],
+            closed_on=self.closed_on,
+        )[rec["rural_station"].first_year <= year]  # fmt: skip
+        community = table(
+            "community_station", y["community_open_days"], y["community_received"],
+            self._paid_in("community_station", year), c_open,
+        )  # fmt: skip
         self.station_rows += [rural, community]
         for value in y.values():
             if isinstance(value, np.ndarray):

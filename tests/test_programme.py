@@ -165,29 +165,16 @@ def test_lishui_build_and_centre_rules_pay_once_on_opening():
 def test_operator_month_hand_worked():
     """100 households, open all 30 days, 300 parcels received; the default figures."""
     cfg = RuralOperator()
-    m = month_accounts(
-        cfg,
-        households=np.array([100.0]),
-        open_days=np.array([30.0]),
-        days_in_month=30,
-        received=np.array([300.0]),
-        subsidy=np.array([0.0]),
-        age_months=np.array([0]),
-    )
+    month = {"households": np.array([100.0]), "open_days": np.array([30.0]), "days_in_month": 30,
+             "received": np.array([300.0]), "subsidy": np.zeros(1), "age_months": np.zeros(1)}  # fmt: skip
+    m = month_accounts(cfg, **month)
     sent = 300 * 0.14  # 42
     income = 300 * 0.4 + sent * 1.0 + 0.1 * 100 * 100 * 0.10 + 100  # 362
     costs = 200 + 50 + 5000 / 36 + (30 * 1.0 + (300 + sent) / 60) * 12  # 817.29
     assert m.sent[0] == pytest.approx(sent) and m.income[0] == pytest.approx(income)
     assert m.costs[0] == pytest.approx(costs) and m.profit[0] == pytest.approx(income - costs)
-    half = month_accounts(
-        cfg,
-        households=np.array([100.0]),
-        open_days=np.array([15.0]),
-        days_in_month=30,
-        received=np.array([0.0]),
-        subsidy=np.array([500.0]),
-        age_months=np.array([35, 36]),
-    )
+    half_open = {"open_days": np.array([15.0]), "received": np.zeros(1), "subsidy": np.full(1, 500.0)}
+    half = month_accounts(cfg, **{**month, **half_open, "age_months": np.array([35, 36])})
     # Half the month open; the equipment written off after its 36th month.
     assert half.costs.tolist() == pytest.approx(
         [(200 + 50 + 5000 / 36) / 2 + 15 * 12, (200 + 50) / 2 + 15 * 12]
