@@ -17,7 +17,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lint,osm]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lint,osm,dask]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -30,7 +30,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q --ignore=tests/bench
 
 $(VENV)/.installed-bench: $(VENV)/.installed-test
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lint,osm,bench]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lint,osm,dask,bench]"
 	touch $@
 
 bench: $(VENV)/.installed-bench

@@ -323,8 +323,10 @@ class RoutePlanner:
 
     Stops are the open village stations and every township seat; each stop is planned for a
     busy day's parcels (`busy_daily` per demand point). A county whose stops are a subset of
-    those PyVRP last planned for it (stations closed, none opened) gets that plan repaired
-    (`without_stops`), not a new search."""
+    those PyVRP last planned for it in the run (`base`: stations closed, none opened) gets that
+    plan repaired (`without_stops`), not a new search. What a run's repairs start from is the
+    run's own (held by its `StationState`), so runs sharing a planner never see each other's
+    history."""
 
     def __init__(
         self,
@@ -343,25 +345,38 @@ class RoutePlanner:
         self.seed, self.cache_dir = seed, cache_dir
         self.planning_s = 0.0
         self.on_county: Callable[[int, int], None] | None = None  # (counties planned, of), for progress
-        self._plans: dict[bytes, tuple[tuple[CountyRoutes, ...], RouteIndex]] = {}
-        self._searched: dict[int, CountyRoutes] = {}  # per county, the last plan PyVRP made
+        # Per network and bases: the plans, their look-up tables, and the bases after them.
+        self._plans: dict[tuple, tuple[tuple[CountyRoutes, ...], RouteIndex, dict[int, CountyRoutes]]] = {}
+        self._searched: dict[bytes, CountyRoutes] = {}  # PyVRP plans by county, stops and parcels
 
     def plans(
-        self, dest: np.ndarray, ptype: np.ndarray, community_open: np.ndarray
+        self,
+        dest: np.ndarray,
+        ptype: np.ndarray,
+        community_open: np.ndarray,
+        base: dict[int, CountyRoutes] | None = None,
     ) -> tuple[tuple[CountyRoutes, ...], RouteIndex]:
         """Plans (and their look-up tables) per county for demand points served at stops
         `dest` as point types `ptype` (`Points.destinations`), with `community_open` stations
-        per seat."""
-        key = dest.tobytes() + ptype.tobytes() + community_open.astype(np.int64).tobytes()
+        per seat. `base` (updated): per county, the plan PyVRP last made in this run."""
+        base = {} if base is None else base
+        n = len(self.points.county_names)
+        network = dest.tobytes() + ptype.tobytes() + community_open.astype(np.int64).tobytes()
+        key = (network, tuple(id(base.get(c)) for c in range(n)))
         if key not in self._plans:
             start = time.perf_counter()
-            plans = self._plan(dest, community_open)
+            after = dict(base)
+            plans = self._plan(dest, community_open, after)
             index = RouteIndex.of(plans, dest, ptype, self.points.county, len(self.points.stop_xy))
-            self._plans[key] = plans, index
+            self._plans[key] = plans, index, after
             self.planning_s += time.perf_counter() - start
-        return self._plans[key]
+        plans, index, after = self._plans[key]
+        base.update(after)
+        return plans, index
 
-    def _plan(self, dest: np.ndarray, community_open: np.ndarray) -> tuple[CountyRoutes, ...]:
+    def _plan(
+        self, dest: np.ndarray, community_open: np.ndarray, base: dict[int, CountyRoutes]
+    ) -> tuple[CountyRoutes, ...]:
         p, n_stops = self.points, len(self.points.stop_xy)
         per_station = np.where(p.community > 0, community_open[p.township] / np.maximum(p.community, 1), 1.0)
         daily = np.bincount(dest, weights=self.busy_daily * per_station, minlength=n_stops)
@@ -374,29 +389,27 @@ class RoutePlanner:
                 self.on_county(c, len(p.county_names))
             stops = np.flatnonzero(active & (p.stop_county == c))
             is_station, shelf = stops < p.n_villages, self.shelf[stops[stops < p.n_villages]]
-            searched = self._searched.get(c)
-            if (
-                searched is not None
-                and len(stops) < len(searched.stops)
-                and np.isin(stops, searched.stops).all()
-            ):
-                plans.append(without_stops(searched, stops, is_station, daily[stops], self.cfg, shelf))
+            last = base.get(c)
+            if last is not None and len(stops) < len(last.stops) and np.isin(stops, last.stops).all():
+                plans.append(without_stops(last, stops, is_station, daily[stops], self.cfg, shelf))
                 continue
-            plan = plan_county(
-                p.depot_xy[c],
-                stops,
-                p.stop_xy[stops],
-                is_station,
-                daily[stops],
-                self.distances,
-                float(self.circuity[c]),
-                self.cfg,
-                shelf=shelf,
-                seed=self.seed,
-                cache_dir=self.cache_dir,
-            )
-            self._searched[c] = plan
-            plans.append(plan)
+            key = np.int64(c).tobytes() + stops.tobytes() + daily[stops].tobytes()
+            if key not in self._searched:
+                self._searched[key] = plan_county(
+                    p.depot_xy[c],
+                    stops,
+                    p.stop_xy[stops],
+                    is_station,
+                    daily[stops],
+                    self.distances,
+                    float(self.circuity[c]),
+                    self.cfg,
+                    shelf=shelf,
+                    seed=self.seed,
+                    cache_dir=self.cache_dir,
+                )
+            base[c] = self._searched[key]
+            plans.append(base[c])
         if self.on_county is not None:
             self.on_county(len(p.county_names), len(p.county_names))
         return tuple(plans)

@@ -151,7 +151,7 @@ class Model:
         """The network `state` has on `day` (route plans made on first use, then kept)."""
         rural, community = state.rural_open(day), state.community_open(day)
         dest, ptype = self.points.destinations(rural, community)
-        plans, index = self.planner.plans(dest, ptype, community)
+        plans, index = self.planner.plans(dest, ptype, community, state.route_base)
         return DayNetwork(rural, community, dest, ptype, self.pickups.bay_capacity(community), plans, index)
 
     def day_end_events(self, day: int, net: DayNetwork) -> list:

@@ -31,6 +31,9 @@ class StationState:
         self.community_opens = np.zeros(len(self.community_seat), dtype=np.int64)
         self.community_closes = np.full(len(self.community_seat), NEVER, dtype=np.int64)
         self.n_townships = n_townships
+        #: Per county, the route plan PyVRP last made in this run (repairs after closures
+        #: start from it; `sim.courier.RoutePlanner`).
+        self.route_base: dict = {}
 
     @classmethod
     def from_plan(

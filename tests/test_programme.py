@@ -370,6 +370,33 @@ def test_closing_stations_repairs_routes_without_a_new_search(write, monkeypatch
     assert [r.tolist() for r in direct.routes] == [r.tolist() for r in first.routes]
 
 
+def test_route_repairs_start_from_the_runs_own_plans_when_runs_share_a_model(write):
+    """Run 1 reaches the 2017 network (PyVRP plans it); run 2, on the same model, closes a
+    station in 2016: its repair starts from its own 2016 plan, as on a fresh model, not from run
+    1's 2017 plan."""
+    from sim.model import Model
+
+    loaded = scenario(write, "horizon.years=2", "stations.rural.target=null",
+                      "stations.rural.build_plan={2016: 6, 2017: 14}")  # fmt: skip
+    network = build_network(loaded)
+    day_2017 = (date(2017, 1, 1) - date(2016, 1, 1)).days + loaded.scenario.simulation.warmup_days
+
+    def run_two(model):
+        state = model.stations()
+        state.close_rural(np.flatnonzero(state.rural_open(0))[:1], 5)
+        model.network_on(state, 0)
+        return model.network_on(state, 5).plans
+
+    shared = Model(network, loaded.scenario)
+    first = shared.stations()
+    shared.network_on(first, 0)
+    shared.network_on(first, day_2017)
+    again, fresh = run_two(shared), run_two(Model(network, loaded.scenario))
+    for a, b in zip(again, fresh, strict=True):
+        assert a.stops.tolist() == b.stops.tolist()
+        assert [r.tolist() for r in a.routes] == [r.tolist() for r in b.routes]
+
+
 # --------------------------------------------------------------------------- scenario errors
 
 
