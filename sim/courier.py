@@ -346,7 +346,9 @@ class RoutePlanner:
         self.planning_s = 0.0
         self.on_county: Callable[[int, int], None] | None = None  # (counties planned, of), for progress
         # Per network and bases: the plans, their look-up tables, and the bases after them.
-        self._plans: dict[tuple, tuple[tuple[CountyRoutes, ...], RouteIndex, dict[int, CountyRoutes]]] = {}
+        self._plans: dict[
+            tuple, tuple[tuple[tuple[CountyRoutes, ...], RouteIndex], dict[int, CountyRoutes]]
+        ] = {}
         self._searched: dict[bytes, CountyRoutes] = {}  # PyVRP plans by county, stops and parcels
 
     def plans(
@@ -368,11 +370,11 @@ class RoutePlanner:
             after = dict(base)
             plans = self._plan(dest, community_open, after)
             index = RouteIndex.of(plans, dest, ptype, self.points.county, len(self.points.stop_xy))
-            self._plans[key] = plans, index, after
+            self._plans[key] = (plans, index), after
             self.planning_s += time.perf_counter() - start
-        plans, index, after = self._plans[key]
+        found, after = self._plans[key]
         base.update(after)
-        return plans, index
+        return found
 
     def _plan(
         self, dest: np.ndarray, community_open: np.ndarray, base: dict[int, CountyRoutes]
