@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from importlib.metadata import version
 from pathlib import Path
 
@@ -17,6 +18,11 @@ from geo.placement import STRATEGIES  # light: the algorithms load when a strate
 # that `--help` and `--version` answer at once.
 
 BUNDLED = Path(__file__).resolve().parent.parent / "scenarios"
+
+STUDY_EPILOG = """\
+Tasks (one per alternative and seed) are named by their content and saved as they finish: run
+the same command again after an interruption and it resumes where it stopped. Results are the
+same whatever the executor and the number of workers."""
 
 EPILOG = """\
 SCENARIO is a YAML file, or the name of a bundled scenario (see `ruralsim scenarios`).
@@ -90,6 +96,72 @@ def _parser() -> argparse.ArgumentParser:
     _add_set(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(command=_run)
+
+    for name, summary, description in (
+        (
+            "compare",
+            "compare alternatives (placement strategies, targets, ...) on the same seeds",
+            "Run the scenario under every combination of the --vary values, each on the same "
+            "seeds (common random numbers), and rank the alternatives per KPI (coverage, order to "
+            "hand mean and p90, villager km, van cost, subsidies, stations open at the end) with "
+            "paired differences against the baseline and their confidence intervals. Prints the "
+            "ranking; writes compare.csv, compare.json, compare.png (differences with CIs) and "
+            "maps.png (one small map per alternative) to the study folder, and prints its path.",
+        ),
+        (
+            "sweep",
+            "sweep one field (a build target, demand growth, ...) and draw the frontier",
+            "Run the scenario for each value of one --vary field on the same seeds and report, per "
+            "value, coverage, median and p90 order to hand, total and per-resident subsidy and the "
+            "stations open at the end, with CIs across replications; the subsidy per newly covered "
+            "resident between steps; the knee of the coverage-cost curve. Prints the table; writes "
+            "sweep.csv, sweep.json, frontier.png and frontier.svg, and prints the folder's path.",
+        ),
+    ):
+        p = sub.add_parser(
+            name,
+            help=summary,
+            description=textwrap.fill(description, 96) + "\n\n" + STUDY_EPILOG,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument("scenario", metavar="SCENARIO", help="scenario file or bundled scenario name")
+        p.add_argument(
+            "--vary",
+            action="append",
+            default=[],
+            metavar="KEY=VALUES",
+            help="a field and its values: a list (stations.rural.placement=population,mclp) or a range "
+            "START:STOP:STEP, STOP included (stations.rural.target=0:2725:250)"
+            + ("; repeat for the Cartesian product" if name == "compare" else ""),
+        )
+        if name == "compare":
+            p.add_argument(
+                "--baseline", metavar="VALUE", help="the alternative to compare against (default: the first)"
+            )
+        p.add_argument(
+            "--replications", type=int, metavar="N", help="seeds per alternative (default: the scenario's)"
+        )
+        p.add_argument("--seed", type=int, metavar="N", help="first seed (default: the scenario's)")
+        p.add_argument("--days", type=int, metavar="N", help="simulate only the first N days of the horizon")
+        p.add_argument(
+            "--confidence", type=float, default=0.95, metavar="P", help="confidence level (default: 0.95)"
+        )
+        p.add_argument("--executor", choices=("local", "dask"), default="local", help="default: local")
+        p.add_argument(
+            "--workers", type=int, metavar="N",
+            help="local processes or LocalCluster workers (default: all cores; 1: in this process)",
+        )  # fmt: skip
+        p.add_argument(
+            "--scheduler", metavar="ADDRESS", help="join a running Dask cluster, e.g. tcp://host:8786"
+        )
+        p.add_argument("--out", type=Path, metavar="DIR", help="the study folder (default: runs/<name>/...)")
+        p.add_argument(
+            "--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where study folders go"
+        )
+        _add_set(p)
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        p.set_defaults(command=_study, study=name)
 
     p = sub.add_parser(
         "validate",
@@ -205,6 +277,41 @@ def _run(args: argparse.Namespace) -> int:
     for note in json.loads((folder / "metrics.json").read_text(encoding="utf-8"))["notes"]:
         print(f"note: {note}", file=sys.stderr)
     print(folder)
+    return 0
+
+
+def _study(args: argparse.Namespace) -> int:
+    from analysis import study
+
+    overrides = list(args.overrides)
+    for flag, key, value in (("--seed", "seed", args.seed), ("--days", "simulation.days", args.days)):
+        if value is not None:
+            overrides.append((flag, f"{key}={value}"))
+    if args.workers is not None and args.workers < 1:
+        raise InputError([f"--workers: must be >= 1 (got {args.workers})"])
+    planned = study.plan(
+        args.study,
+        _resolve(args.scenario),
+        vary=args.vary,
+        overrides=overrides,
+        replications=args.replications,
+        runs_root=args.runs_dir,
+        out=args.out,
+        baseline=getattr(args, "baseline", None),
+        confidence=args.confidence,
+    )
+    report = study.run(
+        planned,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=False if args.quiet else None,
+    )
+    lines = study.compare_lines(report) if args.study == "compare" else study.sweep_lines(report)
+    print("\n".join(lines))
+    if report["reused"]:
+        print(f"({report['reused']} of {report['tasks']} tasks were already done and were reused)")
+    print(planned.folder)
     return 0
 
 

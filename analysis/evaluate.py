@@ -57,14 +57,7 @@ def evaluate(
             leave=False,
         ) as bar:
             runs = replicate(loaded, network, workers=workers, progress=bar)
-        summary = dict(runs[0].summary)
-        metrics["subsidies"] = summary.pop("subsidies")
-        metrics["stations_survival"] = summary.pop("stations_survival")
-        metrics["simulation"] = summary
-        covered = metrics["years"][str(network.plan.years[-1])]["total"]["population_covered"]
-        metrics["subsidies"]["per_covered_resident_yuan"] = (
-            metrics["subsidies"]["total_yuan"] / covered if covered else None
-        )
+        metrics |= run_metrics(metrics, runs[0])
         if len(runs) > 1:
             metrics["replications"] = {
                 "seeds": [scenario.seed + r for r in range(len(runs))],
@@ -77,6 +70,19 @@ def evaluate(
             "parcels_per_s": runs[0].parcels / max(runs[0].simulation_s, 1e-9),
         }
     return Evaluation(loaded, network, by_year, metrics, runs, timings)
+
+
+def run_metrics(coverage: dict[str, Any], run: SimulationRun) -> dict[str, Any]:
+    """The `metrics.json` parts of a simulation run: `simulation`, `subsidies` (with yuan per
+    covered resident of the final year, from `coverage`) and `stations_survival`."""
+    summary = dict(run.summary)
+    subsidies, survival = summary.pop("subsidies"), summary.pop("stations_survival")
+    covered = coverage["years"][max(coverage["years"])]["total"]["population_covered"]
+    subsidies = {
+        **subsidies,
+        "per_covered_resident_yuan": subsidies["total_yuan"] / covered if covered else None,
+    }
+    return {"simulation": summary, "subsidies": subsidies, "stations_survival": survival}
 
 
 def coverage_metrics(loaded: LoadedScenario, network: Network, by_year: dict[int, Access]) -> dict[str, Any]:

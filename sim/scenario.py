@@ -303,6 +303,21 @@ def load_scenario(
     return LoadedScenario(scenario, origin)
 
 
+def load_resolved(text: str, source: str) -> LoadedScenario:
+    """A scenario from the text of `LoadedScenario.resolved_yaml()` (every field given, file
+    paths absolute), e.g. shipped to another process; `source` names it in messages."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as err:
+        raise InputError([f"{source}: not a readable resolved scenario: {err}"]) from None
+    origin = Origin(source)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        raise InputError([_pydantic_problem(origin, e) for e in err.errors()]) from None
+    return LoadedScenario(scenario, origin)
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys instead of silently keeping the last, and leaves
     dates as text for the schema to parse (PyYAML would crash on 2018-13-01)."""
