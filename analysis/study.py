@@ -151,6 +151,14 @@ def plan(
             raise InputError([f"--baseline {baseline}: not one of the alternatives ({choices})"])
         base_index = found[0]
     problems: list[str] = []
+    for v in varies:  # each value alone first: a bad value is one line, not one per combination
+        for value in v.values:
+            try:
+                load_scenario(path, [*overrides, *Alternative(((v.key, value),)).overrides()])
+            except InputError as err:
+                problems += err.problems
+    if problems:
+        raise InputError(list(dict.fromkeys(problems)))
     loaded: list[LoadedScenario] = []
     regions: dict[str, Any] = {}
     for alt in alts:
