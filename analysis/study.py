@@ -347,25 +347,28 @@ def compare_lines(report: dict[str, Any]) -> list[str]:
         f"{report['baseline']!r}, paired, {pct}% CI; '=' cannot be told apart from the best",
     ]
     width = max(len(a) for a in report["alternatives"])
-    for block in report["kpis"].values():
-        lines += ["", f"{block['label']} ({block['better']} is better)"]
+    for kpi, block in report["kpis"].items():
+        share = kpi.endswith("_share")  # shown in %, differences in percentage points
+
+        def num(x: float | None, sign: bool = False, share: bool = share) -> str:
+            return _num(x, sign) if not share or x is None else f"{100 * x:{'+' if sign else ''}.2f}"
+
+        unit = " (%, differences in points)" if share else ""
+        lines += ["", f"{block['label']}{unit} ({block['better']} is better)"]
         for row in block["ranking"]:
-            mean = _num(row["mean"])
-            ci = f"[{_num(row['ci_low'])}, {_num(row['ci_high'])}]" if row["ci_low"] is not None else ""
-            diff = (
-                "(baseline)"
-                if row["alternative"] == report["baseline"]
-                else (
-                    f"{_num(row['diff_vs_baseline'], sign=True)} [{_num(row['diff_ci_low'], sign=True)}, "
-                    f"{_num(row['diff_ci_high'], sign=True)}]"
-                    if row["diff_ci_low"] is not None
-                    else _num(row["diff_vs_baseline"], sign=True)
+            ci = f"[{num(row['ci_low'])}, {num(row['ci_high'])}]" if row["ci_low"] is not None else ""
+            if row["alternative"] == report["baseline"]:
+                diff = "(baseline)"
+            elif row["diff_ci_low"] is None:
+                diff = num(row["diff_vs_baseline"], sign=True)
+            else:
+                diff = (
+                    f"{num(row['diff_vs_baseline'], True)} "
+                    f"[{num(row['diff_ci_low'], True)}, {num(row['diff_ci_high'], True)}]"
                 )
-            )
             mark = "best" if row["rank"] == 1 else "=" if row["tied_with_best"] else ""
-            lines.append(
-                f"  {row['rank']:>2}  {row['alternative']:<{width}}  {mean:>12} {ci:<28} {diff:<36} {mark}"
-            )
+            name = f"{row['alternative']:<{width}}"
+            lines.append(f"  {row['rank']:>2}  {name}  {num(row['mean']):>12} {ci:<28} {diff:<36} {mark}")
     return lines
 
 

@@ -1,10 +1,11 @@
 """Many simulation tasks, each one (resolved scenario, seed), on local processes or Dask, resumable.
 
-A task is named by its content: the hash of the resolved scenario, the ruralsim version and the
-seed. Its result is written, once finished, to ``<study>/tasks/<hash>/task.json`` in one rename,
-so a study killed at any moment keeps every finished task and none half-written; running it
-again skips those and runs the rest. Workers compute and return results; only the process that
-runs the study writes files (a remote Dask cluster needs no shared disk).
+A task is named by its content: the hash of the resolved scenario, the code version (ruralsim's
+version and a hash of its code) and the seed. Its result is written, once finished, to
+``<study>/tasks/<hash>/task.json`` in one rename, so a study killed at any moment keeps every
+finished task and none half-written; running it again skips those and runs the rest. Workers
+compute and return results; only the process that runs the study writes files (a remote Dask
+cluster needs no shared disk).
 
 Each worker keeps the networks it built (region, roads, placement: the slow part of a task) for
 the scenarios it has seen, so replications of one alternative build it once per worker. A task's
@@ -14,6 +15,7 @@ the number of workers and the order tasks finish in.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -52,8 +54,21 @@ class Task:
 
     @property
     def key(self) -> str:
-        digest = hashlib.sha256(f"{self.resolved}\0{version('ruralsim')}\0{self.seed}".encode())
+        digest = hashlib.sha256(f"{self.resolved}\0{code_version()}\0{self.seed}".encode())
         return digest.hexdigest()[:24]
+
+
+@functools.cache
+def code_version() -> str:
+    """The ruralsim version and a hash of its code and data files, so that a changed model
+    never reuses a task run by the old one."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for package in ("geo", "sim", "analysis"):
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in {".py", ".json"} and "__pycache__" not in path.parts:
+                h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return f"{version('ruralsim')}+{h.hexdigest()[:12]}"
 
 
 def network_key(resolved: str) -> str:
@@ -141,7 +156,7 @@ def store(folder: Path, task: Task, result: dict[str, Any]) -> None:
     if final.exists():  # a result is a function of the task: the one there is the same
         return
     record = {"seed": task.seed, "alternative": task.alternative, "replication": task.replication,
-              "version": version("ruralsim"), "result": result}  # fmt: skip
+              "version": code_version(), "result": result}  # fmt: skip
     with atomic_dir(final) as tmp:
         (tmp / "task.json").write_text(json.dumps(record), encoding="utf-8")
         (tmp / "scenario.resolved.yaml").write_text(task.resolved, encoding="utf-8")

@@ -8,7 +8,8 @@ recipient opens. At each month's end it draws up every village station's account
 day (through `StationState`; its villages fall back to their township's express point, and the
 parcels already on its shelf are still collected). At each year's end (and the run's) it pays
 operating-year and yearly rules (`sim.subsidies`) before December's accounts, so that they
-count as December income. Only days within the horizon count (not the warm-up).
+count as December income; a year the run ends before 31 December pays no year-end rule
+(`year_end_rules_unpaid_in` says which). Only days within the horizon count (not the warm-up).
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ class Programme:
         self.station_rows: list[pd.DataFrame] = []
         self.open_at_year_end: dict[int, dict[str, int]] = {}
         self.closed_by_year: dict[int, int] = {}
+        self.partial_year: int | None = None  # the run ends before this year's 31 December
 
     # ------------------------------------------------------------------------------- events
     def on_ordered(self, e: Ordered) -> None:
@@ -189,8 +191,10 @@ class Programme:
         y["days"] += 1
         last_day = d == m.total_days - 1
         tomorrow = today + timedelta(days=1)
-        if tomorrow.year != today.year or last_day:
+        if tomorrow.year != today.year:  # a year cut short by the run's end pays no year-end rule
             self._year_end(today)
+        elif last_day:
+            self.partial_year = today.year
         if tomorrow.month != today.month or last_day:
             self._month_end(d, today, last_day)
         if tomorrow.year != today.year or last_day:
@@ -308,6 +312,7 @@ class Programme:
         built = int((rec["rural_station"].first_year <= years[-1]).sum()) if years else 0
         stations_built = built + len(rec["community_station"])
         subsidies = summarise(self.ledger, years, stations_built=stations_built, parcels=parcels_delivered)
+        subsidies["year_end_rules_unpaid_in"] = self.partial_year
         closed = np.array([c is not None for c in self.closed_on], dtype=bool)
         paid_rural = self.ledger.paid_to("rural_station")
         stations = pd.concat(self.station_rows, ignore_index=True) if self.station_rows else pd.DataFrame()

@@ -53,7 +53,11 @@ def test_vary_lists_and_ranges():
     assert parse_vary("demand.growth_per_year=1.0:1.5:0.25").values == (1.0, 1.25, 1.5)
     assert parse_vary("demand.growth_per_year=1.0:1.3:0.1").values == (1.0, 1.1, 1.2, 1.3)  # no 1.2000000002
     v = parse_vary("stations.rural.placement=population, mclp,random")
-    assert (v.key, v.name, v.values) == ("stations.rural.placement", "placement", ("population", "mclp", "random"))
+    assert (v.key, v.name, v.values) == (
+        "stations.rural.placement",
+        "placement",
+        ("population", "mclp", "random"),
+    )
     assert parse_vary("couriers.vans_per_county=5").values == (5,)
     alts = alternatives([parse_vary("a.x=1,2"), parse_vary("b.y=p,q,r")])
     assert [a.label for a in alts[:4]] == ["x=1, y=p", "x=1, y=q", "x=1, y=r", "x=2, y=p"] and len(alts) == 6
@@ -81,16 +85,24 @@ def test_bad_vary_is_one_line(text, message):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--vary", "stations.rural.targte=1,2"], "--vary: stations.rural.targte: unknown field (did you mean 'target'?)"),
+        (
+            ["--vary", "stations.rural.targte=1,2"],
+            "--vary: stations.rural.targte: unknown field (did you mean 'target'?)",
+        ),
         (["--vary", "stations.rural.target=-5,5"], "--vary: stations.rural.target: must be >= 0 (got -5)"),
-        (["--vary", "stations.rural.target=5,99"], "must be <= 40, the number of villages in region 'small' (got 99) [target=99]"),
+        (
+            ["--vary", "stations.rural.target=5,99"],
+            "must be <= 40, the number of villages in region 'small' (got 99) [target=99]",
+        ),
         (["--vary", "stations.rural.placement=population,best"], "stations.rural.placement: must be one of"),
         ([], "compare: give at least one --vary"),
         (["--vary", "seed=1,2", "--baseline", "7"], "--baseline 7: not one of the alternatives"),
     ],
 )
 def test_bad_study_input_exits_2_with_one_line_each(scenario, tmp_path, capsys, args, message):
-    code = main(["compare", str(scenario()), "--quiet", "--workers", "1", "--out", str(tmp_path / "o"), *args])
+    code = main(
+        ["compare", str(scenario()), "--quiet", "--workers", "1", "--out", str(tmp_path / "o"), *args]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0] and "Traceback" not in err[0], err
     assert not (tmp_path / "o").exists()
@@ -158,7 +170,9 @@ def test_common_random_numbers_make_paired_intervals_narrower(placements):
         assert 0 < paired_half < unpaired_half, kpi
     # The paired interval is the t interval of the seed-by-seed differences.
     values = planned.values(results, "order_to_hand_mean_h")
-    row = table[(table["kpi"] == "order_to_hand_mean_h") & (table["alternative"] == "placement=random")].iloc[0]
+    row = table[(table["kpi"] == "order_to_hand_mean_h") & (table["alternative"] == "placement=random")].iloc[
+        0
+    ]
     assert row["diff_ci_low"] == pytest.approx(paired(values[1], values[0]).low)
 
 
@@ -176,14 +190,33 @@ def test_knee_of_a_hand_made_curve():
 SWEEP = ["--vary", "stations.rural.target=5:25:10", "--replications", "3", "--quiet"]
 
 
-def test_serial_process_pool_and_dask_give_identical_results(scenario, tmp_path, capsys):
+def test_serial_process_pool_dask_and_a_running_cluster_give_identical_results(scenario, tmp_path, capsys):
     path = str(scenario())
     outputs = {}
     for name, extra in (("serial", ["--workers", "1"]), ("pool", ["--workers", "2"]),
                         ("dask", ["--executor", "dask", "--workers", "2"])):  # fmt: skip
         assert main(["sweep", path, *SWEEP, *extra, "--out", str(tmp_path / name)]) == 0
         outputs[name] = (tmp_path / name / "sweep.csv").read_bytes()
-    assert outputs["serial"] == outputs["pool"] == outputs["dask"]
+    # And through --scheduler, on a cluster started apart (as a user joins a running one).
+    from dask.distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        assert (
+            main(
+                [
+                    "sweep",
+                    path,
+                    *SWEEP,
+                    "--scheduler",
+                    cluster.scheduler_address,
+                    "--out",
+                    str(tmp_path / "s"),
+                ]
+            )
+            == 0
+        )
+    outputs["scheduler"] = (tmp_path / "s" / "sweep.csv").read_bytes()
+    assert outputs["serial"] == outputs["pool"] == outputs["dask"] == outputs["scheduler"]
     sweep = pd.read_csv(tmp_path / "dask" / "sweep.csv")
     assert sweep["stations.rural.target"].tolist() == [5, 15, 25]
     assert sweep["subsidy_total_yuan"].tolist() == [2000 * 5, 2000 * 15, 2000 * 25]
@@ -225,7 +258,11 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_a_task(scenario, tmp
 
     assert main([*args, "--out", str(killed)]) == 0
     report = json.loads((killed / "sweep.json").read_text())
-    assert report["tasks"] == 12 and report["reused"] == len(finished) and report["run_now"] == 12 - len(finished)
+    assert (
+        report["tasks"] == 12
+        and report["reused"] == len(finished)
+        and report["run_now"] == 12 - len(finished)
+    )
     assert len([p for p in tasks.iterdir() if not p.name.startswith(".")]) == 12
     assert main([*args, "--out", str(tmp_path / "clean")]) == 0
     assert (killed / "sweep.csv").read_bytes() == (tmp_path / "clean" / "sweep.csv").read_bytes()
@@ -234,7 +271,17 @@ def test_a_killed_sweep_resumes_without_losing_or_repeating_a_task(scenario, tmp
 def test_a_folder_holding_another_study_is_refused(scenario, tmp_path, capsys):
     path = str(scenario(days=3))
     out = str(tmp_path / "s")
-    assert main(["sweep", path, "--vary", "stations.rural.target=5,10", "--quiet", "--workers", "1", "--out", out]) == 0
+    assert (
+        main(
+            ["sweep", path, "--vary", "stations.rural.target=5,10", "--quiet", "--workers", "1", "--out", out]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["sweep", path, "--vary", "stations.rural.target=5,11", "--quiet", "--workers", "1", "--out", out]) == 1
+    assert (
+        main(
+            ["sweep", path, "--vary", "stations.rural.target=5,11", "--quiet", "--workers", "1", "--out", out]
+        )
+        == 1
+    )
     assert "holds another study" in capsys.readouterr().err
