@@ -285,3 +285,20 @@ def test_a_folder_holding_another_study_is_refused(scenario, tmp_path, capsys):
         == 1
     )
     assert "holds another study" in capsys.readouterr().err
+
+
+def test_sweep_any_field(scenario, tmp_path, capsys):
+    out = tmp_path / "g"
+    args = ["sweep", str(scenario(days=6)), "--vary", "demand.growth_per_year=1.0:2.0:1.0", "--quiet",
+            "--workers", "1", "--set", "horizon.start=2020-01-01", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "sweep of demand.growth_per_year over 2 values" in printed and str(out) in printed
+    sweep = pd.read_csv(out / "sweep.csv")
+    assert sweep["demand.growth_per_year"].tolist() == [1.0, 2.0]
+    assert sweep["coverage_share"].nunique() == 1  # demand moves no station
+    tasks = [json.loads(p.read_text()) for p in (out / "tasks").glob("*/task.json")]
+    ordered = {
+        t["alternative"]: t["result"]["metrics"]["simulation"]["total"]["parcels"]["ordered"] for t in tasks
+    }
+    assert 3.5 < ordered[1] / ordered[0] < 4.5  # two years after the base year 2018: 2 ** 2 = 4
