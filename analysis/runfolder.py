@@ -61,20 +61,23 @@ def atomic_dir(final: Path) -> Iterator[Path]:
 DIGITS = 7
 
 
-def rounded(tree: Any) -> Any:
-    """`tree` (dicts, lists, numbers) with floats to `DIGITS` significant digits, numpy scalars
-    as Python numbers, and NaN or infinite values as None (JSON has neither)."""
+def rounded(tree: Any, digits: int | None = DIGITS) -> Any:
+    """`tree` (dicts, lists, numbers) with floats to `digits` significant digits (None: kept
+    exactly), numpy scalars as Python numbers, and NaN or infinite values as None (JSON has
+    neither)."""
     if isinstance(tree, dict):
-        return {k: rounded(v) for k, v in tree.items()}
+        return {k: rounded(v, digits) for k, v in tree.items()}
     if isinstance(tree, list | tuple):
-        return [rounded(v) for v in tree]
+        return [rounded(v, digits) for v in tree]
     if isinstance(tree, bool | np.bool_):
         return bool(tree)
     if isinstance(tree, int | np.integer):
         return int(tree)
     if isinstance(tree, float | np.floating):
         x = float(tree)
-        return float(f"{x:.{DIGITS}g}") if math.isfinite(x) else None
+        if not math.isfinite(x):
+            return None
+        return x if digits is None else float(f"{x:.{digits}g}")
     return tree
 
 

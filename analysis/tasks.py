@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import os
 import time
 from collections import OrderedDict
@@ -29,9 +28,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
+from analysis.runfolder import atomic_dir, rounded
 from geo.errors import InputError, RuralsimError
 
 EXECUTORS = ("local", "dask")
@@ -103,7 +102,7 @@ def run_task(task: Task) -> dict[str, Any]:
     if loaded.scenario.simulation.enabled:
         metrics |= run_metrics(metrics, simulate(network, loaded, task.seed))
     out: dict[str, Any] = {
-        "metrics": plain(metrics),
+        "metrics": rounded(metrics, digits=None),
         "pid": os.getpid(),
         "built_network": built,
         "seconds": time.perf_counter() - started,
@@ -114,26 +113,10 @@ def run_task(task: Task) -> dict[str, Any]:
             "x_km": (network.region.village_xy[:, 0] / 1000).round(3).tolist(),
             "y_km": (network.region.village_xy[:, 1] / 1000).round(3).tolist(),
             "population": network.region.villages["population"].astype(int).tolist(),
-            "distance_km": plain(last.distance_km.round(3).tolist()),
+            "distance_km": rounded(last.distance_km.round(3).tolist(), digits=None),
             "sites": network.plan.sites(network.plan.years[-1]).tolist(),
         }
     return out
-
-
-def plain(tree: Any) -> Any:
-    """`tree` with numpy scalars as Python numbers and NaN or infinite values as None, unrounded
-    (JSON keeps a float exactly)."""
-    if isinstance(tree, dict):
-        return {str(k): plain(v) for k, v in tree.items()}
-    if isinstance(tree, list | tuple):
-        return [plain(v) for v in tree]
-    if isinstance(tree, bool | np.bool_):
-        return bool(tree)
-    if isinstance(tree, int | np.integer):
-        return int(tree)
-    if isinstance(tree, float | np.floating):
-        return float(tree) if math.isfinite(float(tree)) else None
-    return tree
 
 
 # ------------------------------------------------------------------------------------- store
@@ -150,8 +133,6 @@ def done(folder: Path, task: Task) -> dict[str, Any] | None:
 
 def store(folder: Path, task: Task, result: dict[str, Any]) -> None:
     """Write `task`'s folder in one rename (a folder that exists is finished)."""
-    from analysis.runfolder import atomic_dir
-
     final = folder / "tasks" / task.key
     if final.exists():  # a result is a function of the task: the one there is the same
         return
