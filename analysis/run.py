@@ -14,6 +14,7 @@ from analysis.evaluate import Evaluation, evaluate
 from analysis.export import region_layers, write_gpkg
 from analysis.maps import planning_map
 from analysis.plots import lead_time_plot
+from analysis.report import write_report
 from analysis.runfolder import atomic_dir, check_free, default_run_dir, write_json
 from geo.placement import NO_STATION
 from geo.region import VILLAGE_COLUMNS
@@ -75,6 +76,35 @@ def write_run(result: Evaluation, folder: Path) -> None:
             title=f"{scenario.name}: lead times by delivery point",
             path=folder / "lead_times.png",
         )
+    if scenario.outputs.xlsx:
+        write_tables(result, folder / "tables.xlsx")
+    write_report(folder)
+
+
+def write_tables(result: Evaluation, path: Path) -> None:
+    """`tables.xlsx` for spreadsheet users: per county and per year (final plan year's coverage,
+    simulation figures), per station and year, and the ledger."""
+    m = result.metrics
+    last = m["years"][max(m["years"])]
+    sim = m.get("simulation")
+    county = pd.DataFrame.from_dict(last["by_county"], orient="index").rename_axis("county")
+    if sim:
+        for c, figures in sim["by_county"].items():
+            hand = figures["order_to_hand_h"]
+            county.loc[c, ["parcels_ordered", "order_to_hand_p50_h", "order_to_hand_p90_h"]] = (
+                figures["parcels"]["ordered"], hand["p50_h"], hand["p90_h"],
+            )  # fmt: skip
+    years = pd.DataFrame(
+        {y: {"rural_stations": f["stations"]["rural"], **f["total"]} for y, f in m["years"].items()}
+    ).T.rename_axis("year")
+    if m.get("subsidies"):
+        years["subsidies_yuan"] = pd.Series(m["subsidies"]["by_year"])
+    sheets = {"per county": county, "per year": years}
+    if result.runs:
+        sheets |= {"per station": result.runs[0].stations, "ledger": result.runs[0].ledger}
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        for name, table in sheets.items():
+            table.to_excel(writer, sheet_name=name, index=name in ("per county", "per year"))
 
 
 def villages_table(network: Network, acc: Access) -> pd.DataFrame:

@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -183,14 +183,18 @@ class Stations(_Section):
 
 
 class Outputs(_Section):
-    """Optional files of a run (`metrics.json` and `scenario.resolved.yaml` are always written):
-    `map.png`, `villages.csv`, and `region.gpkg` (GIS layers)."""
+    """Optional files of a run (`metrics.json`, `scenario.resolved.yaml` and `report.html` are
+    always written): maps, `villages.csv`, `region.gpkg` (GIS layers), `lead_times.png`, and
+    `tables.xlsx` (per county, year, station, and the ledger). `language`: of the report and
+    the maps (`zh` needs a Chinese font)."""
 
     map: bool = True
     map_dpi: int = Field(default=200, ge=72, le=600)
     villages_csv: bool = True
     gpkg: bool = True
     lead_times_png: bool = True
+    xlsx: bool = False
+    language: Literal["en", "zh"] = "en"
 
 
 class Scenario(_Section):

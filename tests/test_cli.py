@@ -17,6 +17,7 @@ RUN_FILES = {
     "run.json",
     "ledger.csv",
     "stations.csv",
+    "report.html",
     "villages.csv",
     "map.png",
     "map_lead_time.png",

@@ -1,0 +1,194 @@
+"""Words of reports and maps in English and Chinese (`outputs.language`), and the CJK font that
+Chinese needs on maps (never boxes for missing glyphs)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from geo.errors import RuralsimError
+from geo.presets import PRESETS
+
+#: Font families that hold Simplified Chinese, in order of preference.
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+    "AR PL UMing CN",
+)
+
+_EN = {
+    "report": "planning report",
+    "headline": "Headline figures",
+    "coverage": "residents within {km:g} km of a station",
+    "stations": "stations in the final plan year",
+    "rural": "rural",
+    "rural_stations": "rural stations",
+    "community": "community",
+    "hand_p50": "order to parcel in hand, median",
+    "hand_p90": "order to parcel in hand, p90",
+    "subsidy_total": "subsidies paid over the horizon",
+    "subsidy_per_resident": "subsidy per covered resident",
+    "budget": "budget check",
+    "budget_ok": "within every budget line",
+    "budget_over": "over budget in {years}",
+    "open_at_end": "rural stations open at the end",
+    "of_built": "of {n:,} built",
+    "by_county": "By county (final plan year)",
+    "county": "county",
+    "villages": "villages",
+    "with_station": "with a station",
+    "population": "village residents",
+    "covered": "covered",
+    "mean_km": "mean km to a station",
+    "parcels": "parcels ordered",
+    "by_year": "By year",
+    "year": "year",
+    "subsidies": "Subsidies",
+    "rule": "rule",
+    "payer": "payer",
+    "amount": "amount",
+    "budgets": "Budget lines",
+    "line": "budget line",
+    "spent": "spent",
+    "over": "over budget",
+    "shortfall": "shortfall",
+    "thresholds": "Reward thresholds",
+    "met": "met",
+    "missed": "missed",
+    "survival": "Stations open",
+    "closed": "closed",
+    "lead_times": "Lead times",
+    "maps": "Maps",
+    "map_final": "the final plan year",
+    "map_year": "plan of {year}",
+    "map_counties": "by county",
+    "map_access": "access time to the nearest station",
+    "map_lead": "order to parcel in hand, by village",
+    "assumptions": "Assumptions",
+    "assumptions_intro": "These figures are assumptions, not sourced figures "
+    "(the scenario files give the sources of the others).",
+    "field": "field",
+    "value": "value",
+    "what": "what",
+    "synthetic": "Village locations are synthetic.",
+    "approximate": "County outlines are approximate.",
+    "ranking": "Ranking",
+    "alternative": "alternative",
+    "mean": "mean",
+    "ci": "95% CI",
+    "diff": "difference from the baseline (paired)",
+    "tied": "cannot be told apart from the best",
+    "best": "best",
+    "frontier": "Coverage-cost frontier",
+    "knee": "knee",
+    "generated": "generated",
+    "no_simulation": "no simulation in this run",
+    "rank": "rank",
+    "marginal": "subsidy per newly covered resident",
+}
+_ZH = {
+    "report": "规划报告",
+    "headline": "主要指标",
+    "coverage": "距服务站 {km:g} 公里以内的居民",
+    "stations": "规划末年的服务站",
+    "rural": "农村",
+    "rural_stations": "农村服务站",
+    "community": "社区",
+    "hand_p50": "下单到取件（中位数）",
+    "hand_p90": "下单到取件（90%分位）",
+    "subsidy_total": "规划期补贴总额",
+    "subsidy_per_resident": "每位覆盖居民的补贴",
+    "budget": "预算核对",
+    "budget_ok": "各项预算均未超支",
+    "budget_over": "超支年份：{years}",
+    "open_at_end": "期末仍在运营的农村服务站",
+    "of_built": "共建成 {n:,} 个",
+    "by_county": "分县（规划末年）",
+    "county": "县（市、区）",
+    "villages": "行政村",
+    "with_station": "有服务站",
+    "population": "农村居民",
+    "covered": "覆盖",
+    "mean_km": "到服务站平均距离（公里）",
+    "parcels": "包裹数",
+    "by_year": "分年度",
+    "year": "年份",
+    "subsidies": "补贴",
+    "rule": "补贴项目",
+    "payer": "出资方",
+    "amount": "金额",
+    "budgets": "预算",
+    "line": "预算科目",
+    "spent": "支出",
+    "over": "超支",
+    "shortfall": "缺口",
+    "thresholds": "奖励门槛",
+    "met": "达标",
+    "missed": "未达标",
+    "survival": "服务站存续",
+    "closed": "关闭",
+    "lead_times": "配送时效",
+    "maps": "地图",
+    "map_final": "规划末年",
+    "map_year": "{year} 年规划",
+    "map_counties": "分县",
+    "map_access": "到最近服务站的时间",
+    "map_lead": "各村下单到取件时间",
+    "assumptions": "假设",
+    "assumptions_intro": "以下数值为假设，并非有出处的数据（其他数值的出处见情景文件）。",
+    "field": "字段",
+    "value": "取值",
+    "what": "含义",
+    "synthetic": "村庄位置为合成数据。",
+    "approximate": "县界为近似边界。",
+    "ranking": "排名",
+    "alternative": "方案",
+    "mean": "均值",
+    "ci": "95% 置信区间",
+    "diff": "与基准方案之差（配对）",
+    "tied": "与最优方案无显著差异",
+    "best": "最优",
+    "frontier": "覆盖率—补贴成本曲线",
+    "knee": "拐点",
+    "generated": "生成时间",
+    "no_simulation": "本次运行未做配送模拟",
+    "rank": "名次",
+    "marginal": "每新增覆盖居民的补贴",
+}
+LANGUAGES = {"en": _EN, "zh": _ZH}
+
+
+def text(lang: str) -> dict[str, str]:
+    """The words of `lang` (`en` or `zh`)."""
+    return LANGUAGES[lang]
+
+
+def county_names(lang: str, preset: str | None) -> dict[str, str]:
+    """County name -> its name in `lang` (Chinese from the preset; as given otherwise)."""
+    if lang != "zh" or preset not in PRESETS:
+        return {}
+    return {c.county_id: c.name_zh for c in PRESETS[preset]().counties}
+
+
+@cache
+def cjk_font() -> str:
+    """The first installed font family of `CJK_FONTS`; `RuralsimError` when none is, since maps
+    in Chinese would draw boxes for every character."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in installed:
+            return name
+    font_manager.fontManager.__init__()  # a font installed since matplotlib built its cache
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in installed:
+            return name
+    raise RuralsimError(
+        "outputs.language zh needs a Chinese font for the maps and none is installed; install one, "
+        "e.g. `apt-get install fonts-wqy-microhei` (or fonts-noto-cjk), or use outputs.language en"
+    )

@@ -1,0 +1,219 @@
+"""`report.html`: one self-contained page per run, comparison or sweep folder.
+
+Everything is inside the file (images as data URIs, SVG inline, styles inline, no script
+fetched from anywhere), so it opens offline and can be mailed. It is rendered from the files
+already in the folder (`metrics.json`, `compare.json`, `sweep.json`, the PNGs), so
+`ruralsim report FOLDER` can write it again for an older folder. Language: the scenario's
+`outputs.language` (en or zh).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from analysis.i18n import county_names, text
+from geo.errors import InputError
+
+#: Defaults that are assumptions, not sourced figures: (dotted field, what it is).
+ASSUMPTIONS = (
+    ("demand.parcels_per_household_day", "parcels a day per household in the base year"),
+    ("demand.growth_per_year", "demand growth a year"),
+    ("couriers.cost_per_km", "van cost per km (yuan)"),
+    ("couriers.cost_per_hour", "van cost per hour (yuan)"),
+    ("pickup.locker_slots", "locker slots per community station"),
+    ("pickup.community_parcels_per_day", "parcels a day per community station (2018)"),
+    ("warehouses.firms_served", "online sellers each county warehouse serves"),
+    ("economics.rural_station.fee_sent_yuan", "station's share of a sending fee (yuan)"),
+    ("economics.rural_station.proxy_orders_per_household_month", "buy-on-behalf orders per household-month"),
+    ("economics.rural_station.proxy_order_value_yuan", "value of a buy-on-behalf order (yuan)"),
+    ("economics.rural_station.services_yuan_per_month", "convenience services income (yuan a month)"),
+    ("economics.rural_station.rent_yuan_per_month", "station rent (yuan a month)"),
+    ("economics.rural_station.internet_yuan_per_month", "internet (yuan a month)"),
+    ("economics.rural_station.equipment_yuan", "station equipment (yuan)"),
+    ("economics.rural_station.staff_h_per_day", "operator's hours a day"),
+    ("economics.rural_station.staff_min_per_parcel", "operator's minutes per parcel"),
+    ("economics.rural_station.reservation_wage_yuan_per_h", "operator's reservation wage (yuan/h)"),
+    ("subsidies.rules.rural-station-operation.amount", "county operating reward of years 2-3"),
+)
+KINDS = {"metrics.json": "run", "compare.json": "compare", "sweep.json": "sweep"}
+
+
+def write_report(folder: Path, kind: str | None = None, data: dict[str, Any] | None = None) -> Path:
+    """Render `folder/report.html` (in one rename) and return its path. `kind` (run, compare or
+    sweep) and `data` (what its JSON holds) may be given before that JSON is written;
+    otherwise both come from the folder's files."""
+    if kind is None:
+        kind = next((k for name, k in KINDS.items() if (folder / name).is_file()), None)
+        if kind is None:
+            raise InputError([f"{folder}: not a run, compare or sweep folder (no {' or '.join(KINDS)})"])
+    if data is None:
+        name = next(n for n, k in KINDS.items() if k == kind)
+        data = json.loads((folder / name).read_text(encoding="utf-8"))
+    context = {"run": _run_context, "compare": _compare_context, "sweep": _sweep_context}[kind](folder, data)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("analysis", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters |= {"num": _num, "pct": _pct, "yuan": _yuan, "hours": _hours}
+    lang = context["lang"]
+    html = env.get_template("report.html.j2").render(
+        kind=kind, t=text(lang), generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        version=version("ruralsim"), **context,
+    )  # fmt: skip
+    path = folder / "report.html"
+    tmp = folder / f".report.html.{os.getpid()}.partial"
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _scenario(folder: Path) -> dict[str, Any]:
+    path = folder / "scenario.resolved.yaml"
+    if path.is_file():
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {}
+
+
+def _image(path: Path) -> str | None:
+    """A data URI of a PNG, or None when absent."""
+    if not path.is_file():
+        return None
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
+    scenario = _scenario(folder)
+    lang = (scenario.get("outputs") or {}).get("language", "en")
+    names = county_names(lang, m.get("region", {}).get("preset"))
+    years = m["years"]
+    last = years[max(years)]
+    sim, subsidies, survival = m.get("simulation"), m.get("subsidies"), m.get("stations_survival")
+    headline = {
+        "coverage": last["total"]["population_covered_share"],
+        "coverage_km": m["coverage_km"],
+        "stations": m["stations"],
+        "hand_p50": sim["total"]["order_to_hand_h"]["p50_h"] if sim else None,
+        "hand_p90": sim["total"]["order_to_hand_h"]["p90_h"] if sim else None,
+        "subsidy_total": subsidies["total_yuan"] if subsidies else None,
+        "subsidy_per_resident": subsidies["per_covered_resident_yuan"] if subsidies else None,
+        "years_over_budget": sorted(
+            {y for b in subsidies["budgets"].values() for y in b["years_over_budget"]}
+        ) if subsidies else [],
+        "open_at_end": survival["rural_open_at_end"] if survival else None,
+        "built": survival["rural_built"] if survival else None,
+    }  # fmt: skip
+    counties = [
+        {"name": names.get(c, c), **fig, **({"sim": sim["by_county"][c]} if sim else {})}
+        for c, fig in last["by_county"].items()
+    ]
+    images = {
+        name: _image(folder / name)
+        for name in (
+            "map.png",
+            "map_counties.png",
+            "map_access_time.png",
+            "map_lead_time.png",
+            "lead_times.png",
+        )
+    }
+    year_maps = sorted(p.name for p in folder.glob("map_[0-9][0-9][0-9][0-9].png"))
+    return {
+        "lang": lang,
+        "title": m["scenario"],
+        "description": scenario.get("description", ""),
+        "m": m,
+        "headline": headline,
+        "counties": counties,
+        "years": years,
+        "sim": sim,
+        "subsidies": subsidies,
+        "survival": survival,
+        "images": images,
+        "year_maps": [(p[4:8], _image(folder / p)) for p in year_maps],
+        "assumptions": _assumptions(scenario),
+        "synthetic": bool(m.get("region", {}).get("villages_synthetic")),
+        "approximate": bool(m.get("region", {}).get("county_boundaries_approximate")),
+    }
+
+
+def _assumptions(scenario: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for path, what in ASSUMPTIONS:
+        node: Any = scenario
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            rows.append(
+                {
+                    "field": path,
+                    "what": what,
+                    "value": node if not isinstance(node, dict) else json.dumps(node),
+                }
+            )
+    return rows
+
+
+def _study_scenario(folder: Path) -> dict[str, Any]:
+    """The resolved scenario of a study's first task (for its language)."""
+    first = next(iter(sorted((folder / "tasks").glob("*/scenario.resolved.yaml"))), None)
+    return yaml.safe_load(first.read_text(encoding="utf-8")) if first else {}
+
+
+def _compare_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
+    lang = (_study_scenario(folder).get("outputs") or {}).get("language", "en")
+    return {
+        "lang": lang,
+        "title": f"{report['scenario']}: compare",
+        "description": ", ".join(f"{k} = {', '.join(map(str, v))}" for k, v in report["vary"].items()),
+        "report": report,
+        "images": {"compare.png": _image(folder / "compare.png"), "maps.png": _image(folder / "maps.png")},
+    }
+
+
+def _sweep_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
+    lang = (_study_scenario(folder).get("outputs") or {}).get("language", "en")
+    return {
+        "lang": lang,
+        "title": f"{report['scenario']}: sweep",
+        "description": ", ".join(f"{k} = {', '.join(map(str, v))}" for k, v in report["vary"].items()),
+        "report": report,
+        "key": next(iter(report["vary"])),
+        "images": {"frontier.png": _image(folder / "frontier.png")},
+    }
+
+
+# --------------------------------------------------------------------------------- filters
+
+
+def _num(x: Any, digits: int = 1) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) >= 100):
+        return f"{int(x):,}"
+    return f"{x:,.{digits}f}"
+
+
+def _pct(x: Any, digits: int = 1) -> str:
+    return "–" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def _yuan(x: Any) -> str:
+    if x is None:
+        return "–"
+    if abs(x) >= 1e6:
+        return f"¥{x / 1e6:,.2f} M"
+    return f"¥{x:,.0f}" if abs(x) >= 100 else f"¥{x:,.2f}"
+
+
+def _hours(x: Any) -> str:
+    return "–" if x is None else f"{x:,.1f} h"
