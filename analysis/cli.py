@@ -216,6 +216,17 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(command=_place)
 
     p = sub.add_parser(
+        "report",
+        help="write report.html for an existing run, compare or sweep folder",
+        description="Write FOLDER/report.html again from the folder's files (metrics.json, compare.json or "
+        "sweep.json and the images): one self-contained page that opens offline. Prints its path.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("folder", type=Path, metavar="FOLDER", help="a folder written by run, compare or sweep")
+    p.set_defaults(command=_report)
+
+    p = sub.add_parser(
         "export",
         help="write a run's GIS layers as GeoPackage or GeoJSON",
         description="Write the GIS layers of an existing run folder: villages (with dist_km, time_min "
@@ -348,6 +359,15 @@ def _place(args: argparse.Namespace) -> int:
         out=args.out,
     )
     print("\n".join(lines))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from analysis.report import write_report
+
+    if not args.folder.is_dir():
+        raise InputError([f"{args.folder}: no such folder"])
+    print(write_report(args.folder))
     return 0
 
 

@@ -198,7 +198,7 @@ def _sweep_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
 def _num(x: Any, digits: int = 1) -> str:
     if x is None:
         return "–"
-    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) >= 100):
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer()):
         return f"{int(x):,}"
     return f"{x:,.{digits}f}"
 

@@ -3,9 +3,9 @@ the same seeds, as resumable tasks (`analysis.tasks`).
 
 A study's folder holds ``study.json`` (what it runs), ``tasks/`` (one finished task per folder)
 and, once every task is done, its report: for a comparison ``compare.csv``, ``compare.json``,
-``compare.png`` and ``maps.png``; for a sweep ``sweep.csv``, ``sweep.json``, ``frontier.png``
-and ``frontier.svg``. Each report file appears in one rename, the JSON last, so a study whose
-JSON is there is complete. Running the same command again resumes it.
+``compare.png``, ``maps.png`` and ``report.html``; for a sweep ``sweep.csv``, ``sweep.json``,
+``frontier.png``, ``frontier.svg`` and ``report.html``. Each report file appears in one
+rename, the JSON last, so a study whose JSON is there is complete. Running the same command again resumes it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.paired import paired, t_interval, welch
+from analysis.report import write_report
 from analysis.runfolder import RunFolderError, rounded
 from analysis.tasks import Task, done, execute, store
 from analysis.vary import Alternative, Vary, alternatives, parse_vary
@@ -322,7 +323,9 @@ def _compare_report(study: Study, results: list[dict[str, Any]], counts: dict[st
     _write(folder / "compare.png", _differences_png(table, study.alternatives[baseline].label, confidence))
     maps = [r.get("map") for r, t in zip(results, study.tasks, strict=True) if t.replication == 0]
     _write(folder / "maps.png", _maps_png([a.label for a in study.alternatives], maps))
-    _write(folder / "compare.json", json.dumps(rounded(report), indent=2, ensure_ascii=False) + "\n")
+    report = rounded(report)
+    write_report(folder, "compare", report)
+    _write(folder / "compare.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report
 
 
@@ -523,9 +526,9 @@ def _sweep_report(study: Study, results: list[dict[str, Any]], counts: dict[str,
     png, svg = _frontier(table, key, study.base.scenario.name, study.confidence)
     _write(folder / "frontier.png", png)
     _write(folder / "frontier.svg", svg)
-    _write(
-        folder / "sweep.json", json.dumps(rounded(report), indent=2, ensure_ascii=False, default=str) + "\n"
-    )
+    report = rounded(report)
+    write_report(folder, "sweep", report)
+    _write(folder / "sweep.json", json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
     return report
 
 
