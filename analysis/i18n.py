@@ -192,3 +192,89 @@ def cjk_font() -> str:
         "outputs.language zh needs a Chinese font for the maps and none is installed; install one, "
         "e.g. `apt-get install fonts-wqy-microhei` (or fonts-noto-cjk), or use outputs.language en"
     )
+
+
+#: Words on maps and charts.
+MAP_WORDS = {
+    "en": {
+        "village": "village, {n:,} residents",
+        "rural_station": "rural station ({n:,})",
+        "community_station": "community station at township seat ({n:,})",
+        "closed_station": "station closed ({n:,})",
+        "county_outline": "county outline",
+        "approximate": " (approximate)",
+        "roads": "expressway, other roads grey",
+        "crs": "Projected CRS {crs}.",
+        "synthetic_note": "Village locations synthetic.",
+        "approximate_note": "County outlines approximate.",
+        "north": "N",
+        "distance": "road distance to nearest station, km",
+        "distance_estimated": "road distance to nearest station, km (estimated)",
+        "minutes": "travel time to the nearest station, minutes",
+        "hand": "mean hours from order to parcel in hand",
+        "title": "{name} — {year}: {rural:,} rural + {community:,} community stations",
+        "subtitle": "{share:.1%} of village residents within {km:g} km of a station; "
+        "{with_station:,} of {villages:,} villages have one",
+        "lead_title": "{name} — {year}: order to parcel in hand",
+        "lead_subtitle": "mean {mean:.1f} h, p90 {p90:.1f} h, {n:,} parcels picked up",
+        "access_title": "{name} — {year}: travel time to the nearest station",
+        "access_subtitle": "resident-weighted mean {mean:.1f} min, p95 {p95:.1f} min",
+        "counties_title": "{name} — {year}: each county, villages joined to their nearest station",
+        "available_panel": "order → available at the point",
+        "hand_panel": "order → parcel in the villager's hand",
+        "hours_since": "hours since order",
+        "share_of_parcels": "share of parcels",
+        "lead_times": "{name}: lead times by delivery point",
+        "village_station": "village station",
+        "township_point": "township express point",
+        "community_locker": "community locker",
+    },
+    "zh": {
+        "village": "行政村，{n:,} 人",
+        "rural_station": "农村服务站（{n:,}）",
+        "community_station": "社区服务站（乡镇驻地，{n:,}）",
+        "closed_station": "已关闭的服务站（{n:,}）",
+        "county_outline": "县界",
+        "approximate": "（近似）",
+        "roads": "高速公路（灰色为其他道路）",
+        "crs": "投影坐标系 {crs}。",
+        "synthetic_note": "村庄位置为合成数据。",
+        "approximate_note": "县界为近似边界。",
+        "north": "北",
+        "distance": "到最近服务站的道路距离（公里）",
+        "distance_estimated": "到最近服务站的道路距离（公里，估算）",
+        "minutes": "到最近服务站的出行时间（分钟）",
+        "hand": "下单到取件平均小时数",
+        "title": "{name} — {year} 年：农村服务站 {rural:,} 个，社区服务站 {community:,} 个",
+        "subtitle": "{share:.1%} 的农村居民距服务站 {km:g} 公里以内；"
+        "{villages:,} 个行政村中 {with_station:,} 个有服务站",
+        "lead_title": "{name} — {year} 年：下单到取件",
+        "lead_subtitle": "平均 {mean:.1f} 小时，90%分位 {p90:.1f} 小时，取件 {n:,} 件",
+        "access_title": "{name} — {year} 年：到最近服务站的时间",
+        "access_subtitle": "居民加权平均 {mean:.1f} 分钟，95%分位 {p95:.1f} 分钟",
+        "counties_title": "{name} — {year} 年：分县，各村连至最近的服务站",
+        "available_panel": "下单到可取件",
+        "hand_panel": "下单到村民取件",
+        "hours_since": "下单后小时数",
+        "share_of_parcels": "包裹比例",
+        "lead_times": "{name}：各类取件点的配送时效",
+        "village_station": "村级服务站",
+        "township_point": "乡镇快递点",
+        "community_locker": "社区快递柜",
+    },
+}
+
+
+def map_words(lang: str) -> dict[str, str]:
+    return MAP_WORDS[lang]
+
+
+def fonts(lang: str):
+    """A matplotlib rc context drawing `lang`'s glyphs (a CJK font first for zh)."""
+    import contextlib
+
+    import matplotlib
+
+    if lang != "zh":
+        return contextlib.nullcontext()
+    return matplotlib.rc_context({"font.family": [cjk_font(), "DejaVu Sans"]})

@@ -12,6 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.patheffects import withStroke
 
+from analysis.i18n import map_words
 from geo.region import Region
 
 A4_LANDSCAPE_IN = (11.69, 8.27)
@@ -29,15 +30,21 @@ def planning_map(
     path: Path,
     dpi: int = 200,
     roads: gpd.GeoDataFrame | None = None,
-    value_label: str = "road distance to nearest station, km",
+    value_label: str | None = None,
+    closed_sites: np.ndarray | None = None,
+    lang: str = "en",
 ) -> None:
     """Draw the map to `path` (PNG or SVG, by suffix).
 
     Villages are sized by population and coloured by `values` (one per village, e.g. road km to
     the nearest station; NaN or inf draws grey), described by `value_label`; `rural_sites` are
-    village indices with a station, `community` counts community stations per township seat;
-    `roads` (a road layer with `road_class`) is drawn underneath when given.
+    village indices with a station, `closed_sites` those whose station closed (marked apart),
+    `community` counts community stations per township seat; `roads` (a road layer with
+    `road_class`) is drawn underneath when given. Words in `lang` (en, zh; the caller sets the
+    font, `analysis.i18n.fonts`).
     """
+    w = map_words(lang)
+    closed = np.empty(0, dtype=np.int64) if closed_sites is None else np.asarray(closed_sites, dtype=np.int64)
     fig = Figure(figsize=A4_LANDSCAPE_IN, layout="constrained")
     ax = fig.add_subplot()
     ax.set_aspect("equal")
@@ -55,11 +62,11 @@ def planning_map(
     for _, county in region.counties.iterrows():
         p = county.geometry.representative_point()
         ax.annotate(
-            county["county"],
+            county_label(county, lang),
             (p.x, p.y),
             ha="center",
             fontsize=10,
-            fontweight="bold",
+            fontweight="bold" if lang == "en" else "normal",  # CJK fonts here have no bold
             color="0.2",
             zorder=5,
             path_effects=[withStroke(linewidth=3, foreground="white")],
@@ -102,6 +109,16 @@ def planning_map(
         linewidths=0,
         zorder=3,
     )
+    if len(closed):
+        ax.scatter(
+            v["x"].to_numpy()[closed],
+            v["y"].to_numpy()[closed],
+            marker="x",
+            s=14,
+            color="0.15",
+            linewidths=0.9,
+            zorder=3,
+        )
     seats = np.flatnonzero(community > 0)
     t = region.townships
     ax.scatter(
@@ -116,12 +133,116 @@ def planning_map(
     )
 
     bar = fig.colorbar(dots, ax=ax, shrink=0.6, pad=0.01, extend="max")
-    bar.set_label(value_label)
-    _legend(ax, pop, len(rural_sites), int(community.sum()), roads is not None)
+    bar.set_label(value_label or w["distance"])
+    _legend(ax, pop, len(rural_sites), int(community.sum()), len(closed), roads is not None, region, w)
     _scale_bar(ax)
-    _north_arrow(ax)
+    _north_arrow(ax, w["north"], lang)
     ax.set_title(f"{title}\n{subtitle}", fontsize=13)
-    fig.text(0.01, 0.005, _footnote(region), fontsize=7, color="0.35", ha="left", va="bottom")
+    fig.text(0.01, 0.005, footnote(region, w), fontsize=7, color="0.35", ha="left", va="bottom")
+    fig.savefig(path, dpi=dpi)
+
+
+def county_label(county, lang: str) -> str:
+    """A county's name on maps: its Chinese name in `zh` when the region has one."""
+    if lang == "zh" and isinstance(county.get("name_zh"), str) and county["name_zh"]:
+        return county["name_zh"]
+    return str(county["county"])
+
+
+def county_panels(
+    region: Region,
+    values: np.ndarray,
+    station_of_village: np.ndarray,
+    rural_sites: np.ndarray,
+    community: np.ndarray,
+    *,
+    title: str,
+    path: Path,
+    dpi: int,
+    value_label: str,
+    closed_sites: np.ndarray | None = None,
+    lang: str = "en",
+) -> None:
+    """One panel per county (small multiples, each at its own scale): villages coloured by
+    `values` on one colour scale, a line from each village to its nearest station
+    (`station_of_village`: (n, 2) x, y, NaN where none), stations, closed stations."""
+    from matplotlib.collections import LineCollection
+
+    w = map_words(lang)
+    counties = region.counties
+    n = len(counties)
+    cols = min(n, 3)
+    rows = int(np.ceil(n / cols))
+    fig = Figure(figsize=(A4_LANDSCAPE_IN[0], 3.6 * rows + 0.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False).ravel())
+    v = region.villages
+    xy = region.village_xy
+    vals = np.asarray(values, dtype=float)
+    finite = np.isfinite(vals)
+    norm = Normalize(vmin=0.0, vmax=max(float(np.percentile(vals[finite], 99)) if finite.any() else 1.0, 1.0))
+    pop = v["population"].to_numpy(dtype=float)
+    size = _marker_size(pop, pop.max() if len(pop) else 1.0) * 0.6
+    county_of = v["county"].to_numpy()
+    closed = np.zeros(len(v), dtype=bool)
+    if closed_sites is not None:
+        closed[np.asarray(closed_sites, dtype=np.int64)] = True
+    has = np.zeros(len(v), dtype=bool)
+    has[rural_sites] = True
+    dots = None
+    for ax, (_, county) in zip(axes, counties.iterrows(), strict=False):
+        mine = county_of == county["county"]
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        counties[counties["county"] == county["county"]].boundary.plot(ax=ax, color="0.35", linewidth=0.8)
+        joined = mine & np.isfinite(station_of_village[:, 0])
+        segments = np.stack([xy[joined], station_of_village[joined]], axis=1)
+        ax.add_collection(LineCollection(segments, colors="0.55", linewidths=0.35, zorder=1))
+        ok = mine & finite
+        dots = ax.scatter(
+            xy[ok, 0],
+            xy[ok, 1],
+            s=size[ok],
+            c=vals[ok],
+            cmap="YlOrRd",
+            norm=norm,
+            edgecolors="0.3",
+            linewidths=0.2,
+            zorder=2,
+        )
+        ax.scatter(
+            xy[mine & has, 0], xy[mine & has, 1], marker="^", s=6, color="#1f4e9c", linewidths=0, zorder=3
+        )
+        if (mine & closed).any():
+            ax.scatter(
+                xy[mine & closed, 0],
+                xy[mine & closed, 1],
+                marker="x",
+                s=12,
+                color="0.15",
+                linewidths=0.8,
+                zorder=3,
+            )
+        seats = np.flatnonzero((community > 0) & (region.townships["county"].to_numpy() == county["county"]))
+        t = region.townships
+        ax.scatter(
+            t["x"].to_numpy()[seats],
+            t["y"].to_numpy()[seats],
+            marker="s",
+            s=14,
+            color="#c0392b",
+            edgecolors="white",
+            linewidths=0.4,
+            zorder=4,
+        )
+        ax.set_title(
+            f"{county_label(county, lang)}: {int(has[mine].sum()):,} / {int(mine.sum()):,}", fontsize=9
+        )
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    if dots is not None:
+        fig.colorbar(dots, ax=axes[:n].tolist(), shrink=0.5, label=value_label)
+    fig.suptitle(title, fontsize=12)
+    fig.text(0.01, 0.005, footnote(region, w), fontsize=7, color="0.35", ha="left", va="bottom")
     fig.savefig(path, dpi=dpi)
 
 
@@ -130,7 +251,9 @@ def _marker_size(pop: np.ndarray, largest: float) -> np.ndarray:
     return 3.0 + 60.0 * np.sqrt(pop / largest)
 
 
-def _legend(ax, pop: np.ndarray, n_rural: int, n_community: int, with_roads: bool) -> None:
+def _legend(
+    ax, pop: np.ndarray, n_rural: int, n_community: int, n_closed: int, with_roads: bool, region: Region, w
+) -> None:
     largest = pop.max() if len(pop) else 1.0
     handles = [
         Line2D(
@@ -141,24 +264,38 @@ def _legend(ax, pop: np.ndarray, n_rural: int, n_community: int, with_roads: boo
             markersize=np.sqrt(_marker_size(np.array([p]), largest))[0],
             markerfacecolor="white",
             markeredgecolor="0.3",
-            label=f"village, {int(p):,} residents",
+            label=w["village"].format(n=int(p)),
         )
         for p in sorted({int(np.percentile(pop, q)) for q in (50, 99)} if len(pop) else [])
     ]
+    approximate = bool(region.counties["boundary_approximate"].all())
     handles += [
-        Line2D([], [], marker="^", linestyle="", color="#1f4e9c", label=f"rural station ({n_rural:,})"),
+        Line2D([], [], marker="^", linestyle="", color="#1f4e9c", label=w["rural_station"].format(n=n_rural)),
         Line2D(
             [],
             [],
             marker="s",
             linestyle="",
             color="#c0392b",
-            label=f"community station at township seat ({n_community:,})",
+            label=w["community_station"].format(n=n_community),
         ),
-        Line2D([], [], color="0.35", linewidth=0.8, label="county outline (approximate)"),
+        Line2D(
+            [],
+            [],
+            color="0.35",
+            linewidth=0.8,
+            label=w["county_outline"] + (w["approximate"] if approximate else ""),
+        ),
     ]
+    if n_closed:
+        handles.insert(
+            -1,
+            Line2D(
+                [], [], marker="x", linestyle="", color="0.15", label=w["closed_station"].format(n=n_closed)
+            ),
+        )
     if with_roads:
-        handles.append(Line2D([], [], color="#2e7d32", linewidth=1.4, label="expressway, other roads grey"))
+        handles.append(Line2D([], [], color="#2e7d32", linewidth=1.4, label=w["roads"]))
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
 
 
@@ -181,20 +318,25 @@ def _rect(xy: tuple[float, float], width: float, height: float, color: str) -> R
     return Rectangle(xy, width, height, facecolor=color, edgecolor="black", linewidth=0.6, zorder=6)
 
 
-def _north_arrow(ax) -> None:
+def _north_arrow(ax, label: str, lang: str) -> None:
     ax.annotate(
-        "N",
+        label,
         xy=(0.96, 0.96),
         xytext=(0.96, 0.87),
         xycoords="axes fraction",
         ha="center",
         va="center",
         fontsize=12,
-        fontweight="bold",
+        fontweight="bold" if lang == "en" else "normal",
         arrowprops={"facecolor": "black", "width": 4, "headwidth": 11, "headlength": 10},
     )
 
 
-def _footnote(region: Region) -> str:
-    note = f"Projected CRS {region.crs}. Village locations synthetic; county outlines approximate."
-    return f"{note} {region.credit}".strip()
+def footnote(region: Region, w: dict[str, str]) -> str:
+    """CRS, and "synthetic" / "approximate" only when the villages / county outlines are."""
+    parts = [w["crs"].format(crs=region.crs)]
+    if bool(region.villages["synthetic"].all()):
+        parts.append(w["synthetic_note"])
+    if bool(region.counties["boundary_approximate"].all()):
+        parts.append(w["approximate_note"])
+    return " ".join([*parts, region.credit]).strip()

@@ -12,7 +12,8 @@ import pandas as pd
 from analysis.coverage import Access
 from analysis.evaluate import Evaluation, evaluate
 from analysis.export import region_layers, write_gpkg
-from analysis.maps import planning_map
+from analysis.i18n import fonts, map_words
+from analysis.maps import county_panels, planning_map
 from analysis.plots import lead_time_plot
 from analysis.report import write_report
 from analysis.runfolder import atomic_dir, check_free, default_run_dir, write_json
@@ -64,18 +65,36 @@ def write_run(result: Evaluation, folder: Path) -> None:
         table.to_csv(folder / "villages.csv", index=False)
     if scenario.outputs.gpkg:
         write_gpkg(region_layers(network, result.access[last], last), folder / "region.gpkg")
-    if scenario.outputs.map:
-        for year in network.plan.years:
-            name = "map.png" if year == last else f"map_{year}.png"
-            draw_map(loaded, network, result.access[year], year, metrics["years"][str(year)], folder / name)
-        if first_run is not None:
-            draw_lead_time_map(loaded, network, first_run, last, folder / "map_lead_time.png")
-    if first_run is not None and scenario.outputs.lead_times_png:
-        lead_time_plot(
-            first_run.cdfs,
-            title=f"{scenario.name}: lead times by delivery point",
-            path=folder / "lead_times.png",
-        )
+    lang = scenario.outputs.language
+    with fonts(lang):
+        if scenario.outputs.map:
+            closed = closed_sites(network, first_run)
+            for year in network.plan.years:
+                name = "map.png" if year == last else f"map_{year}.png"
+                draw_map(
+                    loaded,
+                    network,
+                    result.access[year],
+                    year,
+                    metrics["years"][str(year)],
+                    folder / name,
+                    closed if year == last else None,
+                )
+            draw_access_map(
+                loaded, network, result.access[last], last, metrics, folder / "map_access_time.png"
+            )
+            draw_county_panels(
+                loaded, network, result.access[last], last, closed, folder / "map_counties.png"
+            )
+            if first_run is not None:
+                draw_lead_time_map(loaded, network, first_run, last, folder / "map_lead_time.png")
+        if first_run is not None and scenario.outputs.lead_times_png:
+            lead_time_plot(
+                first_run.cdfs,
+                title=map_words(lang)["lead_times"].format(name=scenario.name),
+                path=folder / "lead_times.png",
+                lang=lang,
+            )
     if scenario.outputs.xlsx:
         write_tables(result, folder / "tables.xlsx")
     write_report(folder)
@@ -92,8 +111,10 @@ def write_tables(result: Evaluation, path: Path) -> None:
         for c, figures in sim["by_county"].items():
             hand = figures["order_to_hand_h"]
             county.loc[c, ["parcels_ordered", "order_to_hand_p50_h", "order_to_hand_p90_h"]] = (
-                figures["parcels"]["ordered"], hand["p50_h"], hand["p90_h"],
-            )  # fmt: skip
+                figures["parcels"]["ordered"],
+                hand["p50_h"],
+                hand["p90_h"],
+            )
     years = pd.DataFrame(
         {y: {"rural_stations": f["stations"]["rural"], **f["total"]} for y, f in m["years"].items()}
     ).T.rename_axis("year")
@@ -120,47 +141,129 @@ def villages_table(network: Network, acc: Access) -> pd.DataFrame:
     return table
 
 
+def closed_sites(network: Network, run: SimulationRun | None) -> np.ndarray:
+    """Villages whose station closed during the run (empty without a simulation)."""
+    if run is None or not len(run.stations):
+        return np.empty(0, dtype=np.int64)
+    rural = run.stations[(run.stations["kind"] == "rural_station") & run.stations["closed_on"].notna()]
+    ids = network.region.villages["village_id"].to_numpy()
+    return np.flatnonzero(np.isin(ids, rural["station"].unique()))
+
+
+def _roads(network: Network):
+    return None if network.roads is None else network.roads.to_geodataframe()
+
+
 def draw_lead_time_map(
     loaded: LoadedScenario, network: Network, sim: SimulationRun, year: int, path: Path
 ) -> None:
     """The planning map coloured by each village's mean order-to-hand time."""
     total = sim.summary["total"]["order_to_hand_h"]
+    lang = loaded.scenario.outputs.language
+    w = map_words(lang)
     planning_map(
         network.region,
         sim.village_hand_h,
         network.plan.sites(year),
         network.community,
-        title=f"{loaded.scenario.name} — {year}: order to parcel in hand",
-        subtitle=f"mean {total['mean_h']:.1f} h, p90 {total['p90_h']:.1f} h, "
-        f"{total['parcels']:,} parcels picked up",
+        title=w["lead_title"].format(name=loaded.scenario.name, year=year),
+        subtitle=w["lead_subtitle"].format(mean=total["mean_h"], p90=total["p90_h"], n=total["parcels"]),
         path=path,
         dpi=loaded.scenario.outputs.map_dpi,
-        roads=None if network.roads is None else network.roads.to_geodataframe(),
-        value_label="mean hours from order to parcel in hand",
+        roads=_roads(network),
+        value_label=w["hand"],
+        lang=lang,
     )
 
 
 def draw_map(
-    loaded: LoadedScenario, network: Network, acc: Access, year: int, figures: dict[str, Any], path: Path
+    loaded: LoadedScenario,
+    network: Network,
+    acc: Access,
+    year: int,
+    figures: dict[str, Any],
+    path: Path,
+    closed: np.ndarray | None = None,
 ) -> None:
+    """The planning map of `year`: villages by road km to the nearest station (stations that
+    closed during the run marked, when given)."""
     scenario = loaded.scenario
     total = figures["total"]
-    radius = scenario.stations.rural.coverage_km
-    subtitle = (
-        f"{total['population_covered_share']:.1%} of village residents within {radius:g} km of a station; "
-        f"{total['villages_with_station']:,} of {total['villages']:,} villages have one"
-    )
-    label = "road distance to nearest station, km" + ("" if network.roads is not None else " (estimated)")
+    lang = scenario.outputs.language
+    w = map_words(lang)
     planning_map(
         network.region,
         acc.distance_km,
         network.plan.sites(year),
         network.community,
-        title=f"{scenario.name} — {year}: {figures['stations']['rural']:,} rural + "
-        f"{figures['stations']['community']:,} community stations",
-        subtitle=subtitle,
-        roads=None if network.roads is None else network.roads.to_geodataframe(),
+        title=w["title"].format(
+            name=scenario.name,
+            year=year,
+            rural=figures["stations"]["rural"],
+            community=figures["stations"]["community"],
+        ),
+        subtitle=w["subtitle"].format(
+            share=total["population_covered_share"],
+            km=scenario.stations.rural.coverage_km,
+            with_station=total["villages_with_station"],
+            villages=total["villages"],
+        ),
+        roads=_roads(network),
         path=path,
         dpi=scenario.outputs.map_dpi,
-        value_label=label,
+        value_label=w["distance"] if network.roads is not None else w["distance_estimated"],
+        closed_sites=closed,
+        lang=lang,
+    )
+
+
+def draw_access_map(
+    loaded: LoadedScenario, network: Network, acc: Access, year: int, metrics: dict[str, Any], path: Path
+) -> None:
+    """Villages coloured by travel time (minutes) to the nearest station."""
+    scenario = loaded.scenario
+    lang = scenario.outputs.language
+    w = map_words(lang)
+    total = metrics["years"][str(year)]["total"]
+    planning_map(
+        network.region,
+        acc.minutes,
+        network.plan.sites(year),
+        network.community,
+        title=w["access_title"].format(name=scenario.name, year=year),
+        subtitle=w["access_subtitle"].format(mean=total["mean_minutes"], p95=total["p95_minutes"]),
+        roads=_roads(network),
+        path=path,
+        dpi=scenario.outputs.map_dpi,
+        value_label=w["minutes"],
+        lang=lang,
+    )
+
+
+def draw_county_panels(
+    loaded: LoadedScenario, network: Network, acc: Access, year: int, closed: np.ndarray, path: Path
+) -> None:
+    """One panel per county: villages by road km, joined to their nearest station."""
+    region = network.region
+    lang = loaded.scenario.outputs.language
+    w = map_words(lang)
+    at = {vid: xy for vid, xy in zip(region.villages["village_id"], region.village_xy, strict=True)}
+    at |= {
+        f"{tid}/community": xy
+        for tid, xy in zip(region.townships["township_id"], region.township_xy, strict=True)
+    }
+    nan = np.array([np.nan, np.nan])
+    station_xy = np.array([at.get(s, nan) for s in acc.station_id], dtype=float).reshape(-1, 2)
+    county_panels(
+        region,
+        acc.distance_km,
+        station_xy,
+        network.plan.sites(year),
+        network.community,
+        title=w["counties_title"].format(name=loaded.scenario.name, year=year),
+        path=path,
+        dpi=loaded.scenario.outputs.map_dpi,
+        value_label=w["distance"] if network.roads is not None else w["distance_estimated"],
+        closed_sites=closed,
+        lang=lang,
     )

@@ -44,3 +44,13 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+def require(found: object, what: str) -> None:
+    """A real part a test needs (Chromium, GDAL, a Chinese font): in CI (`CI` set by .ci/run,
+    which installs them) its absence fails the test; elsewhere the test skips, saying why."""
+    if found:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is missing in CI (.ci/run installs it)")
+    pytest.skip(f"{what} is not installed here (CI installs it)")

@@ -21,6 +21,8 @@ RUN_FILES = {
     "villages.csv",
     "map.png",
     "map_lead_time.png",
+    "map_access_time.png",
+    "map_counties.png",
     "lead_times.png",
     "region.gpkg",
 }

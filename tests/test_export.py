@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from conftest import require
 
 from analysis.cli import main
 from analysis.export import LAYERS
@@ -47,8 +48,8 @@ def test_region_gpkg_has_every_layer_with_units_and_crs(run_dir):
     assert list(first.geometry.coords) == [village.coords[0], station.coords[0]]
 
 
-@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL's ogrinfo is not installed")
 def test_region_gpkg_opens_in_ogrinfo(run_dir):
+    require(shutil.which("ogrinfo"), "GDAL's ogrinfo (Debian gdal-bin)")
     result = subprocess.run(["ogrinfo", "-so", str(run_dir / "region.gpkg")], capture_output=True, text=True)
     assert result.returncode == 0
     assert all(f": {name} (" in result.stdout for name in LAYERS)
