@@ -67,6 +67,7 @@ _EN = {
     "map_counties": "by county",
     "map_access": "access time to the nearest station",
     "map_lead": "order to parcel in hand, by village",
+    "map_routes": "van routes of one day (straight legs between stops)",
     "assumptions": "Assumptions",
     "assumptions_intro": "These figures are assumptions, not sourced figures "
     "(the scenario files give the sources of the others).",
@@ -137,6 +138,7 @@ _ZH = {
     "map_counties": "分县",
     "map_access": "到最近服务站的时间",
     "map_lead": "各村下单到取件时间",
+    "map_routes": "某日配送车路线（停靠点之间为示意直线）",
     "assumptions": "假设",
     "assumptions_intro": "以下数值为假设，并非有出处的数据（其他数值的出处见情景文件）。",
     "field": "字段",
@@ -228,6 +230,9 @@ MAP_WORDS = {
         "village_station": "village station",
         "township_point": "township express point",
         "community_locker": "community locker",
+        "route": "van route, straight legs ({n:,} today)",
+        "warehouse": "county warehouse",
+        "routes_title": "{name} — {date}: van routes of the day",
     },
     "zh": {
         "village": "行政村，{n:,} 人",
@@ -261,6 +266,9 @@ MAP_WORDS = {
         "village_station": "村级服务站",
         "township_point": "乡镇快递点",
         "community_locker": "社区快递柜",
+        "route": "配送车路线，示意直线（当日 {n:,} 条）",
+        "warehouse": "县级仓储配送中心",
+        "routes_title": "{name} — {date}：当日配送车路线",
     },
 }
 

@@ -340,3 +340,54 @@ def footnote(region: Region, w: dict[str, str]) -> str:
     if bool(region.counties["boundary_approximate"].all()):
         parts.append(w["approximate_note"])
     return " ".join([*parts, region.credit]).strip()
+
+
+def routes_map(
+    region: Region,
+    routes: tuple[tuple[int, np.ndarray], ...],
+    rural_sites: np.ndarray,
+    *,
+    title: str,
+    path: Path,
+    dpi: int,
+    lang: str = "en",
+) -> None:
+    """Van routes of one day: each route from its county warehouse through the stops due that
+    day and back, as straight legs (a colour per county), over villages and stations."""
+    from matplotlib.collections import LineCollection
+
+    w = map_words(lang)
+    fig = Figure(figsize=A4_LANDSCAPE_IN, layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    region.counties.boundary.plot(ax=ax, color="0.35", linewidth=0.8, zorder=1)
+    xy = region.village_xy
+    ax.scatter(xy[:, 0], xy[:, 1], s=3, color="0.75", linewidths=0, zorder=2)
+    ax.scatter(
+        xy[rural_sites, 0], xy[rural_sites, 1], marker="^", s=6, color="#1f4e9c", linewidths=0, zorder=3
+    )
+    colours = [f"C{c % 10}" for c, _ in routes]
+    ax.add_collection(
+        LineCollection([r for _, r in routes], colors=colours, linewidths=0.7, alpha=0.8, zorder=4)
+    )
+    depots = region.counties[["seat_x", "seat_y"]].to_numpy(dtype=float)
+    ax.scatter(depots[:, 0], depots[:, 1], marker="*", s=90, color="black", zorder=5)
+    handles = [
+        Line2D([], [], color="C0", linewidth=1.0, label=w["route"].format(n=len(routes))),
+        Line2D([], [], marker="*", linestyle="", color="black", markersize=10, label=w["warehouse"]),
+        Line2D(
+            [],
+            [],
+            marker="^",
+            linestyle="",
+            color="#1f4e9c",
+            label=w["rural_station"].format(n=len(rural_sites)),
+        ),
+    ]
+    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+    _scale_bar(ax)
+    _north_arrow(ax, w["north"], lang)
+    ax.set_title(title, fontsize=13)
+    fig.text(0.01, 0.005, footnote(region, w), fontsize=7, color="0.35", ha="left", va="bottom")
+    fig.savefig(path, dpi=dpi)

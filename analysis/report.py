@@ -123,6 +123,7 @@ def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
             "map_counties.png",
             "map_access_time.png",
             "map_lead_time.png",
+            "map_routes.png",
             "lead_times.png",
         )
     }

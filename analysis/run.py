@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from analysis.coverage import Access
 from analysis.evaluate import Evaluation, evaluate
 from analysis.export import region_layers, write_gpkg
 from analysis.i18n import fonts, map_words
-from analysis.maps import county_panels, planning_map
+from analysis.maps import county_panels, planning_map, routes_map
 from analysis.plots import lead_time_plot
 from analysis.report import write_report
 from analysis.runfolder import atomic_dir, check_free, default_run_dir, write_json
@@ -88,6 +89,16 @@ def write_run(result: Evaluation, folder: Path) -> None:
             )
             if first_run is not None:
                 draw_lead_time_map(loaded, network, first_run, last, folder / "map_lead_time.png")
+                day = scenario.horizon.start + timedelta(days=scenario.outputs.routes_day)
+                routes_map(
+                    network.region,
+                    first_run.routes,
+                    network.plan.sites(min(day.year, last)),
+                    title=map_words(lang)["routes_title"].format(name=scenario.name, date=day.isoformat()),
+                    path=folder / "map_routes.png",
+                    dpi=scenario.outputs.map_dpi,
+                    lang=lang,
+                )
         if first_run is not None and scenario.outputs.lead_times_png:
             lead_time_plot(
                 first_run.cdfs,

@@ -44,6 +44,24 @@ class SimulationRun:
     parcels: int
     ledger: pd.DataFrame
     stations: pd.DataFrame
+    routes: tuple[tuple[int, np.ndarray], ...] = ()
+
+
+def routes_of_day(model: Model, plans: dict[str, tuple], day: int) -> tuple[tuple[int, np.ndarray], ...]:
+    """The van routes planned for run day `day` (warm-up included): per route, its county and
+    the (x, y) of depot, the stops due that day in visiting order, depot; straight legs."""
+    when = model.date(day).isoformat()
+    in_force = plans[max(d for d in plans if d <= when)]
+    p = model.points
+    out = []
+    for c, plan in enumerate(in_force):
+        due = plan.due(day)
+        for route in plan.routes:
+            stops = route[due[route]]
+            if len(stops):
+                xy = np.vstack([p.depot_xy[c], p.stop_xy[plan.stops[stops - 1]], p.depot_xy[c]])
+                out.append((c, xy))
+    return tuple(out)
 
 
 def kpi_observer(model: Model) -> Kpi:
@@ -101,8 +119,17 @@ def simulate(
         for i, name in enumerate(POINT_TYPES)
         for kind, lead in (("available", kpi.available), ("hand", kpi.in_hand))
     }
+    routes = routes_of_day(model, info.plans, model.warmup + min(scenario.outputs.routes_day, model.days - 1))
     return SimulationRun(
-        summary, hand, cdfs, info.planning_s, info.simulation_s, info.parcels, result.ledger, result.stations
+        summary,
+        hand,
+        cdfs,
+        info.planning_s,
+        info.simulation_s,
+        info.parcels,
+        result.ledger,
+        result.stations,
+        routes,
     )
 
 

@@ -186,7 +186,8 @@ class Outputs(_Section):
     """Optional files of a run (`metrics.json`, `scenario.resolved.yaml` and `report.html` are
     always written): maps, `villages.csv`, `region.gpkg` (GIS layers), `lead_times.png`, and
     `tables.xlsx` (per county, year, station, and the ledger). `language`: of the report and
-    the maps (`zh` needs a Chinese font)."""
+    the maps (`zh` needs a Chinese font). `routes_day`: the day of the horizon (0: its first)
+    whose van routes `map_routes.png` draws."""
 
     map: bool = True
     map_dpi: int = Field(default=200, ge=72, le=600)
@@ -195,6 +196,7 @@ class Outputs(_Section):
     lead_times_png: bool = True
     xlsx: bool = False
     language: Literal["en", "zh"] = "en"
+    routes_day: int = Field(default=0, ge=0, le=36_600)
 
 
 class Scenario(_Section):

@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import require
@@ -85,10 +86,12 @@ def test_report_is_one_self_contained_file(run_en):
     html = (run_en / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing fetched from anywhere
     sources = re.findall(r'<img src="([^"]+)"', html)
-    assert len(sources) >= 6 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) >= 7 and all(s.startswith("data:image/png;base64,") for s in sources)
     for heading in ("Headline figures", "By county", "By year", "Subsidies", "Budget lines", "Assumptions"):
         assert heading in html
     assert "economics.rural_station.reservation_wage_yuan_per_h" in html  # an assumption, listed
+    for name in ("map_counties.png", "map_access_time.png", "map_routes.png", "map_2018.png"):
+        assert (run_en / name).stat().st_size > 10_000
 
 
 def test_report_renders_in_chromium_offline(run_en, tmp_path):
@@ -172,3 +175,26 @@ def test_chinese_report_and_maps_have_real_glyphs(tmp_path):
     assert 'lang="zh-CN"' in html and "规划报告" in html and "小县" in html and "主要指标" in html
     seen = open_in_chromium(out / "report.html", tmp_path / "report-zh.png")
     assert seen["errors"] == [] and all(seen["images"]) and "距服务站" in seen["text"]
+
+
+def test_routes_of_a_day_visit_each_due_stop_once_from_the_warehouse(tmp_path):
+    from sim.model import Model
+    from sim.network import build_network
+    from sim.replicate import routes_of_day
+    from sim.scenario import load_scenario
+
+    path = tmp_path / "r.yaml"
+    path.write_text(SCENARIO.format(policy=BUNDLED / "policies" / "lishui.yaml", language="en"))
+    loaded = load_scenario(path)
+    model = Model(build_network(loaded), loaded.scenario)
+    net = model.network_on(model.stations(), 0)
+    plans = {model.date(0).isoformat(): net.plans}
+    for day in (0, 1, 2):
+        routes = routes_of_day(model, plans, day)
+        plan = net.plans[0]
+        due = int(plan.due(day)[1:].sum())
+        assert sum(len(xy) - 2 for _, xy in routes) == due and due > 0
+        visited = np.vstack([xy[1:-1] for _, xy in routes])
+        assert len(np.unique(visited, axis=0)) == due  # each due stop once
+        for _, xy in routes:
+            assert (xy[0] == model.points.depot_xy[0]).all() and (xy[-1] == xy[0]).all()
