@@ -23,6 +23,7 @@ RUN_FILES = {
     "map_lead_time.png",
     "map_access_time.png",
     "map_counties.png",
+    "map_routes.png",
     "lead_times.png",
     "region.gpkg",
 }
