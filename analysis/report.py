@@ -170,27 +170,22 @@ def _study_scenario(folder: Path) -> dict[str, Any]:
     return yaml.safe_load(first.read_text(encoding="utf-8")) if first else {}
 
 
-def _compare_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
-    lang = (_study_scenario(folder).get("outputs") or {}).get("language", "en")
-    return {
-        "lang": lang,
-        "title": f"{report['scenario']}: compare",
-        "description": ", ".join(f"{k} = {', '.join(map(str, v))}" for k, v in report["vary"].items()),
-        "report": report,
-        "images": {"compare.png": _image(folder / "compare.png"), "maps.png": _image(folder / "maps.png")},
-    }
+def _study_context(kind: str, images: tuple[str, ...]):
+    def context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "lang": (_study_scenario(folder).get("outputs") or {}).get("language", "en"),
+            "title": f"{report['scenario']}: {kind}",
+            "description": ", ".join(f"{k} = {', '.join(map(str, v))}" for k, v in report["vary"].items()),
+            "report": report,
+            "key": next(iter(report["vary"])),
+            "images": {name: _image(folder / name) for name in images},
+        }
+
+    return context
 
 
-def _sweep_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
-    lang = (_study_scenario(folder).get("outputs") or {}).get("language", "en")
-    return {
-        "lang": lang,
-        "title": f"{report['scenario']}: sweep",
-        "description": ", ".join(f"{k} = {', '.join(map(str, v))}" for k, v in report["vary"].items()),
-        "report": report,
-        "key": next(iter(report["vary"])),
-        "images": {"frontier.png": _image(folder / "frontier.png")},
-    }
+_compare_context = _study_context("compare", ("compare.png", "maps.png"))
+_sweep_context = _study_context("sweep", ("frontier.png",))
 
 
 # --------------------------------------------------------------------------------- filters
