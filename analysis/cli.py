@@ -60,11 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="run a scenario and write its run folder",
-        description="Run a scenario: build the region and roads, place the stations year by year, "
-        "measure coverage, simulate parcel delivery day by day, and draw the maps. Writes "
-        "runs/<name>/<UTC time>-<hash>/ (or --out) with scenario.resolved.yaml, metrics.json, run.json, "
-        "villages.csv, region.gpkg, map.png, map_lead_time.png and lead_times.png; the folder appears "
-        "only once complete. Prints its path.",
+        description=textwrap.fill(
+            "Run a scenario: build the region and roads, place the stations year by year, "
+            "measure coverage, simulate parcel delivery day by day, and draw the maps. Writes "
+            "runs/<name>/<UTC time>-<hash>/ (or --out) with report.html (the planning report, "
+            "self-contained), scenario.resolved.yaml, metrics.json (coverage, delivery times, subsidies, "
+            "station survival), run.json, ledger.csv (every subsidy payment), stations.csv (per station "
+            "and year), villages.csv, "
+            "region.gpkg, the maps (map.png, map_<year>.png, map_counties.png, map_access_time.png, "
+            "map_lead_time.png, map_routes.png), lead_times.png and, with outputs.xlsx, tables.xlsx; the "
+            "folder appears only once complete. Prints its path.",
+            96,
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
