@@ -241,10 +241,12 @@ class Origin:
         return self.root
 
     def problem(self, loc: tuple[Any, ...], message: str, *value: Any) -> str:
-        """One error line: ``source: dotted.path: message (got value)``."""
+        """One error line: ``source: dotted.path: message (got value)``; a key that is empty or
+        holds spaces at its ends or unprintable characters is quoted, so the line stays one."""
         loc = tuple(str(p) for p in loc)
+        shown = (p if p and p.isprintable() and p.strip() == p else repr(p) for p in loc)
         got = f" (got {_show(value[0])})" if value else ""
-        return f"{self.of(loc)}: {'.'.join(loc)}: {message}{got}"
+        return f"{self.of(loc)}: {'.'.join(shown)}: {message}{got}"
 
 
 #: Fields that hold file paths, relative to the scenario file that set them.

@@ -1,8 +1,11 @@
+import os
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from geo.errors import InputError
 from sim.network import build_region, check_targets
@@ -308,3 +311,70 @@ def test_resolved_yaml_is_plain_yaml():
     s = Scenario.model_validate({"name": "a", "region": {"preset": "small"}})
     data = yaml.safe_load(s.resolved_yaml())
     assert data["horizon"]["start"] == "2018-01-01" and data["region"]["preset"] == "small"
+
+
+# ------------------------------------------------------------------------------------ fuzzing
+
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.lists(st.integers(-5, 5), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.sampled_from(
+        [
+            "2018-01-01",
+            "2018-13-40",
+            "lishui",
+            "small",
+            "population",
+            "mclp",
+            "fast",
+            "zh",
+            "build",
+            "city",
+            "1:2:3",
+        ]
+    ),
+)
+
+
+def _paths(model, prefix=()):
+    """Every field path of the scenario schema (sub-models followed, containers as leaves)."""
+    from pydantic import BaseModel
+
+    for name, info in model.model_fields.items():
+        sub = info.annotation
+        if isinstance(sub, type) and issubclass(sub, BaseModel):
+            yield from _paths(sub, (*prefix, name))
+        yield (*prefix, name)
+
+
+FIELD_PATHS = sorted(set(_paths(Scenario)))
+
+
+@settings(
+    max_examples=int(os.environ.get("RURALSIM_FUZZ_EXAMPLES", "300")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(st.tuples(st.sampled_from(FIELD_PATHS), _LEAVES), max_size=6), st.booleans())
+def test_no_scenario_mapping_gives_a_traceback(write, fields, keep_base):
+    data: dict = {}
+    if keep_base:  # a valid scenario with the Lishui rules, then the random fields on top
+        data = {"extends": str(ROOT / "scenarios" / "policies" / "lishui.yaml"), "name": "fuzz",
+                "region": {"preset": "small", "villages": 30}}  # fmt: skip
+    for path, value in fields:
+        node = data
+        for part in path[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[path[-1]] = value
+    path = write("fuzz.yaml", yaml.safe_dump(data, allow_unicode=True))
+    try:
+        load_scenario(path)
+    except InputError as err:
+        assert err.problems and all(p and "\n" not in p for p in err.problems), err.problems
