@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from geo.errors import RuralsimError
+from geo.errors import InputError, RuralsimError
 
 
 class RunFolderError(RuralsimError):
@@ -35,9 +35,23 @@ def default_run_dir(root: Path, name: str, resolved_yaml: str, now: datetime | N
 
 
 def check_free(final: Path) -> None:
-    """Raise `RunFolderError` unless `final` is absent or an empty folder."""
-    if final.exists() and (not final.is_dir() or any(final.iterdir())):
-        raise RunFolderError(f"{final}: already exists and is not empty; choose another --out")
+    """Raise `InputError` (one line) unless `final` is absent or an empty folder in a place this
+    process can write: checked before the work, not after it."""
+    if final.exists() and not final.is_dir():
+        raise InputError([f"{final}: is a file, not a folder; choose another --out"])
+    if final.is_dir() and any(final.iterdir()):
+        raise InputError([f"{final}: already exists and is not empty; choose another --out"])
+    writable(final.parent)
+
+
+def writable(folder: Path) -> None:
+    """Create `folder` if needed and check a file can be written there, or raise `InputError`."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".ruralsim-probe-"):
+            pass
+    except OSError as err:
+        raise InputError([f"{folder}: cannot write output there ({err.strerror or err})"]) from None
 
 
 @contextmanager

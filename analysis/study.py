@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from analysis.paired import paired, t_interval, welch
 from analysis.report import write_report
-from analysis.runfolder import RunFolderError, rounded
+from analysis.runfolder import RunFolderError, rounded, writable
 from analysis.tasks import Task, done, execute, store
 from analysis.vary import Alternative, Vary, alternatives, parse_vary
 from geo.errors import InputError
@@ -237,9 +237,11 @@ def _open(study: Study) -> None:
         if not same:
             raise RunFolderError(f"{study.folder}: holds another study; choose another --out")
         return
+    if study.folder.exists() and not study.folder.is_dir():
+        raise InputError([f"{study.folder}: is a file, not a folder; choose another --out"])
     if study.folder.exists() and any(study.folder.iterdir()):
         raise RunFolderError(f"{study.folder}: already exists and is not a study; choose another --out")
-    study.folder.mkdir(parents=True, exist_ok=True)
+    writable(study.folder)
     _write(path, json.dumps(spec, indent=2, default=str) + "\n")
 
 

@@ -107,9 +107,34 @@ def test_a_crash_leaves_no_run_folder(tmp_path, monkeypatch):
 
 def test_out_folder_with_files_is_refused(tmp_path, capsys):
     (tmp_path / "keep.txt").write_text("precious")
-    assert main(["run", "small", "--out", str(tmp_path), *FAST]) == 1
+    assert main(["run", "small", "--out", str(tmp_path), *FAST]) == 2
     assert "already exists and is not empty" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["run", "small", "--out", "{tmp}/afile"],
+            "{tmp}/afile: is a file, not a folder; choose another --out",
+        ),
+        (["run", "small", "--runs-dir", "{tmp}/afile/runs"], "{tmp}/afile/runs/small: cannot write output there (Not a directory)"),
+        (
+            ["sweep", "small", "--vary", "seed=1,2", "--out", "{tmp}/afile"],
+            "{tmp}/afile: is a file, not a folder",
+        ),
+        (["run", "{tmp}/adir"], "{tmp}/adir: file not found"),
+        (["report", "{tmp}/afile"], "{tmp}/afile: no such folder"),
+    ],
+)
+def test_bad_output_places_are_one_line_before_any_work(tmp_path, capsys, args, message):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    args = [a.format(tmp=tmp_path) for a in args]
+    assert main([*args, "--quiet"] if args[0] != "report" else args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(message.format(tmp=tmp_path)), err
 
 
 def test_build_plan_run_reports_every_year(tmp_path):
