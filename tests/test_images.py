@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.testing.compare import compare_images
 
@@ -88,3 +89,47 @@ def test_a_broken_map_fails_the_comparison(region, tmp_path):
     planning_map(region, km, sites, community, title="test map", subtitle="40 villages, 10 stations",
                  path=actual, dpi=60, closed_sites=np.array([4, 8]))  # fmt: skip
     assert compare_images(str(BASELINES / "map.png"), str(actual), tol=TOLERANCE) is not None
+
+
+def frontier_case(path: Path) -> None:
+    from analysis.study import SWEEP_KPIS, _frontier
+
+    target = np.array([0, 25, 50, 75, 100])
+    covered = np.array([0.06, 0.58, 0.75, 0.87, 0.95])
+    table = pd.DataFrame({"stations.rural.target": target})
+    figures = {"coverage_share": covered, "population_covered": covered * 54_000,
+               "order_to_hand_p50_h": 110 - 0.5 * target, "order_to_hand_p90_h": 320 - 2.2 * target,
+               "subsidy_total_yuan": 2000.0 * target, "subsidy_per_covered_resident_yuan": target / 10,
+               "stations_open_last_year": target}  # fmt: skip
+    for kpi in SWEEP_KPIS:
+        table[kpi] = figures[kpi]
+        table[f"{kpi}_ci_low"], table[f"{kpi}_ci_high"] = figures[kpi] * 0.97, figures[kpi] * 1.03
+    table["knee"] = target == 25
+    png, _ = _frontier(table, "stations.rural.target", "test sweep", 0.95)
+    path.write_bytes(png)
+
+
+def differences_case(path: Path) -> None:
+    from analysis.study import COMPARE_KPIS, _differences_png
+
+    rows = []
+    for k, kpi in enumerate(COMPARE_KPIS):
+        for a, name in enumerate(("placement=population", "placement=mclp", "placement=random")):
+            d = 0.0 if a == 0 else (k + 1) * (a - 1.5)
+            ci = {"diff_ci_low": d - 0.3, "diff_ci_high": d + 0.3}
+            rows.append({"kpi": kpi, "better": "higher", "alternative": name, "diff_vs_baseline": d, **ci,
+                         "tied_with_best": a == 1})  # fmt: skip
+    path.write_bytes(_differences_png(pd.DataFrame(rows), "placement=population", 0.95))
+
+
+@pytest.mark.parametrize(
+    ("name", "draw"), [("frontier.png", frontier_case), ("differences.png", differences_case)]
+)
+def test_study_plots_match_their_baselines(tmp_path, name, draw):
+    actual = tmp_path / name
+    draw(actual)
+    expected = BASELINES / name
+    if os.environ.get("RURALSIM_WRITE_BASELINES"):
+        shutil.copy(actual, expected)
+    assert expected.is_file(), f"no baseline {expected}; write it with RURALSIM_WRITE_BASELINES=1"
+    assert compare_images(str(expected), str(actual), tol=TOLERANCE) is None
