@@ -119,7 +119,10 @@ def test_out_folder_with_files_is_refused(tmp_path, capsys):
             ["run", "small", "--out", "{tmp}/afile"],
             "{tmp}/afile: is a file, not a folder; choose another --out",
         ),
-        (["run", "small", "--runs-dir", "{tmp}/afile/runs"], "{tmp}/afile/runs/small: cannot write output there (Not a directory)"),
+        (
+            ["run", "small", "--runs-dir", "{tmp}/afile/runs"],
+            "{tmp}/afile/runs/small: cannot write output there (Not a directory)",
+        ),
         (
             ["sweep", "small", "--vary", "seed=1,2", "--out", "{tmp}/afile"],
             "{tmp}/afile: is a file, not a folder",
