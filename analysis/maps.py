@@ -100,37 +100,11 @@ def planning_map(
             linewidths=0.2,
             zorder=2,
         )
-    ax.scatter(
-        v["x"].to_numpy()[rural_sites],
-        v["y"].to_numpy()[rural_sites],
-        marker="^",
-        s=7,
-        color="#1f4e9c",
-        linewidths=0,
-        zorder=3,
-    )
-    if len(closed):
-        ax.scatter(
-            v["x"].to_numpy()[closed],
-            v["y"].to_numpy()[closed],
-            marker="x",
-            s=14,
-            color="0.15",
-            linewidths=0.9,
-            zorder=3,
-        )
+    xy = region.village_xy
+    _mark(ax, xy[rural_sites], "rural", 7)
+    _mark(ax, xy[closed], "closed", 14)
     seats = np.flatnonzero(community > 0)
-    t = region.townships
-    ax.scatter(
-        t["x"].to_numpy()[seats],
-        t["y"].to_numpy()[seats],
-        marker="s",
-        s=18 + 6 * np.sqrt(community[seats]),
-        color="#c0392b",
-        edgecolors="white",
-        linewidths=0.5,
-        zorder=4,
-    )
+    _mark(ax, region.township_xy[seats], "community", 18 + 6 * np.sqrt(community[seats]))
 
     bar = fig.colorbar(dots, ax=ax, shrink=0.6, pad=0.01, extend="max")
     bar.set_label(value_label or w["distance"])
@@ -209,31 +183,10 @@ def county_panels(
             linewidths=0.2,
             zorder=2,
         )
-        ax.scatter(
-            xy[mine & has, 0], xy[mine & has, 1], marker="^", s=6, color="#1f4e9c", linewidths=0, zorder=3
-        )
-        if (mine & closed).any():
-            ax.scatter(
-                xy[mine & closed, 0],
-                xy[mine & closed, 1],
-                marker="x",
-                s=12,
-                color="0.15",
-                linewidths=0.8,
-                zorder=3,
-            )
+        _mark(ax, xy[mine & has], "rural", 6)
+        _mark(ax, xy[mine & closed], "closed", 12)
         seats = np.flatnonzero((community > 0) & (region.townships["county"].to_numpy() == county["county"]))
-        t = region.townships
-        ax.scatter(
-            t["x"].to_numpy()[seats],
-            t["y"].to_numpy()[seats],
-            marker="s",
-            s=14,
-            color="#c0392b",
-            edgecolors="white",
-            linewidths=0.4,
-            zorder=4,
-        )
+        _mark(ax, region.township_xy[seats], "community", 14)
         ax.set_title(
             f"{county_label(county, lang)}: {int(has[mine].sum()):,} / {int(mine.sum()):,}", fontsize=9
         )
@@ -244,6 +197,25 @@ def county_panels(
     fig.suptitle(title, fontsize=12)
     fig.text(0.01, 0.005, footnote(region, w), fontsize=7, color="0.35", ha="left", va="bottom")
     fig.savefig(path, dpi=dpi)
+
+
+#: How stations are drawn, on every map and in its legend.
+MARKS = {
+    "rural": {"marker": "^", "color": "#1f4e9c", "linewidths": 0, "zorder": 3},
+    "closed": {"marker": "x", "color": "0.15", "linewidths": 0.9, "zorder": 3},
+    "community": {"marker": "s", "color": "#c0392b", "edgecolors": "white", "linewidths": 0.5, "zorder": 4},
+}
+
+
+def _mark(ax, xy: np.ndarray, kind: str, size) -> None:
+    """Stations of `kind` (`MARKS`) at the (n, 2) points `xy`, `size` points² each."""
+    if len(xy):
+        ax.scatter(xy[:, 0], xy[:, 1], s=size, **MARKS[kind])
+
+
+def _handle(kind: str, label: str) -> Line2D:
+    style = MARKS[kind]
+    return Line2D([], [], marker=style["marker"], linestyle="", color=style["color"], label=label)
 
 
 def _marker_size(pop: np.ndarray, largest: float) -> np.ndarray:
@@ -270,15 +242,8 @@ def _legend(
     ]
     approximate = bool(region.counties["boundary_approximate"].all())
     handles += [
-        Line2D([], [], marker="^", linestyle="", color="#1f4e9c", label=w["rural_station"].format(n=n_rural)),
-        Line2D(
-            [],
-            [],
-            marker="s",
-            linestyle="",
-            color="#c0392b",
-            label=w["community_station"].format(n=n_community),
-        ),
+        _handle("rural", w["rural_station"].format(n=n_rural)),
+        _handle("community", w["community_station"].format(n=n_community)),
         Line2D(
             [],
             [],
@@ -288,12 +253,7 @@ def _legend(
         ),
     ]
     if n_closed:
-        handles.insert(
-            -1,
-            Line2D(
-                [], [], marker="x", linestyle="", color="0.15", label=w["closed_station"].format(n=n_closed)
-            ),
-        )
+        handles.insert(-1, _handle("closed", w["closed_station"].format(n=n_closed)))
     if with_roads:
         handles.append(Line2D([], [], color="#2e7d32", linewidth=1.4, label=w["roads"]))
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
@@ -364,9 +324,7 @@ def routes_map(
     region.counties.boundary.plot(ax=ax, color="0.35", linewidth=0.8, zorder=1)
     xy = region.village_xy
     ax.scatter(xy[:, 0], xy[:, 1], s=3, color="0.75", linewidths=0, zorder=2)
-    ax.scatter(
-        xy[rural_sites, 0], xy[rural_sites, 1], marker="^", s=6, color="#1f4e9c", linewidths=0, zorder=3
-    )
+    _mark(ax, xy[rural_sites], "rural", 6)
     colours = [f"C{c % 10}" for c, _ in routes]
     ax.add_collection(
         LineCollection([r for _, r in routes], colors=colours, linewidths=0.7, alpha=0.8, zorder=4)
@@ -376,14 +334,7 @@ def routes_map(
     handles = [
         Line2D([], [], color="C0", linewidth=1.0, label=w["route"].format(n=len(routes))),
         Line2D([], [], marker="*", linestyle="", color="black", markersize=10, label=w["warehouse"]),
-        Line2D(
-            [],
-            [],
-            marker="^",
-            linestyle="",
-            color="#1f4e9c",
-            label=w["rural_station"].format(n=len(rural_sites)),
-        ),
+        _handle("rural", w["rural_station"].format(n=len(rural_sites))),
     ]
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
     _scale_bar(ax)
