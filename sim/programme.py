@@ -1,15 +1,16 @@
 """The programme around the delivery network: subsidies paid, station operators' accounts and
 stations closing, as an observer of the engine (`sim.events`).
 
-Day by day it counts parcels received at each village station and community station (by the
-day they arrive) and orders reaching each county warehouse; it pays build rules on the day a
-recipient opens. At each month's end it draws up every village station's account
-(`sim.operators`) and applies the exit rule: a station whose operator quits closes from the next
-day (through `StationState`; its villages fall back to their township's express point, and the
-parcels already on its shelf are still collected). At each year's end (and the run's) it pays
-operating-year and yearly rules (`sim.subsidies`) before December's accounts, so that they
-count as December income; a year the run ends before 31 December pays no year-end rule
-(`year_end_rules_unpaid_in` says which). Only days within the horizon count (not the warm-up).
+Day by day it counts parcels received at each village station and community station (by the day
+they arrive); orders reaching each county warehouse it reads from the KPI observer's counters.
+It pays build rules on the day a recipient opens. At each month's end it draws up every village
+station's account (`sim.operators`) and applies the exit rule: a station whose operator quits
+closes from the next day (through `StationState`; its villages fall back to their township's
+express point, and the parcels already on its shelf are still collected). At each year's end
+it pays operating-year and yearly rules (`sim.subsidies`) before December's
+accounts, so that they count as December income; a year the run ends before 31 December pays no
+year-end rule (`year_end_rules_unpaid_in` says which). Only days within the horizon count (not
+the warm-up).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo.placement import NO_STATION
-from sim.events import DayEnd, Delivered, Ordered
+from sim.events import DayEnd, Delivered
 from sim.model import Model
 from sim.operators import month_accounts, quits
 from sim.points import COMMUNITY_LOCKER, VILLAGE_STATION
@@ -88,10 +89,11 @@ def recipients(
 
 class Programme:
     """Subsidy ledger, operator accounts and exits of one run; subscribe it with the engine
-    given the same `state`."""
+    given the same `state`. `warehouse_orders` (counties x counted days): orders by the day they
+    reach the warehouse, filled as they are ordered (`Kpi.warehouse_orders`)."""
 
-    def __init__(self, model: Model, state: StationState, seed: int):
-        self.m, self.state = model, state
+    def __init__(self, model: Model, state: StationState, seed: int, warehouse_orders: np.ndarray):
+        self.m, self.state, self.warehouse_orders = model, state, warehouse_orders
         sc = model.scenario
         self.policy, self.operator, self.exit = sc.subsidies, sc.economics.rural_station, sc.economics.exit
         self.rng = np.random.default_rng([seed, STREAM_EXIT])
@@ -114,13 +116,12 @@ class Programme:
         # Parcels arriving per day (by arrival day, filled by `on_delivered` ahead of time).
         self.pending_village: dict[int, np.ndarray] = {}
         self.pending_seat: dict[int, np.ndarray] = {}
-        self.pending_orders: dict[int, np.ndarray] = {}
         self.n_towns = len(model.network.region.townships)
-        s, c, n = len(self.sites), len(state.community_seat), model.n_counties
+        s, c = len(self.sites), len(state.community_seat)
         self.month = {"open_days": np.zeros(s), "received": np.zeros(s)}
         self.year = {
             "open_days": np.zeros(s), "received": np.zeros(s), "community_open_days": np.zeros(c),
-            "community_received": np.zeros(c), "orders": np.zeros(n), "days": 0,
+            "community_received": np.zeros(c), "days": 0,
             **{f"account_{f}": np.zeros(s) for f in _ACCOUNT_FIELDS},
         }  # fmt: skip
         self.trailing = np.zeros((self.exit.months, s))  # profit of the last months, a row each
@@ -134,12 +135,6 @@ class Programme:
         self.partial_year: int | None = None  # the run ends before this year's 31 December
 
     # ------------------------------------------------------------------------------- events
-    def on_ordered(self, e: Ordered) -> None:
-        p = e.parcels
-        day = (p.hub_h * (1.0 / 24.0)).astype(np.int64)
-        county = self.m.points.county[p.point]
-        self._bin(self.pending_orders, day, county, self.m.n_counties)
-
     def on_delivered(self, e: Delivered) -> None:
         p = e.parcels
         day = (e.arrive_h * (1.0 / 24.0)).astype(np.int64)
@@ -162,7 +157,6 @@ class Programme:
         d, m, st = e.day, self.m, self.state
         village = self.pending_village.pop(d, None)
         seat = self.pending_seat.pop(d, None)
-        orders = self.pending_orders.pop(d, None)
         if not e.counted:
             return
         today, first = e.date, d == m.warmup
@@ -186,13 +180,11 @@ class Programme:
             at_seat = np.bincount(st.community_seat[c_open], minlength=self.n_towns)
             share = seat[st.community_seat] / np.maximum(at_seat[st.community_seat], 1)
             y["community_received"] += np.where(c_open, share, 0.0)
-        if orders is not None:
-            y["orders"] += orders
         y["days"] += 1
         last_day = d == m.total_days - 1
         tomorrow = today + timedelta(days=1)
         if tomorrow.year != today.year:  # a year cut short by the run's end pays no year-end rule
-            self._year_end(today)
+            self._year_end(d, today)
         elif last_day:
             self.partial_year = today.year
         if tomorrow.month != today.month or last_day:
@@ -201,8 +193,10 @@ class Programme:
             self._station_year(today.year)
 
     # ------------------------------------------------------------------------------ periods
-    def _year_end(self, today: date) -> None:
+    def _year_end(self, d: int, today: date) -> None:
         y = self.year
+        last = d - self.m.warmup  # the year's counted days, in `warehouse_orders`
+        orders = self.warehouse_orders[:, last - y["days"] + 1 : last + 1].sum(axis=1)
         handled = (y["received"] + self.month["received"]) * (1.0 + self.operator.sent_per_received)
         open_days = y["open_days"] + self.month["open_days"]
         c_days = y["community_open_days"]
@@ -219,7 +213,7 @@ class Programme:
                 "operator_terminals": np.full(len(c_days), float(self.terminals)),
             },
             "warehouse": {
-                "orders_per_day": y["orders"] / max(y["days"], 1),
+                "orders_per_day": orders / max(y["days"], 1),
                 "firms_served": np.full(self.m.n_counties, float(self.firms)),
             },
             **{

@@ -96,7 +96,7 @@ def simulate(
             f"planning routes {done}/{of}" if done < of else ""
         )
     kpi, state = kpi_observer(model), model.stations()
-    programme = Programme(model, state, seed)
+    programme = Programme(model, state, seed, kpi.warehouse_orders)
     bus = Bus([kpi, programme, *observers])
     info = ENGINES[scenario.simulation.engine](model, seed, bus, progress=progress, stations=state).run()
     c = scenario.couriers
