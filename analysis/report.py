@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -21,6 +20,7 @@ import jinja2
 import yaml
 
 from analysis.i18n import county_names, text
+from analysis.runfolder import write_file
 from geo.errors import InputError
 
 #: Defaults that are assumptions, not sourced figures: (dotted field, what it is).
@@ -71,9 +71,7 @@ def write_report(folder: Path, kind: str | None = None, data: dict[str, Any] | N
         version=version("ruralsim"), **context,
     )  # fmt: skip
     path = folder / "report.html"
-    tmp = folder / f".report.html.{os.getpid()}.partial"
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
+    write_file(path, html)
     return path
 
 

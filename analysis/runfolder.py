@@ -71,6 +71,16 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     os.replace(tmp, final)
 
 
+def write_file(path: Path, data: str | bytes) -> None:
+    """Write `path` in one rename (text as UTF-8): readers see the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    if isinstance(data, bytes):
+        tmp.write_bytes(data)
+    else:
+        tmp.write_text(data, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 #: Significant digits of the figures written (models keep them unrounded).
 DIGITS = 7
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from tqdm import tqdm
 
 from analysis.paired import paired, t_interval, welch
 from analysis.report import write_report
-from analysis.runfolder import RunFolderError, rounded, writable
+from analysis.runfolder import RunFolderError, rounded, writable, write_file
 from analysis.tasks import Task, done, execute, store
 from analysis.vary import Alternative, Vary, alternatives, parse_vary
 from geo.errors import InputError
@@ -192,7 +191,8 @@ def run(
     """Run the study's unfinished tasks and write its report; return the report (also in the
     folder's JSON). Prints nothing; `progress` shows a bar over tasks (None: on a terminal)."""
     _open(study)
-    pending = [t for t in study.tasks if done(study.folder, t) is None]
+    results = {t.key: done(study.folder, t) for t in study.tasks}
+    pending = [t for t in study.tasks if results[t.key] is None]
     quiet = None if progress is None else not progress
     with tqdm(
         total=len(study.tasks),
@@ -205,16 +205,15 @@ def run(
 
         def finished(task: Task, result: dict[str, Any]) -> None:
             store(study.folder, task, result)
+            results[task.key] = result
             bar.update()
 
         execute(pending, finished, executor=executor, workers=workers, scheduler=scheduler)
-    results = [done(study.folder, t) for t in study.tasks]
-    if any(r is None for r in results):  # a task folder vanished under us
-        raise RunFolderError(f"{study.folder}: some task results could not be read back; run again")
     counts = {"tasks": len(study.tasks), "run_now": len(pending), "reused": len(study.tasks) - len(pending)}
+    ordered = [results[t.key] for t in study.tasks]
     if study.command == "compare":
-        return _compare_report(study, results, counts)
-    return _sweep_report(study, results, counts)
+        return _compare_report(study, ordered, counts)
+    return _sweep_report(study, ordered, counts)
 
 
 def _open(study: Study) -> None:
@@ -242,17 +241,7 @@ def _open(study: Study) -> None:
     if study.folder.exists() and any(study.folder.iterdir()):
         raise RunFolderError(f"{study.folder}: already exists and is not a study; choose another --out")
     writable(study.folder)
-    _write(path, json.dumps(spec, indent=2, default=str) + "\n")
-
-
-def _write(path: Path, text: str | bytes) -> None:
-    """Write a file in one rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    if isinstance(text, bytes):
-        tmp.write_bytes(text)
-    else:
-        tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_file(path, json.dumps(spec, indent=2, default=str) + "\n")
 
 
 # ----------------------------------------------------------------------------------- compare
@@ -321,13 +310,15 @@ def _compare_report(study: Study, results: list[dict[str, Any]], counts: dict[st
         "kpis": kpis,
     }
     folder = study.folder
-    _write(folder / "compare.csv", table.to_csv(index=False, float_format="%.7g"))
-    _write(folder / "compare.png", _differences_png(table, study.alternatives[baseline].label, confidence))
+    write_file(folder / "compare.csv", table.to_csv(index=False, float_format="%.7g"))
+    write_file(
+        folder / "compare.png", _differences_png(table, study.alternatives[baseline].label, confidence)
+    )
     maps = [r.get("map") for r, t in zip(results, study.tasks, strict=True) if t.replication == 0]
-    _write(folder / "maps.png", _maps_png([a.label for a in study.alternatives], maps))
+    write_file(folder / "maps.png", _maps_png([a.label for a in study.alternatives], maps))
     report = rounded(report)
     write_report(folder, "compare", report)
-    _write(folder / "compare.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_file(folder / "compare.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report
 
 
@@ -524,13 +515,13 @@ def _sweep_report(study: Study, results: list[dict[str, Any]], counts: dict[str,
         "rows": table.to_dict(orient="records"),
     }  # fmt: skip
     folder = study.folder
-    _write(folder / "sweep.csv", table.to_csv(index=False, float_format="%.7g"))
+    write_file(folder / "sweep.csv", table.to_csv(index=False, float_format="%.7g"))
     png, svg = _frontier(table, key, study.base.scenario.name, study.confidence)
-    _write(folder / "frontier.png", png)
-    _write(folder / "frontier.svg", svg)
+    write_file(folder / "frontier.png", png)
+    write_file(folder / "frontier.svg", svg)
     report = rounded(report)
     write_report(folder, "sweep", report)
-    _write(folder / "sweep.json", json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
+    write_file(folder / "sweep.json", json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n")
     return report
 
 
