@@ -20,7 +20,7 @@ class ParcelBatch:
 
     - `id` (int64): creation order, unique in a run; the tie-breaker of first-in-first-out rules.
     - `point` (int32): the demand point (a village, or a township seat's community lockers).
-    - `carrier` (int8): the express carrier (0 until carriers are modelled).
+    - `carrier` (int8): the express carrier (index into `couriers.carriers`).
     - `order_h`, `hub_h`, `sorted_h` (float64, hours from the run's first day): ordered, arrived
       at the county warehouse, sorted there (`inf` before).
     - `u_km`, `e_wait` (float32): the parcel's own pickup randomness, drawn when it is ordered:

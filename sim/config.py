@@ -8,6 +8,7 @@ an assumption and documented as such.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -100,6 +101,15 @@ class Frequency(Section):
     every_days: int = Field(ge=1, le=28)
 
 
+class Carrier(Section):
+    """An express carrier: its `share` of the parcels (drawn parcel by parcel) and, when carriers
+    run their own fleets (`couriers.mode: separate`), its vans per county (default: its share
+    of `couriers.vans_per_county`, rounded up)."""
+
+    share: float = Field(gt=0, le=1)
+    vans_per_county: int | None = Field(default=None, ge=1, le=10_000)
+
+
 class Couriers(Section):
     """Vans per county: routes planned with PyVRP over the stops (village stations and township
     points) for each station network in force, `vans_per_county` at most, `van_capacity`
@@ -109,7 +119,11 @@ class Couriers(Section):
     stations are visited by `frequency` (first rule that fits, by minutes from the warehouse);
     township points daily. Cost: `cost_per_km` + `cost_per_hour` yuan. PyVRP searches
     `route_search_iterations` per county and network (a count, not a time, so that plans are
-    the same on every machine; about a second for a Lishui county)."""
+    the same on every machine; about a second for a Lishui county).
+
+    `carriers` (name -> market share): each parcel is carried by one, drawn by share. `mode`:
+    `joint` (共同配送: one pooled fleet per county plans routes for every carrier's parcels) or
+    `separate` (each carrier its own fleet, routes, sorting line and its share of each shelf)."""
 
     departure_h: Hour = 8.0
     vans_per_county: int = Field(default=150, ge=1, le=10_000)
@@ -126,6 +140,28 @@ class Couriers(Section):
         Frequency(every_days=7),
     )
     route_search_iterations: int = Field(default=2000, ge=1, le=1_000_000)
+    mode: Literal["joint", "separate"] = "joint"
+    carriers: dict[str, Carrier] = Field(default_factory=lambda: {"all": Carrier(share=1.0)}, min_length=1)
+
+    @field_validator("carriers")
+    @classmethod
+    def _shares_add_up(cls, value: dict[str, Carrier]) -> dict[str, Carrier]:
+        total = sum(c.share for c in value.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"market shares must add up to 1 (they add up to {total:g})")
+        if len(value) > 100:
+            raise ValueError("at most 100 carriers")
+        return value
+
+    def fleets(self) -> tuple[tuple[float, int], ...]:
+        """(share of parcels, vans) of each county's fleets: one pooled fleet in joint mode,
+        one per carrier (in `carriers` order) in separate mode."""
+        if self.mode == "joint":
+            return ((1.0, self.vans_per_county),)
+        return tuple(
+            (c.share, c.vans_per_county or max(1, math.ceil(c.share * self.vans_per_county - 1e-9)))
+            for c in self.carriers.values()
+        )
 
     @field_validator("frequency")
     @classmethod

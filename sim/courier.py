@@ -194,7 +194,8 @@ def _key(xy, is_station, daily, description, circuity, cfg: Couriers, seed) -> s
     h = hashlib.sha256()
     for a in (xy, is_station.astype(float), daily):
         h.update(np.ascontiguousarray(a, dtype=float).tobytes())
-    h.update(repr((CACHE_VERSION, description, circuity, cfg.model_dump_json(), seed)).encode())
+    settings = cfg.model_dump_json(exclude={"mode", "carriers"})  # a fleet's own settings
+    h.update(repr((CACHE_VERSION, description, circuity, settings, seed)).encode())
     return h.hexdigest()[:32]
 
 
@@ -318,8 +319,9 @@ class RouteIndex:
 
 
 class RoutePlanner:
-    """Route plans of every county for the stations open, planned on first use for each
-    distinct network (open village stations and community stations per seat) and kept.
+    """Route plans of every county's fleets (`Couriers.fleets`: one pooled fleet, or one per
+    carrier) for the stations open, planned on first use for each distinct network (open
+    village stations and community stations per seat) and kept.
 
     Stops are the open village stations and every township seat; each stop is planned for a
     busy day's parcels (`busy_daily` per demand point). A county whose stops are a subset of
@@ -343,11 +345,13 @@ class RoutePlanner:
         self.points, self.busy_daily, self.shelf = points, busy_daily, shelf
         self.distances, self.circuity, self.cfg = distances, circuity, cfg
         self.seed, self.cache_dir = seed, cache_dir
+        self.fleets = cfg.fleets()
+        self._fleet_cfg = [cfg.model_copy(update={"vans_per_county": vans}) for _, vans in self.fleets]
         self.planning_s = 0.0
         self.on_county: Callable[[int, int], None] | None = None  # (counties planned, of), for progress
         # Per network and bases: the plans, their look-up tables, and the bases after them.
         self._plans: dict[
-            tuple, tuple[tuple[tuple[CountyRoutes, ...], RouteIndex], dict[int, CountyRoutes]]
+            tuple, tuple[tuple[tuple[CountyRoutes, ...], tuple[RouteIndex, ...]], dict[int, CountyRoutes]]
         ] = {}
         self._searched: dict[bytes, CountyRoutes] = {}  # PyVRP plans by county, stops and parcels
 
@@ -357,20 +361,25 @@ class RoutePlanner:
         ptype: np.ndarray,
         community_open: np.ndarray,
         base: dict[int, CountyRoutes] | None = None,
-    ) -> tuple[tuple[CountyRoutes, ...], RouteIndex]:
-        """Plans (and their look-up tables) per county for demand points served at stops
-        `dest` as point types `ptype` (`Points.destinations`), with `community_open` stations
-        per seat. `base` (updated): per county, the plan PyVRP last made in this run."""
+    ) -> tuple[tuple[CountyRoutes, ...], tuple[RouteIndex, ...]]:
+        """Plans per fleet (county by county, each county's fleets in `Couriers.fleets` order)
+        and their look-up tables per fleet of a county (one table holds that fleet's plans of
+        every county), for demand points served at stops `dest` as point types `ptype`
+        (`Points.destinations`), with `community_open` stations per seat. `base` (updated): per
+        fleet, the plan PyVRP last made in this run."""
         base = {} if base is None else base
-        n = len(self.points.county_names)
+        n = len(self.points.county_names) * len(self.fleets)
         network = dest.tobytes() + ptype.tobytes() + community_open.astype(np.int64).tobytes()
-        key = (network, tuple(id(base.get(c)) for c in range(n)))
+        key = (network, tuple(id(base.get(f)) for f in range(n)))
         if key not in self._plans:
             start = time.perf_counter()
             after = dict(base)
             plans = self._plan(dest, community_open, after)
-            index = RouteIndex.of(plans, dest, ptype, self.points.county, len(self.points.stop_xy))
-            self._plans[key] = (plans, index), after
+            g, n_stops = len(self.fleets), len(self.points.stop_xy)
+            indexes = tuple(
+                RouteIndex.of(plans[k::g], dest, ptype, self.points.county, n_stops) for k in range(g)
+            )
+            self._plans[key] = (plans, indexes), after
             self.planning_s += time.perf_counter() - start
         found, after = self._plans[key]
         base.update(after)
@@ -390,28 +399,32 @@ class RoutePlanner:
             if self.on_county is not None:
                 self.on_county(c, len(p.county_names))
             stops = np.flatnonzero(active & (p.stop_county == c))
-            is_station, shelf = stops < p.n_villages, self.shelf[stops[stops < p.n_villages]]
-            last = base.get(c)
-            if last is not None and len(stops) < len(last.stops) and np.isin(stops, last.stops).all():
-                plans.append(without_stops(last, stops, is_station, daily[stops], self.cfg, shelf))
-                continue
-            key = np.int64(c).tobytes() + stops.tobytes() + daily[stops].tobytes()
-            if key not in self._searched:
-                self._searched[key] = plan_county(
-                    p.depot_xy[c],
-                    stops,
-                    p.stop_xy[stops],
-                    is_station,
-                    daily[stops],
-                    self.distances,
-                    float(self.circuity[c]),
-                    self.cfg,
-                    shelf=shelf,
-                    seed=self.seed,
-                    cache_dir=self.cache_dir,
-                )
-            base[c] = self._searched[key]
-            plans.append(base[c])
+            is_station = stops < p.n_villages
+            for k, (share, vans) in enumerate(self.fleets):
+                # A carrier's own fleet plans for its share of the parcels and of each shelf.
+                f, cfg = c * len(self.fleets) + k, self._fleet_cfg[k]
+                parcels, shelf = daily[stops] * share, self.shelf[stops[is_station]] * share
+                last = base.get(f)
+                if last is not None and len(stops) < len(last.stops) and np.isin(stops, last.stops).all():
+                    plans.append(without_stops(last, stops, is_station, parcels, cfg, shelf))
+                    continue
+                key = np.array([c, vans], dtype=np.int64).tobytes() + stops.tobytes() + parcels.tobytes()
+                if key not in self._searched:
+                    self._searched[key] = plan_county(
+                        p.depot_xy[c],
+                        stops,
+                        p.stop_xy[stops],
+                        is_station,
+                        parcels,
+                        self.distances,
+                        float(self.circuity[c]),
+                        cfg,
+                        shelf=shelf,
+                        seed=self.seed,
+                        cache_dir=self.cache_dir,
+                    )
+                base[f] = self._searched[key]
+                plans.append(base[f])
         if self.on_county is not None:
             self.on_county(len(p.county_names), len(p.county_names))
         return tuple(plans)

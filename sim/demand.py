@@ -60,13 +60,17 @@ def draw_orders(
     first_id: int,
     demand: Demand,
     trunk: Trunk,
-    rngs: tuple[np.random.Generator, np.random.Generator, np.random.Generator],
+    rngs: tuple[np.random.Generator, np.random.Generator, np.random.Generator, np.random.Generator],
+    *,
+    shares: np.ndarray,
+    fleets_per_county: int = 1,
 ) -> tuple[ParcelBatch, np.ndarray]:
     """One day's orders: Poisson(`rate`) per demand point, created point by point (ids from
     `first_id` in that order), each with its order time (uniform in the order hours), trunk
-    delay (log-normal) to the next trunk wave, and its own pickup randomness. `rngs` are the
-    demand, trunk and pickup streams. Returns `orders_batch` of them."""
-    rng_demand, rng_trunk, rng_pickup = rngs
+    delay (log-normal) to the next trunk wave, its own pickup randomness and its carrier (drawn
+    by market `shares`; with one carrier, none is drawn). `rngs` are the demand, trunk, pickup
+    and carrier streams. Returns `orders_batch` of them."""
+    rng_demand, rng_trunk, rng_pickup, rng_carrier = rngs
     counts = rng_demand.poisson(rate)
     point = np.repeat(np.arange(len(rate), dtype=np.int32), counts)
     n = len(point)
@@ -74,7 +78,15 @@ def draw_orders(
     delay = lognormal(trunk.delay_mean_h, trunk.delay_cv, n, rng_trunk, single=True)
     u_km = rng_pickup.random(n, dtype=np.float32)  # single precision is plenty, and half the bytes
     e_wait = rng_pickup.standard_exponential(n, dtype=np.float32)
-    return orders_batch(point, order, delay, u_km, e_wait, first_id, county, trunk.waves_h)
+    carrier = None
+    if len(shares) > 1:
+        cum = np.cumsum(shares)
+        carrier = np.minimum(
+            np.searchsorted(cum / cum[-1], rng_carrier.random(n), side="right"), len(shares) - 1
+        )
+    return orders_batch(
+        point, order, delay, u_km, e_wait, first_id, county, trunk.waves_h, carrier, fleets_per_county
+    )
 
 
 def orders_batch(
@@ -86,18 +98,26 @@ def orders_batch(
     first_id: int,
     county: np.ndarray,
     waves_h: tuple[float, ...],
+    carrier: np.ndarray | None = None,
+    fleets_per_county: int = 1,
 ) -> tuple[ParcelBatch, np.ndarray]:
     """Parcels ordered at `point`s at `order_h` that reach their warehouse `delay_h` later at
-    the next trunk wave, with ids from `first_id` in the order given: grouped by trunk wave, then
-    by `county` (of each point), in id order within; and their wave slots (`next_wave`)."""
+    the next trunk wave, with ids from `first_id` in the order given and their `carrier`
+    (default 0): grouped by trunk wave, then by fleet (`Model.fleet_of`: the `county` of each
+    point, and the carrier when each county has `fleets_per_county` > 1), in id order within;
+    and their wave slots (`next_wave`)."""
     hub, slot = next_wave(order_h + delay_h, waves_h)
     point = np.asarray(point, dtype=np.int32)
     u_km, e_wait = np.asarray(u_km, dtype=np.float32), np.asarray(e_wait, dtype=np.float32)
+    carrier = np.zeros(len(point), dtype=np.int8) if carrier is None else np.asarray(carrier, dtype=np.int8)
     by = np.arange(len(point))
     if len(point):
-        key = (slot - int(slot.min())) * (int(county.max()) + 1) + county[point]
+        fleet = county[point] * fleets_per_county + (carrier if fleets_per_county > 1 else 0)
+        key = (slot - int(slot.min())) * (int(county.max()) + 1) * fleets_per_county + fleet
         small = np.int16 if key.max() < np.iinfo(np.int16).max else np.int64
         by = np.argsort(key.astype(small), kind="stable")  # a radix sort, stable: ids stay in order
-        point, order_h, hub, u_km, e_wait, slot = (x[by] for x in (point, order_h, hub, u_km, e_wait, slot))
+        point, order_h, hub, u_km, e_wait, slot, carrier = (
+            x[by] for x in (point, order_h, hub, u_km, e_wait, slot, carrier)
+        )
     batch = ParcelBatch.new(first_id + by, point, np.asarray(order_h, dtype=float), hub, u_km, e_wait)
-    return batch, slot
+    return batch.with_(carrier=carrier), slot

@@ -58,14 +58,16 @@ class Dispatched:
 
 @dataclass(frozen=True)
 class Trips:
-    """Van trips that left at `depart_h`. Per van: `county`, `route` (index in the county's
-    plan), `parcels` carried, `km`, `minutes` (depot to depot), `back_h`. Per stop visited, van
-    by van in visiting order: `visit_van` (index into the vans), `visit_stop` (global stop id),
-    `visit_h` (arrival), `visit_parcels`."""
+    """Van trips that left at `depart_h`. Per van: `county`, `carrier` (whose own fleet it is;
+    -1: a county's pooled fleet in joint mode), `route` (index in its fleet's plan), `parcels`
+    carried, `km`, `minutes` (depot to depot), `back_h`. Per stop visited, van by van in
+    visiting order: `visit_van` (index into the vans), `visit_stop` (global stop id), `visit_h`
+    (arrival), `visit_parcels`."""
 
     kind: ClassVar[str] = "trips"
     depart_h: float
     county: np.ndarray
+    carrier: np.ndarray
     route: np.ndarray
     parcels: np.ndarray
     km: np.ndarray

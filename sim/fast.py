@@ -110,17 +110,19 @@ class FastEngine:
         self.m, self.bus, self.progress = model, bus, progress
         self.streams = model.streams(seed)
         sc = model.scenario
-        self.n = n = model.n_counties
-        self.sorters = [Sorter(sc.warehouses, self.streams.sort[c]) for c in range(n)]
+        self.n, self.g = model.n_counties, model.fleets_per_county
+        n = model.n_fleets
+        self.sorters = [Sorter(model.sorting(f), self.streams.sort[f]) for f in range(n)]
         self.state = stations if stations is not None else model.stations()
         self.waves = np.sort(np.asarray(sc.trunk.waves_h, dtype=float))
-        # Per county. In the trunk, by wave slot: (a day's parcels, their range there).
+        # Per fleet (`Model.fleet_of`). In the trunk, by wave slot: (a day's parcels, their range).
         self.inbound: list[dict[int, list[tuple[ParcelBatch, int, int]]]] = [{} for _ in range(n)]
         self.queue: list[ParcelBatch] = [EMPTY] * n  # at the warehouse, in sorted-time order
         self.riding_back: list[list[tuple[ParcelBatch, np.ndarray]]] = [[] for _ in range(n)]
         self.vans_back = [np.empty(0) for _ in range(n)]  # when the vans out return
-        self.drops: list[_Drops | None] = [None] * n
-        self.pool = [StockPool() for _ in range(n)]
+        # Per county: the drops of all its fleets, unloaded together at the shared points.
+        self.drops: list[_Drops | None] = [None] * self.n
+        self.pool = [StockPool() for _ in range(self.n)]
         self.next_id = 0
         self.van_seq = 0
         self.plans_in_force: dict[str, tuple] = {}
@@ -158,22 +160,20 @@ class FastEngine:
     def _network(self, day: int) -> None:
         """The stations open from `day`: destinations, capacities and route plans."""
         self.net = net = self.m.network_on(self.state, day)
-        self.first_route = np.searchsorted(net.index.route_county, np.arange(self.n + 1))
+        self.first_route = [np.searchsorted(i.route_county, np.arange(self.n + 1)) for i in net.indexes]
         self.plans_in_force.setdefault(self.m.date(day).isoformat(), net.plans)
         self.bus.emit(NetworkChanged(day, net.rural_open, net.community_open))
 
     def _to_trunk(self, parcels: ParcelBatch, slot: np.ndarray) -> None:
-        """File the day's parcels (grouped by trunk wave, then county, ids in order within) by
-        county and wave slot, as ranges of the day's batch."""
-        county = self.m.points.county[parcels.point]
-        starts = np.flatnonzero(
-            np.concatenate(([True], (slot[1:] != slot[:-1]) | (county[1:] != county[:-1])))
-        )
+        """File the day's parcels (grouped by trunk wave, then fleet, ids in order within) by
+        fleet and wave slot, as ranges of the day's batch."""
+        fleet = self.m.fleet_of(parcels)
+        starts = np.flatnonzero(np.concatenate(([True], (slot[1:] != slot[:-1]) | (fleet[1:] != fleet[:-1]))))
         ends = np.append(starts[1:], len(slot))
-        for a, b, c, s in zip(
-            starts.tolist(), ends.tolist(), county[starts].tolist(), slot[starts].tolist(), strict=True
+        for a, b, f, s in zip(
+            starts.tolist(), ends.tolist(), fleet[starts].tolist(), slot[starts].tolist(), strict=True
         ):
-            self.inbound[c].setdefault(s, []).append((parcels, a, b))
+            self.inbound[f].setdefault(s, []).append((parcels, a, b))
 
     # ---------------------------------------------------------------------------- departures
     def _departures(self, env: simpy.Environment):
@@ -184,47 +184,51 @@ class FastEngine:
             depart = env.now
             cutoff = depart - sc.warehouses.cutoff_h
             limit = min(depart + 24.0, self.m.end_h)  # no later trip reaches a point before
-            due = self.net.index.due(day)
+            due = [index.due(day) for index in self.net.indexes]
             for c in range(self.n):
-                self._sort_arrivals(c, cutoff)
-                self._take_back(c, cutoff)
-                back = self.vans_back[c]
-                self.vans_back[c] = back = back[back > depart]
-                loaded, vans = self._load(c, due, depart, cutoff, len(back))
+                for k in range(self.g):
+                    f = c * self.g + k
+                    self._sort_arrivals(f, cutoff)
+                    self._take_back(f, cutoff)
+                    back = self.vans_back[f]
+                    self.vans_back[f] = back = back[back > depart]
+                    loaded, vans = self._load(f, due[k], depart, cutoff, len(back))
+                    waiting = len(self.queue[f]) + sum(
+                        b - a for _, a, b in self._arrived(f, depart, take=False)
+                    )
+                    waiting += sum(int((b <= depart).sum()) for _, b in self.riding_back[f])
+                    self.bus.emit(Dispatched(c, depart, loaded, vans, len(back), waiting))
                 self._unload(c, limit)
-                waiting = len(self.queue[c]) + sum(b - a for _, a, b in self._arrived(c, depart, take=False))
-                waiting += sum(int((b <= depart).sum()) for _, b in self.riding_back[c])
-                self.bus.emit(Dispatched(c, depart, loaded, vans, len(back), waiting))
             day += 1
             yield env.timeout(24.0)
 
-    def _arrived(self, c: int, t: float, *, take: bool) -> list[tuple[ParcelBatch, int, int]]:
-        """County `c`'s inbound parcels at the warehouse by `t` as (batch, start, stop) ranges,
+    def _arrived(self, f: int, t: float, *, take: bool) -> list[tuple[ParcelBatch, int, int]]:
+        """Fleet `f`'s inbound parcels at the warehouse by `t` as (batch, start, stop) ranges,
         in arrival order (slot by slot, ids in order); removed from the inbound when `take`."""
         last = last_slot(t, self.waves)
         out = []
-        for slot in sorted(s for s in self.inbound[c] if s <= last):
-            pieces = self.inbound[c][slot]
+        for slot in sorted(s for s in self.inbound[f] if s <= last):
+            pieces = self.inbound[f][slot]
             if slot == last and not len(self.waves):  # a day of arrivals, split at t
                 batch = ParcelBatch.concat_slices(pieces)
                 now = batch.hub_h <= t
                 out.append((batch.take(now), 0, int(now.sum())))
                 if take:
                     rest = batch.take(~now)
-                    self.inbound[c][slot] = [(rest, 0, len(rest))]
+                    self.inbound[f][slot] = [(rest, 0, len(rest))]
                 continue
             out.extend(pieces)
             if take:
-                del self.inbound[c][slot]
+                del self.inbound[f][slot]
         return out
 
-    def _sort_arrivals(self, c: int, cutoff: float) -> None:
-        """Parcels that reached the warehouse by the cutoff go through the sorting line and join
-        the queue (sorted times only grow, so the queue stays in order)."""
-        parts = self._arrived(c, cutoff, take=True)
+    def _sort_arrivals(self, f: int, cutoff: float) -> None:
+        """Fleet `f`'s parcels that reached the warehouse by the cutoff go through its sorting
+        line and join its queue (sorted times only grow, so the queue stays in order)."""
+        parts = self._arrived(f, cutoff, take=True)
         if not parts:
             return
-        q = self.queue[c]
+        q = self.queue[f]
         if not len(self.waves):  # arrivals as they come: first come first served, ties by id
             arrived = ParcelBatch.concat_slices(parts)
             arrived = arrived.take(np.argsort(arrived.hub_h, kind="stable"))
@@ -232,47 +236,49 @@ class FastEngine:
         queue = ParcelBatch.concat_slices([(q, 0, len(q)), *parts])  # new arrays
         hub = np.array([p.hub_h[a] for p, a, _ in parts])
         if len(self.waves):  # each piece one trunk wave
-            sorted_h = self.sorters[c].sort(hub, counts=np.array([b - a for _, a, b in parts]))
+            sorted_h = self.sorters[f].sort(hub, counts=np.array([b - a for _, a, b in parts]))
         else:
-            sorted_h = self.sorters[c].sort(queue.hub_h[len(q) :])
+            sorted_h = self.sorters[f].sort(queue.hub_h[len(q) :])
         queue.sorted_h[len(q) :] = sorted_h
-        self.queue[c] = queue
+        self.queue[f] = queue
 
-    def _take_back(self, c: int, cutoff: float) -> None:
+    def _take_back(self, f: int, cutoff: float) -> None:
         """Refused parcels back at the warehouse by the cutoff rejoin the queue in their place."""
-        if not self.riding_back[c]:
+        if not self.riding_back[f]:
             return
-        parcels = ParcelBatch.concat([p for p, _ in self.riding_back[c]])
-        back = np.concatenate([b for _, b in self.riding_back[c]])
+        parcels = ParcelBatch.concat([p for p, _ in self.riding_back[f]])
+        back = np.concatenate([b for _, b in self.riding_back[f]])
         home = back <= cutoff
-        self.riding_back[c] = [(parcels.take(~home), back[~home])] if not home.all() else []
+        self.riding_back[f] = [(parcels.take(~home), back[~home])] if not home.all() else []
         if not home.any():
             return
         ret = parcels.take(home)
         ret = ret.take(np.lexsort((ret.id, ret.sorted_h)))
-        q = self.queue[c]
+        q = self.queue[f]
         at = np.searchsorted(q.sorted_h, ret.sorted_h) + np.arange(len(ret))  # places in the merge
         mine = np.zeros(len(q) + len(ret), dtype=bool)
         mine[at] = True
         merged = {}
-        for f in FIELDS:
-            column = np.empty(len(mine), dtype=getattr(q, f).dtype)
-            column[mine], column[~mine] = getattr(ret, f), getattr(q, f)
-            merged[f] = column
-        self.queue[c] = ParcelBatch(**merged)
+        for name in FIELDS:
+            column = np.empty(len(mine), dtype=getattr(q, name).dtype)
+            column[mine], column[~mine] = getattr(ret, name), getattr(q, name)
+            merged[name] = column
+        self.queue[f] = ParcelBatch(**merged)
 
-    def _load(self, c: int, due: np.ndarray, depart: float, cutoff: float, vans_out: int) -> tuple[int, int]:
-        """Load county `c`'s vans first-in-first-out per route and send them off; (parcels,
-        vans). `due`: per demand point, whether its stop is visited today."""
-        cfg, index, plan = self.m.scenario.couriers, self.net.index, self.net.plans[c]
-        q = self.queue[c]
-        r0, r1 = self.first_route[c], self.first_route[c + 1]
+    def _load(self, f: int, due: np.ndarray, depart: float, cutoff: float, vans_out: int) -> tuple[int, int]:
+        """Load fleet `f`'s vans first-in-first-out per route and send them off; (parcels,
+        vans). `due`: per demand point, whether its stop is visited today by the fleet."""
+        c, k = divmod(f, self.g)
+        cfg, index, plan = self.m.scenario.couriers, self.net.indexes[k], self.net.plans[f]
+        q = self.queue[f]
+        r0, r1 = self.first_route[k][c], self.first_route[k][c + 1]
         waiting, key = kernels.due_parcels(
             q.sorted_h, q.point, cutoff, due, index.visit_key, index.key_route, r0, r1 - r0
         )
         if not waiting.any():
             return 0, 0
-        vans = assign_vans(plan.vans, -(-waiting // cfg.van_capacity), max(cfg.vans_per_county - vans_out, 0))
+        fleet_vans = int(self.m.fleet_vans[f])
+        vans = assign_vans(plan.vans, -(-waiting // cfg.van_capacity), max(fleet_vans - vans_out, 0))
         # First-in-first-out per route up to its vans' room, in visiting order; at a seat its
         # express point's parcels, then its lockers'.
         room = np.minimum(waiting, vans * cfg.van_capacity)
@@ -281,12 +287,12 @@ class FastEngine:
             return 0, 0
         keep = np.ones(len(q), dtype=bool)
         keep[idx] = False
-        self.queue[c] = q.take(keep)
+        self.queue[f] = q.take(keep)
         parcels = q.take(idx, dest=index.key_dest[keys], ptype=index.key_ptype[keys])
         visits = cut_loads(
             keys, index.key_route, index.key_stop, index.key_ptype, vans, cfg.van_capacity, first_route=r0
         )
-        noise = lognormal(1.0, cfg.travel_noise_cv, int(legs_per_van(visits).sum()), self.streams.van[c])
+        noise = lognormal(1.0, cfg.travel_noise_cv, int(legs_per_van(visits).sum()), self.streams.van[f])
         at, side = index.matrix_at[c], index.matrix_side[c]
         times = time_trips(depart, visits, index.minutes, index.km, cfg, noise, at=at, side=side)
         stop_id = plan.stops[visits.stop - 1]
@@ -297,6 +303,7 @@ class FastEngine:
                 Trips(
                     depart,
                     np.full(visits.n_vans, c),
+                    np.full(visits.n_vans, self.m.fleet_carrier(f)),
                     van_route,
                     np.bincount(visits.van, weights=visits.parcels, minlength=visits.n_vans).astype(np.int64),
                     times.km,
@@ -308,7 +315,7 @@ class FastEngine:
                     visits.parcels,
                 )
             )
-        self.vans_back[c] = np.concatenate([self.vans_back[c], times.back_h])
+        self.vans_back[f] = np.concatenate([self.vans_back[f], times.back_h])
         # Unloading is per bay: a van at a township seat drops at its express point and lockers.
         visit = visits.drop_visit
         bay = stop_id[visit] * BAYS_PER_STOP + visits.drop_ptype
@@ -347,9 +354,12 @@ class FastEngine:
         a, r = out.accepted, ~out.accepted
         if a.any():
             self.bus.emit(Delivered(p.take(a), arrive[a], out.release[a], out.returned[a], out.km[a]))
-        back = now.back_h[now.drop[r]]
-        self.riding_back[c].append((p.take(r), back))
-        self.bus.emit(Refused(self.riding_back[c][-1][0], arrive[r], back))
+        refused, back = p.take(r), now.back_h[now.drop[r]]
+        self.bus.emit(Refused(refused, arrive[r], back))
+        fleet = self.m.fleet_of(refused)
+        for f in np.unique(fleet).tolist():
+            mine = fleet == f
+            self.riding_back[f].append((refused.take(mine), back[mine]))
 
     # ---------------------------------------------------------------------------------- end
     def _finish(self) -> None:
@@ -357,16 +367,15 @@ class FastEngine:
         m = self.m
         self._day_end(m.total_days - 1)
         trunk, warehouse, van = [], [], []
-        for c in range(self.n):
-            inbound = ParcelBatch.concat_slices([x for pieces in self.inbound[c].values() for x in pieces])
+        for f in range(m.n_fleets):
+            inbound = ParcelBatch.concat_slices([x for pieces in self.inbound[f].values() for x in pieces])
             arrived = inbound.hub_h < m.end_h
             trunk.append(inbound.take(~arrived))
-            warehouse += [inbound.take(arrived), self.queue[c]]
-            for parcels, back in self.riding_back[c]:
+            warehouse += [inbound.take(arrived), self.queue[f]]
+            for parcels, back in self.riding_back[f]:
                 warehouse.append(parcels.take(back < m.end_h))
                 van.append(parcels.take(back >= m.end_h))
-            if self.drops[c] is not None:
-                van.append(self.drops[c].parcels)
+        van += [d.parcels for d in self.drops if d is not None]
 
         def placed(batches: list[ParcelBatch]) -> ParcelBatch:
             b = ParcelBatch.concat([x for x in batches if len(x)])

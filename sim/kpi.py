@@ -96,7 +96,9 @@ class Kpi:
         days: int,
         villager_speed_kmh: float,
         van_capacity: int,
+        carriers: tuple[str, ...] = ("all",),
     ):
+        """`carriers`: names of the carriers (`ParcelBatch.carrier` indexes them)."""
         self.points = points
         self.counties = len(points.county_names)
         self.start_h, self.end_h, self.warmup, self.days = start_h, end_h, warmup_days, days
@@ -117,13 +119,20 @@ class Kpi:
         self.sojourn_h = 0.0
         self.sojourn_n = 0
         self.warehouse_orders = np.zeros((self.counties, days), dtype=np.int64)
-        self.backlog: list[list[int]] = [[] for _ in range(self.counties)]
+        self.backlog: list[list[int]] = [[] for _ in range(self.counties)]  # all fleets, per departure
+        self.backlog_at = np.full(self.counties, -np.inf)  # the departure backlog[c][-1] is of
         self.station_day: dict[int, np.ndarray] = {}  # parcels per village station, by day
         self.station_day_counts = np.zeros(1, dtype=np.int64)  # station-days by parcels received
         self.tallied_to_day = -1  # station tallies are closed up to this day
         self.van = {"routes": 0, "stops": 0, "km": 0.0, "hours": 0.0, "loaded": 0, "capacity": 0}
         self.van_by_county = np.zeros((self.counties, 3))  # km, hours, routes
         self.van_capacity = van_capacity
+        # Per carrier: parcels picked up and their order-to-hand times; the vans of its own
+        # fleets (separate mode): km, hours, routes, stops; the pooled fleets' in the last row.
+        self.carriers = carriers
+        self.carrier_hand = LeadTimes(len(carriers))
+        self.carrier_delivered = np.zeros(len(carriers), dtype=np.int64)
+        self.carrier_vans = np.zeros((len(carriers) + 1, 4))
 
     def group(self, parcels: ParcelBatch) -> np.ndarray:
         return self.points.county[parcels.point] * TYPES + parcels.ptype
@@ -144,8 +153,13 @@ class Kpi:
         np.add.at(self.warehouse_orders.ravel(), county[inside] * self.days + day[inside], 1)
 
     def on_dispatched(self, e: Dispatched) -> None:
-        if e.depart_h >= self.start_h:
+        if e.depart_h < self.start_h:
+            return
+        if self.backlog_at[e.county] == e.depart_h:  # another fleet of the county, same departure
+            self.backlog[e.county][-1] += e.waiting
+        else:
             self.backlog[e.county].append(e.waiting)
+            self.backlog_at[e.county] = e.depart_h
 
     def on_trips(self, e: Trips) -> None:
         if e.depart_h < self.start_h:
@@ -160,6 +174,10 @@ class Kpi:
         v["capacity"] += vans * self.van_capacity
         for col, x in enumerate((e.km, e.minutes / 60.0, np.ones(vans))):
             self.van_by_county[:, col] += np.bincount(e.county, weights=x, minlength=self.counties)
+        stops = np.bincount(e.visit_van, minlength=vans)
+        fleet = np.where(e.carrier < 0, len(self.carriers), e.carrier)
+        for col, x in enumerate((e.km, e.minutes / 60.0, np.ones(vans), stops)):
+            self.carrier_vans[:, col] += np.bincount(fleet, weights=x, minlength=len(self.carrier_vans))
 
     def on_refused(self, e: Refused) -> None:
         counted = e.parcels.order_h >= self.start_h
@@ -180,6 +198,8 @@ class Kpi:
             self.sojourn_h += float((release[within] - arrive[within]).sum())
             self.sojourn_n += int(within.sum())
         self._station_days(p, arrive)
+        if len(self.carriers) > 1:
+            self._by_carrier(p, release, e.returned)
         group = self.points.county[p.point] * TYPES + p.ptype
         kernels.tally_delivered(
             group, p.point, p.order_h, arrive, release, e.returned, e.km, p.ptype,
@@ -189,6 +209,12 @@ class Kpi:
             self.villager_km, self.village_picked, self.village_hand_sum,
             EDGES_H, FINE_H, FINE_UNTIL_H,
         )  # fmt: skip
+
+    def _by_carrier(self, p: ParcelBatch, release: np.ndarray, returned: np.ndarray) -> None:
+        counted = p.order_h >= self.start_h
+        self.carrier_delivered += np.bincount(p.carrier[counted], minlength=len(self.carriers))
+        hand = counted & ~returned & (release < self.end_h)
+        self.carrier_hand.add(p.carrier[hand].astype(np.int64), release[hand] - p.order_h[hand])
 
     def _station_days(self, p: ParcelBatch, arrive: np.ndarray) -> None:
         """Parcels received per village station and day (a village's stop is its station)."""
@@ -261,6 +287,7 @@ class Kpi:
             "courier_cost_yuan": cost,
             "courier_cost_per_parcel_yuan": cost / parcels,
         }
+        out["carriers"] = self._carrier_block(cost_per_km, cost_per_hour, out["vans"])
         out["warehouses"] = {
             name: {
                 "orders_per_day_mean": float(self.warehouse_orders[i].mean()) if self.days else 0.0,
@@ -278,6 +305,45 @@ class Kpi:
             "arrivals_per_h": float(self.point_arrivals_per_h[hours].sum()) / max(stock.size, 1),
             "mean_sojourn_h": self.sojourn_h / self.sojourn_n if self.sojourn_n else None,
         }
+        return out
+
+    def _carrier_block(self, cost_per_km: float, cost_per_hour: float, vans: dict) -> dict[str, dict]:
+        """Per carrier: its share of the parcels delivered, order-to-hand times, and its vans (its
+        own fleets in separate mode; in joint mode the pooled fleets' cost shared by parcels)."""
+        k = len(self.carriers)
+        delivered = self.carrier_delivered if k > 1 else np.array([int(self.delivered.sum())])
+        pooled = self.carrier_vans[k]
+        out = {}
+        for i, name in enumerate(self.carriers):
+            n = int(delivered[i])
+            own = self.carrier_vans[i]
+            hand = (
+                self.carrier_hand.summary(np.array([i]))
+                if k > 1
+                else self.in_hand.summary(self.groups_where())
+            )
+            block = {"parcels_delivered": n, "order_to_hand_h": hand}
+            if own[2] or not pooled[2]:  # its own fleets
+                cost = own[0] * cost_per_km + own[1] * cost_per_hour
+                block["fleet"] = "own"
+                block |= {
+                    "van_km": float(own[0]),
+                    "van_hours": float(own[1]),
+                    "routes_driven": int(own[2]),
+                    "stations_visited_per_day": float(own[3]) / max(self.days, 1),
+                    "courier_cost_yuan": cost,
+                    "courier_cost_per_parcel_yuan": cost / max(n, 1),
+                }
+            else:
+                share = n / max(int(delivered.sum()), 1)
+                block["fleet"] = "pooled"
+                block |= {
+                    "van_km": float(pooled[0]) * share,
+                    "van_hours": float(pooled[1]) * share,
+                    "courier_cost_yuan": vans["courier_cost_yuan"] * share,
+                    "courier_cost_per_parcel_yuan": vans["courier_cost_per_parcel_yuan"],
+                }
+            out[name] = block
         return out
 
     @property

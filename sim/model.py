@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.batch import ParcelBatch
+from sim.config import Warehouses
 from sim.courier import CountyRoutes, RouteIndex, RoutePlanner
 from sim.demand import day_factors, draw_orders
 from sim.events import DayEnd, YearEnd
@@ -27,7 +28,8 @@ from sim.station_state import StationState
 
 #: Random streams per purpose (common random numbers: two plans with one seed see one demand).
 #: Sorting and vans have one stream per county, so that counties never share draws.
-STREAM_DEMAND, STREAM_TRUNK, STREAM_SORT, STREAM_VAN, STREAM_PICKUP = 11, 12, 13, 14, 15
+#: A fleet's sorting line and vans: one stream per fleet (numbered as `Model.fleet_of`).
+STREAM_DEMAND, STREAM_TRUNK, STREAM_SORT, STREAM_VAN, STREAM_PICKUP, STREAM_CARRIER = 11, 12, 13, 14, 15, 16
 
 
 @dataclass(frozen=True)
@@ -37,19 +39,21 @@ class Streams:
     demand: np.random.Generator
     trunk: np.random.Generator
     pickup: np.random.Generator
+    carrier: np.random.Generator
     sort: tuple[np.random.Generator, ...]
     van: tuple[np.random.Generator, ...]
 
     @property
-    def orders(self) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
-        return self.demand, self.trunk, self.pickup
+    def orders(self) -> tuple[np.random.Generator, ...]:
+        return self.demand, self.trunk, self.pickup, self.carrier
 
 
 @dataclass(frozen=True)
 class DayNetwork:
     """The station network in force on a day: open village stations (`rural_open`) and
     community stations per seat (`community_open`), each demand point's stop and point type
-    (`dest`, `ptype`), each bay's capacity, the route plans and their look-up tables."""
+    (`dest`, `ptype`), each bay's capacity, the route plans per fleet (`Model.fleet_of`) and
+    their look-up tables per fleet of a county (`RoutePlanner.plans`)."""
 
     rural_open: np.ndarray
     community_open: np.ndarray
@@ -57,7 +61,7 @@ class DayNetwork:
     ptype: np.ndarray
     capacity: np.ndarray
     plans: tuple[CountyRoutes, ...]
-    index: RouteIndex
+    indexes: tuple[RouteIndex, ...]
 
 
 #: Where a run's parcels come from: (model, day, community stations open per seat, first id,
@@ -71,7 +75,17 @@ def poisson_orders(
     """The demand model: Poisson orders at each point's rate of the day (`sim.demand`)."""
     sc = model.scenario
     rate = model.rates(day, community_open)
-    return draw_orders(rate, model.points.county, day, first_id, sc.demand, sc.trunk, streams.orders)
+    return draw_orders(
+        rate,
+        model.points.county,
+        day,
+        first_id,
+        sc.demand,
+        sc.trunk,
+        streams.orders,
+        shares=model.shares,
+        fleets_per_county=model.fleets_per_county,
+    )
 
 
 def simulated_days(scenario: Scenario) -> tuple[int, int]:
@@ -104,6 +118,13 @@ class Model:
         self.end_h = 24.0 * self.total_days
         self.points = p = build_points(network)
         self.n_counties = len(p.county_names)
+        # Fleets: each county's pooled fleet (joint mode) or one per carrier (separate mode).
+        self.shares = np.array([c.share for c in scenario.couriers.carriers.values()])
+        self.fleets = scenario.couriers.fleets()
+        self.fleets_per_county = len(self.fleets)
+        self.n_fleets = self.n_counties * self.fleets_per_county
+        self.fleet_county = np.repeat(np.arange(self.n_counties), self.fleets_per_county)
+        self.fleet_vans = np.tile([vans for _, vans in self.fleets], self.n_counties)
         self.factors = day_factors(scenario.demand, self.first_date, self.total_days)
         # Per point: parcels a day at the base level, per village or per community station.
         self.rate_each = np.where(
@@ -129,13 +150,35 @@ class Model:
         def rng(*k: int) -> np.random.Generator:
             return np.random.default_rng([seed, *k])
 
-        counties = range(self.n_counties)
+        fleets = range(self.n_fleets)
         return Streams(
             demand=rng(STREAM_DEMAND),
             trunk=rng(STREAM_TRUNK),
             pickup=rng(STREAM_PICKUP),
-            sort=tuple(rng(STREAM_SORT, c) for c in counties),
-            van=tuple(rng(STREAM_VAN, c) for c in counties),
+            carrier=rng(STREAM_CARRIER),
+            sort=tuple(rng(STREAM_SORT, f) for f in fleets),
+            van=tuple(rng(STREAM_VAN, f) for f in fleets),
+        )
+
+    def fleet_of(self, parcels: ParcelBatch) -> np.ndarray:
+        """The fleet carrying each parcel: county x fleets per county + its carrier's fleet."""
+        county = self.points.county[parcels.point].astype(np.int64)
+        if self.fleets_per_county == 1:
+            return county
+        return county * self.fleets_per_county + parcels.carrier
+
+    def fleet_carrier(self, fleet: int) -> int:
+        """The carrier whose own fleet `fleet` is; -1 for a county's pooled fleet (joint mode)."""
+        return -1 if self.scenario.couriers.mode == "joint" else fleet % self.fleets_per_county
+
+    def sorting(self, fleet: int) -> Warehouses:
+        """A fleet's sorting line: its share of its county warehouse's sorting rate."""
+        wh = self.scenario.warehouses
+        share = self.fleets[fleet % self.fleets_per_county][0]
+        return (
+            wh
+            if share == 1.0
+            else wh.model_copy(update={"sorting_rate_per_h": wh.sorting_rate_per_h * share})
         )
 
     def stations(self) -> StationState:
@@ -151,8 +194,8 @@ class Model:
         """The network `state` has on `day` (route plans made on first use, then kept)."""
         rural, community = state.rural_open(day), state.community_open(day)
         dest, ptype = self.points.destinations(rural, community)
-        plans, index = self.planner.plans(dest, ptype, community, state.route_base)
-        return DayNetwork(rural, community, dest, ptype, self.pickups.bay_capacity(community), plans, index)
+        plans, indexes = self.planner.plans(dest, ptype, community, state.route_base)
+        return DayNetwork(rural, community, dest, ptype, self.pickups.bay_capacity(community), plans, indexes)
 
     def day_end_events(self, day: int, net: DayNetwork) -> list:
         """What to tell observers when `day` is over: its end, and the year's when it was the

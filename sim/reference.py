@@ -44,10 +44,11 @@ from sim.warehouse import Sorter
 
 class _Parcel:
     __slots__ = (
-        "county",
+        "carrier",
         "dest",
         "e_wait",
         "event",
+        "fleet",
         "hub",
         "id",
         "order",
@@ -59,8 +60,15 @@ class _Parcel:
         "u_km",
     )
 
-    def __init__(self, id, point, county, order, hub, u_km, e_wait):
-        self.id, self.point, self.county, self.order, self.hub = id, point, county, order, hub
+    def __init__(self, id, point, fleet, carrier, order, hub, u_km, e_wait):
+        self.id, self.point, self.fleet, self.carrier, self.order, self.hub = (
+            id,
+            point,
+            fleet,
+            carrier,
+            order,
+            hub,
+        )
         self.u_km, self.e_wait = u_km, e_wait
         self.sorted = self.ready = math.inf
         self.dest = self.ptype = -1
@@ -81,6 +89,7 @@ def _batch(parcels: list[_Parcel]) -> ParcelBatch:
         np.array([p.e_wait for p in parcels], dtype=np.float32),
     )
     return batch.with_(
+        carrier=np.array([p.carrier for p in parcels], dtype=np.int8),
         sorted_h=np.array([p.sorted for p in parcels]),
         dest=np.array([p.dest for p in parcels], dtype=np.int32),
         ptype=np.array([p.ptype for p in parcels], dtype=np.int8),
@@ -96,7 +105,8 @@ def _open_hours_after(clock: DailyHours, t: float, hours: float) -> float:
 
 
 class ReferenceEngine:
-    """Per-parcel simulation of a scenario (downstream flow). Call `run()` once."""
+    """Per-parcel simulation of a scenario (downstream flow; no upstream produce). Call `run()`
+    once."""
 
     def __init__(
         self, model: Model, seed: int, bus: Bus, *, progress=None, stations: StationState | None = None
@@ -106,8 +116,8 @@ class ReferenceEngine:
         self.m, self.bus, self.progress = model, bus, progress
         self.streams = model.streams(seed)
         sc = model.scenario
-        n = model.n_counties
-        self.sorters = [Sorter(sc.warehouses, self.streams.sort[c]) for c in range(n)]
+        n = model.n_fleets  # per fleet (`Model.fleet_of`): trunk, sorting line, waiting list, vans
+        self.sorters = [Sorter(model.sorting(f), self.streams.sort[f]) for f in range(n)]
         self.state = stations if stations is not None else model.stations()
         self.parcels: list[_Parcel] = []
         self.trunk: list[dict[float, list[_Parcel]]] = [{} for _ in range(n)]  # by arrival time
@@ -121,8 +131,8 @@ class ReferenceEngine:
         started, planned = time.perf_counter(), self.m.planner.planning_s
         env = self.env = simpy.Environment()
         env.process(self._days())
-        for c in range(self.m.n_counties):
-            env.process(self._departures(c))
+        for f in range(self.m.n_fleets):
+            env.process(self._departures(f))
         env.run(until=self.m.end_h)
         self._finish()
         planning = self.m.planner.planning_s - planned
@@ -140,22 +150,22 @@ class ReferenceEngine:
                 self._network(day)
             batch, _ = m.orders(m, day, self.net.community_open, len(self.parcels), self.streams)
             self.bus.emit(Ordered(day, batch))
-            county = m.points.county
+            fleet = m.fleet_of(batch)
             for i in range(len(batch)):
-                point = int(batch.point[i])
                 parcel = _Parcel(
                     int(batch.id[i]),
-                    point,
-                    int(county[point]),
+                    int(batch.point[i]),
+                    int(fleet[i]),
+                    int(batch.carrier[i]),
                     float(batch.order_h[i]),
                     float(batch.hub_h[i]),
                     float(batch.u_km[i]),
                     float(batch.e_wait[i]),
                 )
                 self.parcels.append(parcel)
-                if parcel.hub not in self.trunk[parcel.county]:  # the first of its trunk wave
-                    self.trunk[parcel.county][parcel.hub] = []
-                    env.process(self._sort(parcel.county, parcel.hub))
+                if parcel.hub not in self.trunk[parcel.fleet]:  # the first of its trunk wave
+                    self.trunk[parcel.fleet][parcel.hub] = []
+                    env.process(self._sort(parcel.fleet, parcel.hub))
                 env.process(self._life(parcel))
             if self.progress is not None:
                 self.progress.update()
@@ -176,31 +186,31 @@ class ReferenceEngine:
         yield env.timeout(parcel.order - env.now)
         yield env.timeout(parcel.hub - env.now)  # the trunk
         parcel.state = "at_warehouse"
-        self.trunk[parcel.county][parcel.hub].append(parcel)  # sorted with its wave (`_sort`)
+        self.trunk[parcel.fleet][parcel.hub].append(parcel)  # sorted with its wave (`_sort`)
         while True:
             parcel.event = env.event()
             outcome, t = yield parcel.event  # set by the van at the parcel's stop
             if outcome == "refused":
                 yield env.timeout(t - env.now)  # riding back
                 parcel.state = "at_warehouse"
-                self.waiting[parcel.county].append(parcel)
+                self.waiting[parcel.fleet].append(parcel)
                 continue
             release, returned = t
             yield env.timeout(release - env.now)
             parcel.state = "returned" if returned else "picked_up"
             return
 
-    def _sort(self, c: int, hub: float):
-        """A trunk wave at county `c`'s warehouse: its parcels, in id order, go through the
+    def _sort(self, f: int, hub: float):
+        """A trunk wave at fleet `f`'s sorting line: its parcels, in id order, go through the
         sorting line, first come first served, and join the waiting list. (SimPy reaches `hub`
         by adding delays, which may differ by a rounding error from parcel to parcel: the line
         takes the wave a moment later, when every parcel of it is there.)"""
         yield self.env.timeout(hub + 1e-9 - self.env.now)
-        wave = sorted(self.trunk[c].pop(hub), key=lambda p: p.id)
-        done = self.sorters[c].sort(np.array([hub]), counts=np.array([len(wave)]))
+        wave = sorted(self.trunk[f].pop(hub), key=lambda p: p.id)
+        done = self.sorters[f].sort(np.array([hub]), counts=np.array([len(wave)]))
         for parcel, t in zip(wave, done.tolist(), strict=True):
             parcel.sorted = parcel.ready = t
-            self.waiting[c].append(parcel)
+            self.waiting[f].append(parcel)
 
     def _pickup(self, parcel: _Parcel, arrive: float) -> tuple[float, bool, float]:
         """Release time, returned flag and household km of a parcel accepted at `arrive`."""
@@ -217,32 +227,32 @@ class ReferenceEngine:
         return release, False, km
 
     # --------------------------------------------------------------------------------- vans
-    def _departures(self, c: int):
+    def _departures(self, f: int):
         env, sc = self.env, self.m.scenario
         yield env.timeout(sc.couriers.departure_h)
         day = 0
         while True:
-            self._dispatch(c, day, env.now, env.now - sc.warehouses.cutoff_h)
+            self._dispatch(f, day, env.now, env.now - sc.warehouses.cutoff_h)
             day += 1
             yield env.timeout(24.0)
 
-    def _dispatch(self, c: int, day: int, depart: float, cutoff: float) -> None:
+    def _dispatch(self, f: int, day: int, depart: float, cutoff: float) -> None:
         cfg = self.m.scenario.couriers
-        plan, index = self.net.plans[c], self.net.index
+        plan, index = self.net.plans[f], self.net.indexes[f % self.m.fleets_per_county]
         where = {}  # matrix index -> (route, position)
         for r, route in enumerate(plan.routes):
             for k, m in enumerate(route.tolist()):
                 where[m] = (r, k)
         due = plan.due(day)
-        self.fleet[c] = [b for b in self.fleet[c] if b > depart]
-        vans_out = len(self.fleet[c])
+        self.fleet[f] = [b for b in self.fleet[f] if b > depart]
+        vans_out = len(self.fleet[f])
         ready = [[] for _ in plan.routes]
-        for parcel in sorted(self.waiting[c], key=lambda p: (p.sorted, p.id)):
+        for parcel in sorted(self.waiting[f], key=lambda p: (p.sorted, p.id)):
             m = int(index.stop[parcel.point])
             if parcel.ready <= cutoff and m in where and due[m]:
                 ready[where[m][0]].append((parcel, m))
         # Vans: planned ones first, route by route, then extra vans for bigger loads.
-        available = cfg.vans_per_county - vans_out
+        available = int(self.m.fleet_vans[f]) - vans_out
         needed = [math.ceil(len(x) / cfg.van_capacity) for x in ready]
         vans = [0] * len(ready)
         for r, n in enumerate(needed):
@@ -260,13 +270,14 @@ class ReferenceEngine:
             for k in range(0, len(load), cfg.van_capacity):
                 trips.append((r, load[k : k + cfg.van_capacity]))
             loaded_ids.update(p.id for p, _ in load)
-        self.waiting[c] = [p for p in self.waiting[c] if p.id not in loaded_ids]
-        vans_sent = [self._send(c, plan, depart, r, load) for r, load in trips]
+        self.waiting[f] = [p for p in self.waiting[f] if p.id not in loaded_ids]
+        vans_sent = [self._send(f, plan, depart, r, load) for r, load in trips]
         if vans_sent and self.bus.wants("trips"):
-            self.bus.emit(self._trips_event(c, depart, vans_sent))
-        self.bus.emit(Dispatched(c, depart, len(loaded_ids), len(trips), vans_out, len(self.waiting[c])))
+            self.bus.emit(self._trips_event(f, depart, vans_sent))
+        county = f // self.m.fleets_per_county
+        self.bus.emit(Dispatched(county, depart, len(loaded_ids), len(trips), vans_out, len(self.waiting[f])))
 
-    def _send(self, c: int, plan, depart: float, route: int, load: list) -> dict:
+    def _send(self, f: int, plan, depart: float, route: int, load: list) -> dict:
         """Work out one van's schedule and start it; returns what the trip event needs."""
         cfg = self.m.scenario.couriers
         stops: list[tuple[int, list[_Parcel]]] = []
@@ -278,7 +289,7 @@ class ReferenceEngine:
             else:
                 stops.append((m, [parcel]))
         if cfg.travel_noise_cv:
-            noise = self.streams.van[c].lognormal(*self.noise, size=len(stops) + 1).tolist()
+            noise = self.streams.van[f].lognormal(*self.noise, size=len(stops) + 1).tolist()
         else:
             noise = [1.0] * (len(stops) + 1)
         t = km = 0.0
@@ -292,10 +303,10 @@ class ReferenceEngine:
         t += float(plan.minutes[here, 0]) * noise[-1]
         km += float(plan.km[here, 0])
         back = depart + t / 60.0
-        self.fleet[c].append(back)
+        self.fleet[f].append(back)
         bays = {int(plan.stops[m - 1]) * 3 + p.ptype for m, parcels in stops for p in parcels}
         capacity = {bay: float(self.net.capacity[bay]) for bay in bays}  # as when the van left
-        self.env.process(self._van(c, plan, stops, arrivals, capacity, back))
+        self.env.process(self._van(f, plan, stops, arrivals, capacity, back))
         return {
             "route": route,
             "parcels": len(load),
@@ -307,7 +318,7 @@ class ReferenceEngine:
             "counts": [len(p) for _, p in stops],
         }
 
-    def _trips_event(self, c: int, depart: float, vans: list[dict]) -> Trips:
+    def _trips_event(self, f: int, depart: float, vans: list[dict]) -> Trips:
         per_visit = [
             (v, s, a, n)
             for v, x in enumerate(vans)
@@ -316,7 +327,8 @@ class ReferenceEngine:
         visit_van, visit_stop, visit_h, visit_n = (np.array(col) for col in zip(*per_visit, strict=True))
         return Trips(
             depart,
-            np.full(len(vans), c),
+            np.full(len(vans), f // self.m.fleets_per_county),
+            np.full(len(vans), self.m.fleet_carrier(f)),
             np.array([x["route"] for x in vans]),
             np.array([x["parcels"] for x in vans]),
             np.array([x["km"] for x in vans]),
@@ -328,7 +340,7 @@ class ReferenceEngine:
             visit_n,
         )
 
-    def _van(self, c: int, plan, stops, arrivals: list[float], capacity: dict[int, float], back: float):
+    def _van(self, f: int, plan, stops, arrivals: list[float], capacity: dict[int, float], back: float):
         """A van driving its stops: at each, each point takes parcels while it has room."""
         env = self.env
         for (m, parcels), arrive in zip(stops, arrivals, strict=True):

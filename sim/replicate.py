@@ -54,7 +54,8 @@ def routes_of_day(model: Model, plans: dict[str, tuple], day: int) -> tuple[tupl
     in_force = plans[max(d for d in plans if d <= when)]
     p = model.points
     out = []
-    for c, plan in enumerate(in_force):
+    for f, plan in enumerate(in_force):
+        c = int(model.fleet_county[f])
         due = plan.due(day)
         for route in plan.routes:
             stops = route[due[route]]
@@ -75,6 +76,7 @@ def kpi_observer(model: Model) -> Kpi:
         days=model.days,
         villager_speed_kmh=sc.pickup.villager_speed_kmh,
         van_capacity=sc.couriers.van_capacity,
+        carriers=tuple(sc.couriers.carriers),
     )
 
 
@@ -108,7 +110,9 @@ def simulate(
         since: {
             "vans": int(sum(int(p.vans.sum()) for p in plans)),
             "routes": int(sum(len(p.routes) for p in plans)),
-            "counties_over_fleet_or_shift": [n for n, p in zip(names, plans, strict=True) if not p.feasible],
+            "counties_over_fleet_or_shift": sorted(
+                {names[model.fleet_county[f]] for f, p in enumerate(plans) if not p.feasible}
+            ),
         }
         for since, plans in info.plans.items()
     }

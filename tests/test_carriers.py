@@ -1,0 +1,191 @@
+"""Carriers and joint distribution: parcels drawn by market share, each carrier's own fleet
+(separate mode) against one pooled fleet per county (joint mode), with hand cases, the fast
+engine equal to the reference in both modes, and joint never driving more than separate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from geo.errors import InputError
+from sim.demand import orders_batch
+from sim.engines import ENGINES
+from sim.events import Bus, Delivered, Trips
+from sim.model import Model
+from sim.network import build_network
+from sim.replicate import kpi_observer
+from sim.scenario import load_scenario
+from tests.test_sim import NO_RANDOMNESS, PRESSURE, assert_same_kpis, both, one_village_network, small
+
+
+def carriers(**shares: float) -> str:
+    """A `--set` of `couriers.carriers` with these market shares."""
+    return "couriers.carriers={" + ", ".join(f"{c}: {{share: {s}}}" for c, s in shares.items()) + "}"
+
+
+THREE = carriers(postal=0.5, zto=0.3, yunda=0.2)
+FIVE = carriers(a=0.2, b=0.2, c=0.2, d=0.2, e=0.2)
+
+
+def carried(rows):
+    """An order source from (day, point, order_h, trunk delay_h, carrier) rows."""
+
+    def orders(model, day, community_open, first_id, streams):
+        mine = [r for r in rows if r[0] == day]
+        n = len(mine)
+        return orders_batch(
+            np.array([r[1] for r in mine], dtype=np.int32),
+            np.array([r[2] for r in mine], dtype=float),
+            np.array([r[3] for r in mine], dtype=float),
+            np.zeros(n),
+            np.ones(n),
+            first_id,
+            model.points.county,
+            model.scenario.trunk.waves_h,
+            np.array([r[4] for r in mine], dtype=np.int8),
+            model.fleets_per_county,
+        )
+
+    return orders
+
+
+class Record:
+    def __init__(self):
+        self.km, self.vans, self.carrier, self.sorted = 0.0, 0, [], {}
+
+    def on_trips(self, e: Trips):
+        self.km += float(e.km.sum())
+        self.vans += len(e.km)
+        self.carrier += e.carrier.tolist()
+
+    def on_delivered(self, e: Delivered):
+        self.sorted |= dict(zip(e.parcels.id.tolist(), e.parcels.sorted_h.tolist(), strict=True))
+
+
+def one_station(write, mode: str, engine: str):
+    path = write(
+        "one.yaml",
+        f"""
+        name: one
+        region: small
+        horizon: {{start: 2018-01-01, days: 1}}
+        stations: {{rural: {{target: 1}}}}
+        trunk: {{waves_h: [4]}}
+        warehouses: {{sorting_rate_per_h: 60, shift_h: [0, 24], cutoff_h: 1}}
+        couriers: {{van_capacity: 10, vans_per_county: 2, travel_noise_cv: 0, mode: {mode},
+                   carriers: {{postal: {{share: 0.5}}, zto: {{share: 0.5}}}}}}
+        simulation: {{warmup_days: 0, engine: {engine}}}
+        """,
+    )
+    return load_scenario(path).scenario
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_hand_case_two_carriers_one_station(write, engine):
+    """Two parcels of each carrier reach the warehouse at 04:00 for a station 10 km away.
+    Separate: each carrier sorts its own two on its half of the line (30 an hour: 04:02 and
+    04:04) and sends its own van: two round trips of 20 km. Joint: one line sorts all four at
+    60 an hour (04:01 ... 04:04) and one van drives 20 km."""
+    rows = [(0, 0, 0.5 + i / 10, 3.0, carrier) for i, carrier in enumerate((0, 1, 0, 1))]
+    out = {}
+    for mode in ("separate", "joint"):
+        model = Model(one_village_network(), one_station(write, mode, engine), orders=carried(rows))
+        record = Record()
+        ENGINES[engine](model, 0, Bus([record])).run()
+        out[mode] = record
+    sep, joint = out["separate"], out["joint"]
+    assert sep.vans == 2 and sorted(sep.carrier) == [0, 1] and sep.km == pytest.approx(40.0)
+    assert joint.vans == 1 and joint.carrier == [-1] and joint.km == pytest.approx(20.0)
+    minute = 1 / 60
+    assert [sep.sorted[i] for i in range(4)] == pytest.approx(
+        [4 + 2 * minute, 4 + 2 * minute, 4 + 4 * minute, 4 + 4 * minute]
+    )
+    assert [joint.sorted[i] for i in range(4)] == pytest.approx([4 + k * minute for k in (1, 2, 3, 4)])
+
+
+@pytest.mark.parametrize("mode", ["separate", "joint"])
+@pytest.mark.parametrize("randomness", ["deterministic", "random"])
+def test_fast_engine_equals_reference_with_carriers(write, mode, randomness):
+    extra = NO_RANDOMNESS if randomness == "deterministic" else []
+    loaded = small(
+        write,
+        *PRESSURE,
+        *extra,
+        THREE,
+        f"couriers.mode={mode}",
+        "simulation.warmup_days=2",
+        days=10,
+        villages=40,
+    )
+    (fast, _), (ref, _) = both(loaded, build_network(loaded))
+    assert_same_kpis(fast, ref)
+    np.testing.assert_array_equal(fast.carrier_delivered, ref.carrier_delivered)
+    np.testing.assert_array_equal(fast.carrier_hand.hist, ref.carrier_hand.hist)
+    np.testing.assert_allclose(fast.carrier_vans, ref.carrier_vans, rtol=1e-12)
+    assert fast.refused.sum() > 50 and fast.delivered.sum() > 150  # a hard case, and parcels got through
+    own = fast.carrier_vans[:3, 2]  # routes driven by each carrier's own fleets
+    assert (own > 0).all() if mode == "separate" else (own == 0).all()
+
+
+def test_joint_mode_with_carriers_changes_nothing_but_who_carries(write):
+    """Carriers are drawn from a stream of their own: one pooled fleet carrying five brands runs
+    exactly as one carrying a single brand."""
+    runs = []
+    for sets in ([], [FIVE]):
+        loaded = small(write, *PRESSURE, *sets, days=8, villages=40)
+        (fast, _), _ = both(loaded, build_network(loaded))
+        runs.append(fast)
+    assert_same_kpis(*runs)
+    assert runs[1].carrier_delivered.sum() == runs[0].delivered.sum()
+
+
+def test_parcels_are_drawn_by_market_share(write):
+    loaded = small(write, THREE, "couriers.mode=separate", days=15)
+    model = Model(build_network(loaded), loaded.scenario)
+    kpi = kpi_observer(model)
+    ENGINES["fast"](model, 4, Bus([kpi])).run()
+    n = kpi.carrier_delivered.sum()
+    share = kpi.carrier_delivered / n
+    assert n > 5000
+    sd = np.sqrt(np.array([0.5, 0.3, 0.2]) * (1 - np.array([0.5, 0.3, 0.2])) / n)
+    assert np.all(np.abs(share - [0.5, 0.3, 0.2]) < 4 * sd)
+    summary = kpi.summary(cost_per_km=1.5, cost_per_hour=40.0, shift_h=10.0)["carriers"]
+    assert list(summary) == ["postal", "zto", "yunda"]
+    assert all(c["fleet"] == "own" and c["van_km"] > 0 for c in summary.values())
+    assert sum(c["van_km"] for c in summary.values()) == pytest.approx(kpi.van["km"])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_joint_never_drives_more_than_separate(write, seed):
+    """Same demand (common random numbers), same stations: pooling the carriers' parcels on
+    one fleet per county drives fewer km, in fewer van hours, for the same parcels."""
+    five = carriers(a=0.3, b=0.25, c=0.2, d=0.15, e=0.1)
+    out = {}
+    for mode in ("separate", "joint"):
+        loaded = small(write, five, f"couriers.mode={mode}", f"seed={seed}", days=6)
+        model = Model(build_network(loaded), loaded.scenario)
+        kpi = kpi_observer(model)
+        ENGINES["fast"](model, seed, Bus([kpi])).run()
+        out[mode] = kpi
+    sep, joint = out["separate"], out["joint"]
+    np.testing.assert_array_equal(sep.ordered_by_county, joint.ordered_by_county)
+    assert joint.van["km"] < sep.van["km"] and joint.van["hours"] < sep.van["hours"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "couriers.carriers={a: {share: 0.5}, b: {share: 0.4}}",
+            "market shares must add up to 1 (they add up to 0.9)",
+        ),
+        ("couriers.mode=shared", "'joint' or 'separate'"),
+        ("couriers.carriers={a: {share: 0}}", "couriers.carriers.a.share: must be > 0 (got 0)"),
+        ("couriers.carriers={a: {share: 1, vans: 3}}", "couriers.carriers.a.vans: unknown field"),
+    ],
+)
+def test_bad_carriers_are_named(write, setting, message):
+    path = write("c.yaml", "name: c\nregion: small\n")
+    with pytest.raises(InputError) as err:
+        load_scenario(path, [setting])
+    assert message in str(err.value) and "couriers" in str(err.value)
