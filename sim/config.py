@@ -171,6 +171,80 @@ class Couriers(Section):
         return value
 
 
+MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
+
+
+class Product(Section):
+    """A farm product offered at village stations: in `seasons` ("MM-DD" to "MM-DD", both
+    included; a window may run over the new year), by `growers_share` of the villages, each
+    offering `parcels_per_grower_day` a day in season (a village of 150 households, average
+    volume). It keeps `ambient_shelf_h` hours outside and `cold_shelf_h` in the cold chain
+    (null: it does not spoil)."""
+
+    seasons: tuple[tuple[MonthDay, MonthDay], ...] = Field(min_length=1)
+    growers_share: float = Field(gt=0, le=1)
+    parcels_per_grower_day: float = Field(ge=0, le=10_000)
+    ambient_shelf_h: float | None = Field(default=None, gt=0, le=100_000)
+    cold_shelf_h: float | None = Field(default=None, gt=0, le=100_000)
+
+
+#: Lishui's produce (`../shared/data/economics.md`, "Lishui produce going up to cities"): seasons
+#: and shelf lives as sourced (mid-points of the ranges); growers and volumes are ASSUMPTIONS
+#: (about 2.5 parcels a station-day over the year, heavier in June).
+LISHUI_PRODUCTS = {
+    "bayberry": Product(
+        seasons=(("06-01", "06-30"),), growers_share=0.3, parcels_per_grower_day=20,
+        ambient_shelf_h=48, cold_shelf_h=240,
+    ),
+    "water_bamboo": Product(
+        seasons=(("05-01", "06-30"), ("08-01", "11-30")), growers_share=0.15, parcels_per_grower_day=6,
+        ambient_shelf_h=60, cold_shelf_h=420,
+    ),
+    "mushrooms": Product(
+        seasons=(("01-01", "12-31"),), growers_share=0.25, parcels_per_grower_day=3,
+        ambient_shelf_h=36, cold_shelf_h=144,
+    ),
+    "tea": Product(seasons=(("03-20", "05-10"),), growers_share=0.2, parcels_per_grower_day=4),
+}  # fmt: skip
+
+
+class Upstream(Section):
+    """Produce going up (农产品进城), simulated by the fast engine when `enabled`. Offers at open
+    village stations by `products`' harvest calendars, Poisson each day, uniform within
+    `offer_hours`; a grower village's volume is log-normal with mean 1 (`volume_sigma`) and
+    "Taobao villages" (`taobao_share` of villages) sell `taobao_factor` times more. The vans
+    that delivered take produce home in the room their drops left (backhaul); with `matching:
+    4pl` a dedicated pickup (`matching_capacity` parcels, `matching_cost_per_km` +
+    `matching_cost_per_trip` yuan) calls at `matching_pickup_h` at stations whose produce
+    would spoil before the next backhaul. At the county warehouse produce waits
+    `consolidation_h`, leaves on the next trunk at `trunk_out_h` and reaches the city
+    `trunk_to_city_h` later, perishables in the cold chain from the warehouse on when
+    `cold_chain`. Defaults other than the products: ASSUMPTIONS."""
+
+    enabled: bool = False
+    products: dict[str, Product] = Field(default_factory=lambda: dict(LISHUI_PRODUCTS), min_length=1)
+    volume_sigma: float = Field(default=1.0, ge=0, le=5)
+    taobao_share: float = Field(default=0.02, ge=0, le=1)
+    taobao_factor: float = Field(default=20.0, ge=1, le=10_000)
+    offer_hours: tuple[Hour, Hour] = (8.0, 18.0)
+    cold_chain: bool = True
+    consolidation_h: float = Field(default=2.0, ge=0, le=240)
+    trunk_out_h: tuple[Hour, ...] = Field(default=(21.0,), min_length=1)
+    trunk_to_city_h: float = Field(default=5.0, ge=0, le=240)
+    matching: Literal["none", "4pl"] = "4pl"
+    matching_pickup_h: Hour = 17.0
+    matching_capacity: int = Field(default=200, ge=1, le=100_000)
+    matching_cost_per_km: float = Field(default=2.5, ge=0)
+    matching_cost_per_trip: float = Field(default=50.0, ge=0)
+
+    @field_validator("offer_hours")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] >= value[1]:
+            raise ValueError("must be [start, end) with start < end")
+        return value
+
+
 class Pickup(Section):
     """How villagers collect: the delay from a parcel's arrival to its pickup is exponential with
     mean `base_h` + `per_km_h` x the household's km to the point, counted in opening hours only

@@ -42,18 +42,21 @@ from sim.pickup import BAYS_PER_STOP
 from sim.station_state import StationState
 from sim.trips import assign_vans, cut_loads, legs_per_van, time_trips
 from sim.unload import StockPool, unload
+from sim.upstream import ProduceFlow
 from sim.warehouse import Sorter
 
 
 @dataclass(frozen=True)
 class RunInfo:
     """How a run went: route plans by the date they came into force, seconds spent planning
-    routes and simulating (planning excluded), parcels ordered in all (warm-up included)."""
+    routes and simulating (planning excluded), parcels ordered in all (warm-up included), and
+    the produce that went up (`ProduceFlow.summary`; None when not simulated)."""
 
     plans: dict[str, tuple]
     planning_s: float
     simulation_s: float
     parcels: int
+    upstream: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,8 @@ class FastEngine:
         self.next_id = 0
         self.van_seq = 0
         self.plans_in_force: dict[str, tuple] = {}
+        self.produce = ProduceFlow(model, seed) if sc.upstream.enabled else None
+        self.trips_out: list[tuple] = []  # the county's trips of this departure, for backhaul
 
     # ---------------------------------------------------------------------------------- run
     def run(self) -> RunInfo:
@@ -136,7 +141,10 @@ class FastEngine:
         env.run(until=self.m.end_h)
         self._finish()
         planning = self.m.planner.planning_s - planned
-        return RunInfo(self.plans_in_force, planning, time.perf_counter() - started - planning, self.next_id)
+        upstream = None if self.produce is None else self.produce.summary(self.m.points.county_names)
+        return RunInfo(
+            self.plans_in_force, planning, time.perf_counter() - started - planning, self.next_id, upstream
+        )
 
     def _days(self, env: simpy.Environment):
         m = self.m
@@ -145,6 +153,8 @@ class FastEngine:
                 self._day_end(day - 1)
             if day == 0 or self.state.changes_on(day):
                 self._network(day)
+            if self.produce is not None:
+                self.produce.offer(day, self.net.rural_open)
             parcels, slot = m.orders(m, day, self.net.community_open, self.next_id, self.streams)
             self.next_id += len(parcels)
             self.bus.emit(Ordered(day, parcels))
@@ -162,6 +172,8 @@ class FastEngine:
         self.net = net = self.m.network_on(self.state, day)
         self.first_route = [np.searchsorted(i.route_county, np.arange(self.n + 1)) for i in net.indexes]
         self.plans_in_force.setdefault(self.m.date(day).isoformat(), net.plans)
+        if self.produce is not None:
+            self.produce.on_network(net.plans, self.g)
         self.bus.emit(NetworkChanged(day, net.rural_open, net.community_open))
 
     def _to_trunk(self, parcels: ParcelBatch, slot: np.ndarray) -> None:
@@ -186,6 +198,7 @@ class FastEngine:
             limit = min(depart + 24.0, self.m.end_h)  # no later trip reaches a point before
             due = [index.due(day) for index in self.net.indexes]
             for c in range(self.n):
+                self.trips_out = []
                 for k in range(self.g):
                     f = c * self.g + k
                     self._sort_arrivals(f, cutoff)
@@ -199,6 +212,8 @@ class FastEngine:
                     waiting += sum(int((b <= depart).sum()) for _, b in self.riding_back[f])
                     self.bus.emit(Dispatched(c, depart, loaded, vans, len(back), waiting))
                 self._unload(c, limit)
+                if self.produce is not None:
+                    self.produce.collect(day, self.trips_out, counted=depart >= self.m.start_h)
             day += 1
             yield env.timeout(24.0)
 
@@ -316,6 +331,8 @@ class FastEngine:
                 )
             )
         self.vans_back[f] = np.concatenate([self.vans_back[f], times.back_h])
+        if self.produce is not None:
+            self.trips_out.append((visits.van, stop_id, times.arrive_h, visits.parcels, times.back_h))
         # Unloading is per bay: a van at a township seat drops at its express point and lockers.
         visit = visits.drop_visit
         bay = stop_id[visit] * BAYS_PER_STOP + visits.drop_ptype

@@ -267,3 +267,39 @@ def trip_times(depart_h, van, leg, service, home, n_vans):
         if i == len(van) - 1 or van[i + 1] != van[i]:
             minutes[van[i]] = t + home[van[i]]
     return arrive, minutes
+
+
+@njit(cache=True, nogil=True)
+def backhaul(order, van, station, arrive, room, n_vans, start, offer_h, spoil_h):
+    """Produce taken by vans (see `sim.upstream`): visits in time `order`, each at `station`
+    (village index, -1 for a township point) at `arrive` with `room` left after its drop, less
+    what its `van` took earlier. At a station, produce offered by then goes first in first out:
+    an item whose shelf life ran out is spoiled, the rest fill the room. Produce is grouped by
+    station (`start`: its range per station), offered in time order. Per item: state (0
+    waiting, 1 taken, 2 spoiled), van, and when it was taken."""
+    n = len(offer_h)
+    state = np.zeros(n, dtype=np.int8)
+    by_van = np.full(n, -1, dtype=np.int64)
+    at = np.full(n, np.nan)
+    picked = np.zeros(n_vans, dtype=np.int64)
+    next_item = start[:-1].copy()
+    for i in order:
+        s = station[i]
+        if s < 0:
+            continue
+        t, v = arrive[i], van[i]
+        left = room[i] - picked[v]
+        k, end = next_item[s], start[s + 1]
+        while k < end and offer_h[k] <= t:
+            if spoil_h[k] <= t:
+                state[k] = 2
+                at[k] = spoil_h[k]
+            elif left > 0:
+                state[k], by_van[k], at[k] = 1, v, t
+                left -= 1
+                picked[v] += 1
+            else:
+                break
+            k += 1
+        next_item[s] = k
+    return state, by_van, at

@@ -105,6 +105,11 @@ def simulate(
     summary = kpi.summary(cost_per_km=c.cost_per_km, cost_per_hour=c.cost_per_hour, shift_h=c.shift_h)
     result = programme.result(parcels_delivered=summary["total"]["parcels"]["delivered"])
     summary["subsidies"], summary["stations_survival"] = result.subsidies, result.survival
+    if scenario.upstream.enabled:
+        summary["upstream"] = info.upstream or {
+            "simulated": False,
+            "note": f"the {scenario.simulation.engine} engine models the downstream flow only",
+        }
     names = model.points.county_names
     summary["route_plans"] = {
         since: {

@@ -1,0 +1,351 @@
+"""Produce going up: offers at village stations by a harvest calendar, collected by the vans
+that delivered (backhaul, in the room their drops left), or by a dedicated 4PL pickup when no
+backhaul can reach them within their shelf life; consolidated at the county warehouse and sent
+on the trunk to the cities, in the cold chain for perishables when the scenario has one.
+
+Produce parcels are data (arrays per item), never processes. What happens to an item is
+settled when it is collected: its times to the warehouse, onto the trunk and into the city are
+then known, and so is whether it spoiled. Shelf life is used up in proportion to time: an item
+spoils when ambient hours / `ambient_shelf_h` + cold hours / `cold_shelf_h` reaches 1 (at a
+station, when its ambient shelf life runs out before a van takes it).
+
+Only the fast engine moves produce; the per-parcel reference models the downstream flow only.
+Loading produce adds no time to a van's trip (its stops and times are those of its deliveries);
+the minutes it would take are reported as van hours added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim import kernels
+from sim.clock import next_wave
+from sim.config import Upstream
+
+#: Random streams: which villages grow what (part of the plan: the scenario seed), and the
+#: offers of each day (the run's seed).
+STREAM_GROWERS, STREAM_OFFERS = 21, 22
+STATION_HOUSEHOLDS = 150  # a grower village of this size offers `parcels_per_grower_day`
+BACKHAUL, MATCHED = 0, 1  # how an item was collected
+
+
+def in_season(cfg: Upstream, dates: list) -> np.ndarray:
+    """(days, products) bool: each product is offered on each date (MM-DD windows, inclusive;
+    a window whose end comes before its start runs over the new year)."""
+    md = np.array([d.month * 100 + d.day for d in dates])
+    out = np.zeros((len(dates), len(cfg.products)), dtype=bool)
+    for j, product in enumerate(cfg.products.values()):
+        for start, end in product.seasons:
+            a, b = int(start.replace("-", "")), int(end.replace("-", ""))
+            out[:, j] |= ((md >= a) & (md <= b)) if a <= b else ((md >= a) | (md <= b))
+    return out
+
+
+def grower_rates(cfg: Upstream, households: np.ndarray, seed: int) -> np.ndarray:
+    """(villages, products) parcels a day in season: a `growers_share` of villages grows each
+    product, each grower with a log-normal volume of mean 1 (`volume_sigma`), "Taobao villages"
+    (`taobao_share`, drawn once) selling `taobao_factor` times more; scaled by households."""
+    rng = np.random.default_rng([seed, STREAM_GROWERS])
+    n, k = len(households), len(cfg.products)
+    share = np.array([p.growers_share for p in cfg.products.values()])
+    per_day = np.array([p.parcels_per_grower_day for p in cfg.products.values()])
+    grows = rng.random((n, k)) < share
+    s = cfg.volume_sigma
+    volume = rng.lognormal(-0.5 * s * s, s, size=(n, k)) if s > 0 else np.ones((n, k))
+    taobao = np.where(rng.random(n) < cfg.taobao_share, cfg.taobao_factor, 1.0)
+    return grows * volume * (taobao * households / STATION_HOUSEHOLDS)[:, None] * per_day
+
+
+@dataclass
+class _Items:
+    """Produce items as columns: `station` (village index), `product`, `offer_h`, `spoil_h`
+    (when its ambient shelf life runs out; inf: it does not spoil)."""
+
+    station: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    product: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    offer_h: np.ndarray = field(default_factory=lambda: np.empty(0))
+    spoil_h: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def take(self, index) -> _Items:
+        return _Items(self.station[index], self.product[index], self.offer_h[index], self.spoil_h[index])
+
+    @staticmethod
+    def concat(parts: list[_Items]) -> _Items:
+        return _Items(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("station", "product", "offer_h", "spoil_h")
+            )
+        )
+
+    def __len__(self) -> int:
+        return len(self.station)
+
+
+class ProduceFlow:
+    """Produce of one run in the fast engine: `offer` each day, `collect` at each county's
+    departure with the trips its fleets drove, `summary` at the end."""
+
+    def __init__(self, model, seed: int):
+        sc = model.scenario
+        self.cfg = cfg = sc.upstream
+        self.m = model
+        p = model.points
+        self.nv = p.n_villages
+        self.county = p.county[: self.nv]
+        self.rates = grower_rates(cfg, p.households[: self.nv], sc.seed)
+        self.season = in_season(cfg, [model.date(d) for d in range(model.total_days)])
+        products = list(cfg.products.values())
+        self.ambient = np.array([x.ambient_shelf_h or np.inf for x in products])
+        self.cold = np.array([(x.cold_shelf_h or np.inf) if cfg.cold_chain else np.nan for x in products])
+        self.rng = np.random.default_rng([seed, STREAM_OFFERS])
+        self.waiting = _Items()
+        self.spoiled_waiting: list[_Items] = []
+        # Collected items: their product, county, offer, how, and city arrival and freshness.
+        self.collected: list[tuple[np.ndarray, ...]] = []
+        self.capacity = sc.couriers.van_capacity
+        self.vans_counted = 0
+        self.backhaul_counted = 0
+        self.matched = {"trips": 0, "km": 0.0}
+
+    # ------------------------------------------------------------------------------ network
+    def on_network(self, plans, fleets_per_county: int) -> None:
+        """Visit frequencies of every fleet at each station and each station's road km and
+        minutes from its county warehouse (for the 4PL rule)."""
+        g = fleets_per_county
+        self.every = np.zeros((g, self.nv), dtype=np.int64)  # 0: no fleet of the kind visits it
+        self.phase = np.zeros((g, self.nv), dtype=np.int64)
+        self.depot_km = np.zeros(self.nv)
+        self.depot_min = np.zeros(self.nv)
+        for f, plan in enumerate(plans):
+            village = plan.stops < self.nv
+            s = plan.stops[village]
+            m = 1 + np.flatnonzero(village)  # matrix indices
+            self.every[f % g, s], self.phase[f % g, s] = plan.every_days[m], plan.phase[m]
+            self.depot_km[s], self.depot_min[s] = plan.km[0, m], plan.minutes[0, m]
+
+    # ------------------------------------------------------------------------------- offers
+    def offer(self, day: int, rural_open: np.ndarray) -> None:
+        """The day's offers at open stations (Poisson, uniform in the offer hours); produce
+        whose shelf life ran out by the day's start counts as spoiled where it waited."""
+        w = self.waiting
+        gone = w.spoil_h <= 24.0 * day
+        if gone.any():
+            self.spoiled_waiting.append(w.take(gone))
+            w = w.take(~gone)
+        rate = self.rates * (self.season[day] & rural_open[:, None])
+        counts = self.rng.poisson(rate.ravel())
+        cell = np.repeat(np.arange(counts.size), counts)
+        station, product = np.divmod(cell, len(self.ambient))
+        offer_h = 24.0 * day + self.rng.uniform(*self.cfg.offer_hours, size=len(cell))
+        new = _Items(station, product, offer_h, offer_h + self.ambient[product])
+        both = _Items.concat([w, new])
+        self.waiting = both.take(np.lexsort((both.offer_h, both.station)))
+
+    # ------------------------------------------------------------------------------ collect
+    def collect(self, day: int, trips: list[tuple], *, counted: bool) -> None:
+        """Backhaul on a county's vans that left on `day` (`trips`: per fleet, per visit
+        its van, stop, arrival and parcels dropped, and per van its return), then dedicated
+        pickups (4PL matching) for what no backhaul will reach in time."""
+        w = self.waiting
+        if trips:
+            van, stop, arrive, dropped, back = _join(trips)
+            if counted:
+                self.vans_counted += len(back)
+            if len(w):
+                room = self.capacity - _aboard_after(van, dropped, len(back))
+                station = np.where(stop < self.nv, stop, -1)
+                start = np.searchsorted(w.station, np.arange(self.nv + 1))
+                state, by_van, at = kernels.backhaul(
+                    np.argsort(arrive, kind="stable"), van, station, arrive, room, len(back),
+                    start, w.offer_h, w.spoil_h,
+                )  # fmt: skip
+                taken = state == 1
+                if counted:
+                    self.backhaul_counted += int(taken.sum())
+                self._settled(w.take(taken), at[taken], back[by_van[taken]], BACKHAUL)
+                if (state == 2).any():
+                    self.spoiled_waiting.append(w.take(state == 2))
+                w = w.take(state == 0)
+        if self.cfg.matching == "4pl" and len(w):
+            w = self._matched(day, w)
+        self.waiting = w
+
+    def _matched(self, day: int, w: _Items) -> _Items:
+        """A dedicated pickup at `matching_pickup_h` at each station holding produce that will
+        spoil before the next backhaul could take it (its next visit day's departure plus the
+        drive out): it takes everything offered there by then, in trips of its capacity."""
+        cfg = self.cfg
+        t = 24.0 * day + cfg.matching_pickup_h
+        ready = (w.offer_h <= t) & (w.spoil_h > t)
+        e, ph = self.every[:, w.station], self.phase[:, w.station]
+        d1 = day + 1
+        nxt = np.where(
+            e > 0, d1 + (e - (d1 + ph) % np.maximum(e, 1)) % np.maximum(e, 1), np.iinfo(np.int64).max // 48
+        )
+        next_visit = 24.0 * nxt.min(axis=0) + self.m.scenario.couriers.departure_h
+        next_visit += self.depot_min[w.station] / 60.0
+        urgent = ready & (w.spoil_h <= next_visit)
+        if not urgent.any():
+            return w
+        stations = np.unique(w.station[urgent])
+        take = ready & np.isin(w.station, stations)
+        items = w.take(take)
+        per_station = np.bincount(items.station, minlength=self.nv)[stations]
+        trips = -(-per_station // cfg.matching_capacity)
+        self.matched["trips"] += int(trips.sum()) if t >= self.m.start_h else 0
+        self.matched["km"] += (
+            float((trips * 2.0 * self.depot_km[stations]).sum()) if t >= self.m.start_h else 0.0
+        )
+        back = t + self.depot_min[items.station] / 60.0
+        self._settled(items, np.full(len(items), t), back, MATCHED)
+        return w.take(~take)
+
+    def _settled(self, items: _Items, picked_h: np.ndarray, warehouse_h: np.ndarray, how: int) -> None:
+        """Collected items' way on: consolidation at the warehouse, the next trunk out, the
+        city; spoiled or fresh on arrival."""
+        if not len(items):
+            return
+        cfg = self.cfg
+        trunk_h, _ = next_wave(warehouse_h + cfg.consolidation_h, cfg.trunk_out_h)
+        city_h = trunk_h + cfg.trunk_to_city_h
+        ambient, cold = self.ambient[items.product], self.cold[items.product]
+        chain = np.isfinite(ambient) & ~np.isnan(cold)  # perishables in the cold chain from the warehouse
+        used = np.where(
+            chain,
+            (warehouse_h - items.offer_h) / ambient + (city_h - warehouse_h) / np.where(chain, cold, 1.0),
+            (city_h - items.offer_h) / ambient,
+        )
+        self.collected.append(
+            (
+                items.product,
+                self.county[items.station],
+                items.offer_h,
+                city_h,
+                used < 1.0,
+                np.full(len(items), how),
+                chain,
+            )
+        )
+
+    # ------------------------------------------------------------------------------ summary
+    def summary(self, county_names: list[str]) -> dict[str, object]:
+        """Counts, times (hours) and costs (yuan) of the produce offered within the horizon:
+        offered = arrived fresh + spoiled + waiting + in transit at the end."""
+        m, cfg = self.m, self.cfg
+        start, end = m.start_h, m.end_h
+        w = self.waiting
+        late = w.spoil_h <= end
+        spoiled_at = _Items.concat([*self.spoiled_waiting, w.take(late)])
+        waiting = w.take(~late)
+        names = list(cfg.products)
+        cols = (
+            [np.concatenate(c) for c in zip(*self.collected, strict=True)]
+            if self.collected
+            else [np.empty(0)] * 7
+        )
+        product, county, offer, city, fresh, how, chain = cols
+        product, county, how = (x.astype(np.int64) for x in (product, county, how))
+        fresh, chain = fresh.astype(bool), chain.astype(bool)
+        mine = offer >= start
+        product, county, offer, city, fresh, how, chain = (
+            x[mine] for x in (product, county, offer, city, fresh, how, chain)
+        )
+        there = city < end
+        arrived, spoiled_transit = there & fresh, there & ~fresh
+        s_mine, w_mine = spoiled_at.offer_h >= start, waiting.offer_h >= start
+        k, nc = len(names), len(county_names)
+
+        def count(where: np.ndarray, of: np.ndarray, n: int) -> np.ndarray:
+            return np.bincount(of[where], minlength=n)
+
+        offered_p = (
+            count(there, product, k) + count(~there, product, k)
+            + count(s_mine, spoiled_at.product, k) + count(w_mine, waiting.product, k)
+        )  # fmt: skip
+        spoiled_p = count(spoiled_transit, product, k) + count(s_mine, spoiled_at.product, k)
+        arrived_p = count(arrived, product, k)
+        hours = city[arrived] - offer[arrived]
+        block = {
+            "offered": int(offered_p.sum()),
+            "arrived_fresh": int(arrived_p.sum()),
+            "spoiled_at_station": int(s_mine.sum()),
+            "spoiled_in_transit": int(spoiled_transit.sum()),
+            "waiting_at_station_at_end": int(w_mine.sum()),
+            "in_transit_at_end": int((~there).sum()),
+        }
+        block["reconciled"] = block["offered"] == sum(v for key, v in block.items() if key != "offered")
+        block["spoiled_share"] = _share(int(spoiled_p.sum()), block["offered"])
+        block["offer_to_city_h"] = _times(hours)
+        block["cold_chain_share"] = _share(int(chain[there].sum()), int(there.sum()))
+        block["by_product"] = {
+            name: {
+                "offered": int(offered_p[j]),
+                "arrived_fresh": int(arrived_p[j]),
+                "spoiled": int(spoiled_p[j]),
+                "spoiled_share": _share(int(spoiled_p[j]), int(offered_p[j])),
+                "offer_to_city_h": _times(hours[product[arrived] == j]),
+            }
+            for j, name in enumerate(names)
+        }
+        offered_c = (
+            count(np.ones(len(county), bool), county, nc)
+            + count(s_mine, self.county[spoiled_at.station], nc)
+            + count(w_mine, self.county[waiting.station], nc)
+        )
+        spoiled_c = count(spoiled_transit, county, nc) + count(s_mine, self.county[spoiled_at.station], nc)
+        block["by_county"] = {
+            name: {
+                "offered": int(offered_c[i]),
+                "arrived_fresh": int(count(arrived, county, nc)[i]),
+                "spoiled_share": _share(int(spoiled_c[i]), int(offered_c[i])),
+            }
+            for i, name in enumerate(county_names)
+        }
+        service_h = self.m.scenario.couriers.service_min_per_parcel / 60.0
+        block["backhaul"] = {
+            "parcels": self.backhaul_counted,
+            "load_factor": _share(self.backhaul_counted, self.vans_counted * self.capacity),
+            "van_hours_added_loading": self.backhaul_counted * service_h,
+            "van_km_added": 0.0,
+        }
+        matched = int((how == MATCHED).sum())
+        block["matching"] = {
+            "mode": cfg.matching,
+            "trips": self.matched["trips"],
+            "parcels": matched,
+            "van_km_added": self.matched["km"],
+            "cost_yuan": self.matched["km"] * cfg.matching_cost_per_km
+            + self.matched["trips"] * cfg.matching_cost_per_trip,
+        }
+        return block
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _times(hours: np.ndarray) -> dict[str, float | int | None]:
+    """Count, mean, p50 and p90 of lead times (hours)."""
+    if not len(hours):
+        return {"parcels": 0, "mean_h": None, "p50_h": None, "p90_h": None}
+    p50, p90 = np.percentile(hours, [50, 90])
+    return {"parcels": len(hours), "mean_h": float(hours.mean()), "p50_h": float(p50), "p90_h": float(p90)}
+
+
+def _join(trips: list[tuple]) -> tuple[np.ndarray, ...]:
+    """One county's trips of one departure, fleets together: vans numbered one after another."""
+    vans = np.cumsum([0] + [len(t[4]) for t in trips])
+    van = np.concatenate([t[0] + vans[i] for i, t in enumerate(trips)])
+    return (van, *(np.concatenate([t[j] for t in trips]) for j in range(1, 5)))
+
+
+def _aboard_after(van: np.ndarray, dropped: np.ndarray, n_vans: int) -> np.ndarray:
+    """Per visit (van by van, in visiting order): parcels still aboard after its drop."""
+    total = np.bincount(van, weights=dropped, minlength=n_vans)
+    done = np.cumsum(dropped)
+    first = np.searchsorted(van, np.arange(n_vans))
+    before = (done - dropped)[first]  # dropped by earlier vans
+    return total[van] - (done - before[van])
