@@ -272,6 +272,7 @@ def _resolve(name: str) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from analysis.headline import run_lines
     from analysis.run import run
     from sim.scenario import load_scenario
 
@@ -292,8 +293,10 @@ def _run(args: argparse.Namespace) -> int:
         progress=False if args.quiet else None,
         workers=args.workers,
     )
-    for note in json.loads((folder / "metrics.json").read_text(encoding="utf-8"))["notes"]:
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    for note in metrics["notes"]:
         print(f"note: {note}", file=sys.stderr)
+    print("\n".join(run_lines(metrics, loaded.scenario.couriers.mode)))
     print(folder)
     return 0
 

@@ -69,6 +69,13 @@ _KPIS = {
         Kpi("villager_km_per_parcel", ("simulation", "total", "villager_travel", "km_per_parcel"), LOWER,
             "villager travel per parcel collected (km)"),
         Kpi("van_cost_yuan", ("simulation", "vans", "courier_cost_yuan"), LOWER, "courier van cost (yuan)"),
+        Kpi("van_km", ("simulation", "vans", "km"), LOWER, "courier van km"),
+        Kpi("courier_cost_per_parcel_yuan", ("simulation", "vans", "courier_cost_per_parcel_yuan"), LOWER,
+            "courier van cost per parcel (yuan)"),
+        Kpi("produce_spoiled_share", ("simulation", "upstream", "spoiled_share"), LOWER,
+            "produce spoiled before the city (share)"),
+        Kpi("produce_to_city_p90_h", ("simulation", "upstream", "offer_to_city_h", "p90_h"), LOWER,
+            "produce offer to city, p90 (h)"),
         Kpi("subsidy_total_yuan", ("subsidies", "total_yuan"), LOWER, "subsidies paid (yuan)"),
         Kpi("subsidy_per_covered_resident_yuan", ("subsidies", "per_covered_resident_yuan"), LOWER,
             "subsidies per covered resident (yuan)"),
@@ -77,7 +84,10 @@ _KPIS = {
     )
 }  # fmt: skip
 COMPARE_KPIS = ("coverage_share", "order_to_hand_mean_h", "order_to_hand_p90_h", "villager_km_per_parcel",
-                "van_cost_yuan", "subsidy_total_yuan", "stations_open_last_year")  # fmt: skip
+                "van_km", "van_cost_yuan", "courier_cost_per_parcel_yuan", "subsidy_total_yuan",
+                "stations_open_last_year")  # fmt: skip
+#: Compared too when an alternative simulates produce going up.
+PRODUCE_KPIS = ("produce_spoiled_share", "produce_to_city_p90_h")
 SWEEP_KPIS = ("coverage_share", "population_covered", "order_to_hand_p50_h", "order_to_hand_p90_h",
               "subsidy_total_yuan", "subsidy_per_covered_resident_yuan",
               "stations_open_last_year")  # fmt: skip
@@ -255,7 +265,8 @@ def compare_table(
     for reference); the rank; whether it cannot be told apart from the best (the paired CI of
     its difference from the best holds 0)."""
     rows = []
-    for kpi in COMPARE_KPIS:
+    produce = any("spoiled_share" in r["metrics"].get("simulation", {}).get("upstream", {}) for r in results)
+    for kpi in COMPARE_KPIS + PRODUCE_KPIS if produce else COMPARE_KPIS:
         k = _KPIS[kpi]
         values = study.values(results, kpi)
         means = np.array([t_interval(v, confidence).mean for v in values])

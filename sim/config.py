@@ -214,9 +214,11 @@ class Upstream(Section):
     `offer_hours`; a grower village's volume is log-normal with mean 1 (`volume_sigma`) and
     "Taobao villages" (`taobao_share` of villages) sell `taobao_factor` times more. The vans
     that delivered take produce home in the room their drops left (backhaul); with `matching:
-    4pl` a dedicated pickup (`matching_capacity` parcels, `matching_cost_per_km` +
-    `matching_cost_per_trip` yuan) calls at `matching_pickup_h` at stations whose produce
-    would spoil before the next backhaul. At the county warehouse produce waits
+    4pl` dedicated pickups call from `matching_pickup_h` at stations whose produce would spoil
+    before the next backhaul brings it to the warehouse (its van's visit, then
+    `matching_margin_h` for the rest of its route and the drive back), on trips of at most
+    `matching_capacity` parcels and `matching_trip_h` hours (`matching_cost_per_km` +
+    `matching_cost_per_trip` yuan). At the county warehouse produce waits
     `consolidation_h`, leaves on the next trunk at `trunk_out_h` and reaches the city
     `trunk_to_city_h` later, perishables in the cold chain from the warehouse on when
     `cold_chain`. Defaults other than the products: ASSUMPTIONS."""
@@ -234,6 +236,8 @@ class Upstream(Section):
     matching: Literal["none", "4pl"] = "4pl"
     matching_pickup_h: Hour = 17.0
     matching_capacity: int = Field(default=200, ge=1, le=100_000)
+    matching_trip_h: float = Field(default=4.0, gt=0, le=24)
+    matching_margin_h: float = Field(default=6.0, ge=0, le=48)
     matching_cost_per_km: float = Field(default=2.5, ge=0)
     matching_cost_per_trip: float = Field(default=50.0, ge=0)
 

@@ -213,7 +213,7 @@ class FastEngine:
                     self.bus.emit(Dispatched(c, depart, loaded, vans, len(back), waiting))
                 self._unload(c, limit)
                 if self.produce is not None:
-                    self.produce.collect(day, self.trips_out, counted=depart >= self.m.start_h)
+                    self.produce.collect(c, day, self.trips_out, counted=depart >= self.m.start_h)
             day += 1
             yield env.timeout(24.0)
 

@@ -280,7 +280,6 @@ def backhaul(order, van, station, arrive, room, n_vans, start, offer_h, spoil_h)
     n = len(offer_h)
     state = np.zeros(n, dtype=np.int8)
     by_van = np.full(n, -1, dtype=np.int64)
-    at = np.full(n, np.nan)
     picked = np.zeros(n_vans, dtype=np.int64)
     next_item = start[:-1].copy()
     for i in order:
@@ -293,13 +292,12 @@ def backhaul(order, van, station, arrive, room, n_vans, start, offer_h, spoil_h)
         while k < end and offer_h[k] <= t:
             if spoil_h[k] <= t:
                 state[k] = 2
-                at[k] = spoil_h[k]
             elif left > 0:
-                state[k], by_van[k], at[k] = 1, v, t
+                state[k], by_van[k] = 1, v
                 left -= 1
                 picked[v] += 1
             else:
                 break
             k += 1
         next_item[s] = k
-    return state, by_van, at
+    return state, by_van

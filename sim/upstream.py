@@ -112,19 +112,20 @@ class ProduceFlow:
 
     # ------------------------------------------------------------------------------ network
     def on_network(self, plans, fleets_per_county: int) -> None:
-        """Visit frequencies of every fleet at each station and each station's road km and
-        minutes from its county warehouse (for the 4PL rule)."""
+        """Visit frequencies of every fleet at each station, and the travel matrices of each
+        county (for the 4PL rule)."""
         g = fleets_per_county
         self.every = np.zeros((g, self.nv), dtype=np.int64)  # 0: no fleet of the kind visits it
         self.phase = np.zeros((g, self.nv), dtype=np.int64)
-        self.depot_km = np.zeros(self.nv)
         self.depot_min = np.zeros(self.nv)
+        self.matrix = np.zeros(self.nv, dtype=np.int64)  # each station's index in its county's matrices
+        self.plans = plans[::g]  # a county's fleets share its stops and travel matrices
         for f, plan in enumerate(plans):
             village = plan.stops < self.nv
             s = plan.stops[village]
             m = 1 + np.flatnonzero(village)  # matrix indices
             self.every[f % g, s], self.phase[f % g, s] = plan.every_days[m], plan.phase[m]
-            self.depot_km[s], self.depot_min[s] = plan.km[0, m], plan.minutes[0, m]
+            self.depot_min[s], self.matrix[s] = plan.minutes[0, m], m
 
     # ------------------------------------------------------------------------------- offers
     def offer(self, day: int, rural_open: np.ndarray) -> None:
@@ -145,8 +146,8 @@ class ProduceFlow:
         self.waiting = both.take(np.lexsort((both.offer_h, both.station)))
 
     # ------------------------------------------------------------------------------ collect
-    def collect(self, day: int, trips: list[tuple], *, counted: bool) -> None:
-        """Backhaul on a county's vans that left on `day` (`trips`: per fleet, per visit
+    def collect(self, c: int, day: int, trips: list[tuple], *, counted: bool) -> None:
+        """Backhaul on county `c`'s vans that left on `day` (`trips`: per fleet, per visit
         its van, stop, arrival and parcels dropped, and per van its return), then dedicated
         pickups (4PL matching) for what no backhaul will reach in time."""
         w = self.waiting
@@ -158,52 +159,64 @@ class ProduceFlow:
                 room = self.capacity - _aboard_after(van, dropped, len(back))
                 station = np.where(stop < self.nv, stop, -1)
                 start = np.searchsorted(w.station, np.arange(self.nv + 1))
-                state, by_van, at = kernels.backhaul(
+                state, by_van = kernels.backhaul(
                     np.argsort(arrive, kind="stable"), van, station, arrive, room, len(back),
                     start, w.offer_h, w.spoil_h,
                 )  # fmt: skip
                 taken = state == 1
                 if counted:
                     self.backhaul_counted += int(taken.sum())
-                self._settled(w.take(taken), at[taken], back[by_van[taken]], BACKHAUL)
+                self._settled(w.take(taken), back[by_van[taken]], BACKHAUL)
                 if (state == 2).any():
                     self.spoiled_waiting.append(w.take(state == 2))
                 w = w.take(state == 0)
         if self.cfg.matching == "4pl" and len(w):
-            w = self._matched(day, w)
+            w = self._matched(c, day, w)
         self.waiting = w
 
-    def _matched(self, day: int, w: _Items) -> _Items:
-        """A dedicated pickup at `matching_pickup_h` at each station holding produce that will
-        spoil before the next backhaul could take it (its next visit day's departure plus the
-        drive out): it takes everything offered there by then, in trips of its capacity."""
+    def _matched(self, c: int, day: int, w: _Items) -> _Items:
+        """4PL matching in county `c`: at each station holding produce whose shelf life would run
+        out before the next backhaul brings it to the warehouse, a dedicated pickup takes
+        everything offered there by `matching_pickup_h`. The county's
+        calls are one nearest-neighbour tour from the warehouse, cut into trips (`_cut`); each
+        trip reaches its first station at the pickup hour."""
         cfg = self.cfg
         t = 24.0 * day + cfg.matching_pickup_h
-        ready = (w.offer_h <= t) & (w.spoil_h > t)
+        ready = (self.county[w.station] == c) & (w.offer_h <= t) & (w.spoil_h > t)
+        if not ready.any():
+            return w
         e, ph = self.every[:, w.station], self.phase[:, w.station]
-        d1 = day + 1
-        nxt = np.where(
-            e > 0, d1 + (e - (d1 + ph) % np.maximum(e, 1)) % np.maximum(e, 1), np.iinfo(np.int64).max // 48
-        )
-        next_visit = 24.0 * nxt.min(axis=0) + self.m.scenario.couriers.departure_h
-        next_visit += self.depot_min[w.station] / 60.0
-        urgent = ready & (w.spoil_h <= next_visit)
+        step = np.maximum(e, 1)
+        nxt = np.where(e > 0, day + 1 + (e - (day + 1 + ph) % step) % step, np.iinfo(np.int64).max // 48)
+        # The next backhaul's van: out on its visit day, at the station after the drive out, at
+        # the warehouse after the rest of its route (`matching_margin_h`) and the drive back.
+        warehouse_h = 24.0 * nxt.min(axis=0) + self.m.scenario.couriers.departure_h
+        warehouse_h += 2 * self.depot_min[w.station] / 60 + cfg.matching_margin_h
+        urgent = ready & (w.spoil_h <= warehouse_h)
         if not urgent.any():
             return w
         stations = np.unique(w.station[urgent])
         take = ready & np.isin(w.station, stations)
         items = w.take(take)
-        per_station = np.bincount(items.station, minlength=self.nv)[stations]
-        trips = -(-per_station // cfg.matching_capacity)
-        self.matched["trips"] += int(trips.sum()) if t >= self.m.start_h else 0
-        self.matched["km"] += (
-            float((trips * 2.0 * self.depot_km[stations]).sum()) if t >= self.m.start_h else 0.0
-        )
-        back = t + self.depot_min[items.station] / 60.0
-        self._settled(items, np.full(len(items), t), back, MATCHED)
+        load = np.bincount(items.station, minlength=self.nv)[stations]
+        plan = self.plans[c]
+        tour = stations[_nearest_tour(plan.km, self.matrix[stations])]
+        back = np.zeros(self.nv)
+        trips, km = 0, 0.0
+        for run in _cut(self.matrix[tour], load[np.searchsorted(stations, tour)], plan.minutes, cfg):
+            stops = self.matrix[tour[run]]
+            path = np.concatenate([[0], stops, [0]])
+            trucks = -(-int(load[np.searchsorted(stations, tour[run])].sum()) // cfg.matching_capacity)
+            trips += trucks  # more than one only for a station with more than a truckload
+            km += trucks * float(plan.km[path[:-1], path[1:]].sum())
+            back[tour[run]] = t + float(plan.minutes[path[1:-1], path[2:]].sum()) / 60.0
+        if t >= self.m.start_h:
+            self.matched["trips"] += trips
+            self.matched["km"] += float(km)
+        self._settled(items, back[items.station], MATCHED)
         return w.take(~take)
 
-    def _settled(self, items: _Items, picked_h: np.ndarray, warehouse_h: np.ndarray, how: int) -> None:
+    def _settled(self, items: _Items, warehouse_h: np.ndarray, how: int) -> None:
         """Collected items' way on: consolidation at the warehouse, the next trunk out, the
         city; spoiled or fresh on arrival."""
         if not len(items):
@@ -349,3 +362,33 @@ def _aboard_after(van: np.ndarray, dropped: np.ndarray, n_vans: int) -> np.ndarr
     first = np.searchsorted(van, np.arange(n_vans))
     before = (done - dropped)[first]  # dropped by earlier vans
     return total[van] - (done - before[van])
+
+
+def _nearest_tour(km: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Positions into `stops` (matrix indices) in nearest-neighbour order from the depot (0)."""
+    left = np.ones(len(stops), dtype=bool)
+    order = np.empty(len(stops), dtype=np.int64)
+    here = 0
+    for k in range(len(stops)):
+        j = int(np.argmin(np.where(left, km[here, stops], np.inf)))
+        order[k], left[j], here = j, False, stops[j]
+    return order
+
+
+def _cut(stops: np.ndarray, load: np.ndarray, minutes: np.ndarray, cfg: Upstream) -> list[np.ndarray]:
+    """A pickup tour over `stops` (matrix indices, in order, with their `load`) cut into trips:
+    consecutive runs within `matching_capacity` parcels and `matching_trip_h` hours from the
+    first stop back to the warehouse (a stop over either runs alone)."""
+    runs, start, parcels, hours = [], 0, 0, 0.0
+    for k in range(len(stops)):
+        leg = minutes[stops[k - 1], stops[k]] / 60.0 if k > start else 0.0
+        home = minutes[stops[k], 0] / 60.0
+        if k > start and (
+            parcels + load[k] > cfg.matching_capacity or hours + leg + home > cfg.matching_trip_h
+        ):
+            runs.append(np.arange(start, k))
+            start, parcels, hours, leg = k, 0, 0.0, 0.0
+        parcels += int(load[k])
+        hours += leg
+    runs.append(np.arange(start, len(stops)))
+    return runs

@@ -77,7 +77,7 @@ def test_backhaul_that_fits_goes_to_the_city_in_the_cold_chain(write):
     ambient + 16.5 h of 240 cold."""
     produce = flow(write)
     offered(produce, [0.0, 1.0, 2.0, 3.0, 4.0])
-    produce.collect(0, van_trip(3, 0), counted=True)
+    produce.collect(0, 0, van_trip(3, 0), counted=True)
     assert len(produce.waiting) == 0
     _, _, _, city, fresh, how, chain = produce.collected[0]
     assert city.tolist() == [26.0] * 5 and fresh.all() and chain.all() and (how == BACKHAUL).all()
@@ -92,7 +92,7 @@ def test_backhaul_that_does_not_fit_leaves_the_rest_first_in_first_out(write):
     of the 5 boxes, the two offered first."""
     produce = flow(write)
     offered(produce, [0.0, 1.0, 2.0, 3.0, 4.0])
-    produce.collect(0, van_trip(2, 8), counted=True)
+    produce.collect(0, 0, van_trip(2, 8), counted=True)
     assert produce.waiting.offer_h.tolist() == [2.0, 3.0, 4.0]
     assert produce.collected[0][2].tolist() == [0.0, 1.0]
 
@@ -100,7 +100,7 @@ def test_backhaul_that_does_not_fit_leaves_the_rest_first_in_first_out(write):
 def test_produce_offered_after_the_van_passed_waits(write):
     produce = flow(write)
     offered(produce, [8.0, 9.0])
-    produce.collect(0, van_trip(1, 0), counted=True)
+    produce.collect(0, 0, van_trip(1, 0), counted=True)
     assert produce.waiting.offer_h.tolist() == [9.0]
 
 
@@ -109,7 +109,7 @@ def test_produce_past_its_shelf_life_is_spoiled_at_the_station(write):
     at 08:20; the other box is taken."""
     produce = flow(write)
     offered(produce, [-17.0, 4.0])
-    produce.collect(0, van_trip(1, 0), counted=False)
+    produce.collect(0, 0, van_trip(1, 0), counted=False)
     s = produce.summary(["K"])
     assert s["spoiled_at_station"] == 0  # offered before the horizon: not counted
     assert [len(x) for x in produce.spoiled_waiting] == [1] and produce.collected[0][2].tolist() == [4.0]
@@ -121,7 +121,7 @@ def test_without_cold_chain_produce_spoils_on_the_way(write):
     for cold, fresh in ((True, 1), (False, 0)):
         produce = flow(write, f"upstream.cold_chain={str(cold).lower()}")
         offered(produce, [0.0])
-        produce.collect(0, van_trip(1, 0), counted=True)
+        produce.collect(0, 0, van_trip(1, 0), counted=True)
         produce.m.end_h = 100.0
         s = produce.summary(["K"])
         assert (s["arrived_fresh"], s["spoiled_in_transit"]) == (fresh, 1 - fresh), cold
@@ -129,12 +129,12 @@ def test_without_cold_chain_produce_spoils_on_the_way(write):
 
 
 def test_dedicated_pickup_when_no_backhaul_comes_in_time(write):
-    """No van today; the station's next visit is tomorrow 08:20, after its produce (offered at
-    02:00, 24 h of shelf life) spoils at 26:00: with 4PL matching a pickup calls at 17:00
-    (20 km there and back), otherwise it waits and spoils."""
+    """No van today; the station's next backhaul reaches the warehouse tomorrow at 14:40 at
+    the earliest, after its produce (offered at 02:00, 24 h of shelf life) spoils at 26:00:
+    with 4PL matching a pickup calls at 17:00 (20 km there and back)."""
     produce = flow(write, "upstream.matching=4pl")
     offered(produce, [2.0, 20.0])  # the second is offered after the pickup: it waits
-    produce.collect(0, [], counted=True)
+    produce.collect(0, 0, [], counted=True)
     assert produce.waiting.offer_h.tolist() == [20.0]
     _, _, offer, city, fresh, how, _ = produce.collected[0]
     assert offer.tolist() == [2.0] and city.tolist() == [26.0]  # back 17:20, + 2 h: the 21:00 trunk
@@ -142,10 +142,11 @@ def test_dedicated_pickup_when_no_backhaul_comes_in_time(write):
     s = produce.summary(["K"])
     assert s["matching"]["trips"] == 1 and s["matching"]["van_km_added"] == pytest.approx(20.0)
     assert s["matching"]["cost_yuan"] == pytest.approx(20.0 * 2.5 + 50.0)
-    # Produce that keeps until the next visit is left for the backhaul.
-    produce = flow(write, "upstream.matching=4pl")
+    # Produce that keeps until the next backhaul is at the warehouse (tomorrow 08:00 + 40 min
+    # of driving + 6 h for the rest of the route) is left for it.
+    produce = flow(write, "upstream.matching=4pl", "upstream.products.berry.ambient_shelf_h=48")
     offered(produce, [10.0])
-    produce.collect(0, [], counted=True)
+    produce.collect(0, 0, [], counted=True)
     assert len(produce.waiting) == 1 and not produce.collected
 
 
@@ -231,3 +232,21 @@ def test_reference_engine_says_it_leaves_produce_out(write):
     loaded = small(write, "upstream.enabled=true", "simulation.engine=reference", days=2, villages=30)
     run = simulate(build_network(loaded), loaded, 1)
     assert run.summary["upstream"]["simulated"] is False
+
+
+def test_pickup_tour_goes_nearest_first_and_is_cut_by_capacity_and_hours(write):
+    """Stops 1, 2, 3 at 10, 20 and 30 km east of the warehouse (1 km a minute): the tour goes
+    out in that order. 150 + 40 parcels fit a 200-parcel trip, 100 more do not; with trips of
+    at most 27 minutes from the first stop home, stop 1 then 2 (10 + 20 minutes) is too long
+    and every stop runs alone."""
+    from sim.upstream import _cut, _nearest_tour
+
+    x = np.array([0.0, 10.0, 20.0, 30.0])
+    km = np.abs(x[:, None] - x[None, :])
+    assert _nearest_tour(km, np.array([3, 1, 2])).tolist() == [1, 2, 0]
+    cfg = load_scenario(write("c.yaml", "name: c\nregion: small\n")).scenario.upstream
+    runs = _cut(np.array([1, 2, 3]), np.array([150, 40, 100]), km, cfg)
+    assert [r.tolist() for r in runs] == [[0, 1], [2]]
+    short = cfg.model_copy(update={"matching_trip_h": 0.45})
+    runs = _cut(np.array([1, 2, 3]), np.array([1, 1, 1]), km, short)
+    assert [r.tolist() for r in runs] == [[0], [1], [2]]

@@ -1,0 +1,62 @@
+"""The few lines `ruralsim run` prints about a finished run (the figures are in metrics.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
+    """Coverage, order to hand, vans (per carrier with their own fleets in `mode` separate),
+    produce going up and subsidies, with units."""
+    lines = []
+    years = metrics.get("years") or {}
+    if years:
+        last = max(years)
+        total = years[last]["total"]
+        lines.append(
+            f"coverage {last}: {total['population_covered_share']:.1%} of residents within "
+            f"{metrics['coverage_km']:g} km of a station "
+            f"({years[last]['stations']['rural']:,} rural stations)"
+        )
+    sim = metrics.get("simulation")
+    if not sim:
+        return lines
+    hand = sim["total"]["order_to_hand_h"]
+    if hand["parcels"]:
+        lines.append(f"order to hand: mean {hand['mean_h']:.1f} h, p90 {hand['p90_h']:.1f} h")
+    vans = sim["vans"]
+    fleets = "each carrier its own fleet" if mode == "separate" else "one pooled fleet per county"
+    lines.append(
+        f"vans ({mode}: {fleets}): {vans['km']:,.0f} km, {vans['hours']:,.0f} van-hours, "
+        f"{vans['courier_cost_per_parcel_yuan']:.2f} yuan a parcel"
+    )
+    if mode == "separate":
+        for name, c in sim["carriers"].items():
+            lines.append(
+                f"  {name}: {c['van_km']:,.0f} km, {c['courier_cost_per_parcel_yuan']:.2f} yuan a parcel, "
+                f"{c['stations_visited_per_day']:,.0f} stops a day"
+            )
+    up = sim.get("upstream")
+    if up and up.get("offered"):
+        fresh = up["arrived_fresh"] / up["offered"]
+        times = up["offer_to_city_h"]
+        lines.append(
+            f"produce: {up['offered']:,} parcels offered, {fresh:.1%} reached the city fresh "
+            f"(p50 {times['p50_h'] or 0:.1f} h, p90 {times['p90_h'] or 0:.1f} h), "
+            f"{up['spoiled_share']:.1%} spoiled"
+        )
+        spoiled = [
+            f"{name} {p['spoiled_share']:.1%} of {p['offered']:,}"
+            for name, p in up["by_product"].items()
+            if p["offered"]
+        ]
+        lines.append(f"  spoiled by product: {', '.join(spoiled)}")
+        m, back = up["matching"], up["backhaul"]
+        lines.append(
+            f"  backhaul: {back['parcels']:,} parcels, load factor {back['load_factor'] or 0:.1%};"
+            f" 4PL pickups: {m['trips']:,} trips, {m['van_km_added']:,.0f} km, {m['cost_yuan']:,.0f} yuan"
+        )
+    subsidies = metrics.get("subsidies")
+    if subsidies:
+        lines.append(f"subsidies: {subsidies['total_yuan']:,.0f} yuan")
+    return lines
