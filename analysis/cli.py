@@ -296,7 +296,7 @@ def _run(args: argparse.Namespace) -> int:
     metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     for note in metrics["notes"]:
         print(f"note: {note}", file=sys.stderr)
-    print("\n".join(run_lines(metrics, loaded.scenario.couriers.mode)))
+    print("\n".join(run_lines(metrics, loaded.scenario.couriers.mode)), file=sys.stderr)  # stdout: the folder
     print(folder)
     return 0
 

@@ -26,10 +26,13 @@ from sim.points import build_points
 from sim.scenario import Scenario
 from sim.station_state import StationState
 
-#: Random streams per purpose (common random numbers: two plans with one seed see one demand).
-#: Sorting and vans have one stream per county, so that counties never share draws.
-#: A fleet's sorting line and vans: one stream per fleet (numbered as `Model.fleet_of`).
-STREAM_DEMAND, STREAM_TRUNK, STREAM_SORT, STREAM_VAN, STREAM_PICKUP, STREAM_CARRIER = 11, 12, 13, 14, 15, 16
+#: Random streams per purpose, `default_rng([seed, k])`, numbered here so that no two purposes
+#: share one (common random numbers: two plans with one seed see one demand). A fleet's sorting
+#: line and vans have one stream per fleet (numbered as `Model.fleet_of`), so fleets never share.
+STREAM_DEMAND, STREAM_TRUNK, STREAM_SORT, STREAM_VAN, STREAM_PICKUP = 11, 12, 13, 14, 15
+STREAM_EXIT = 16  # operators' exits (`sim.programme`)
+STREAM_CARRIER = 17  # each parcel's carrier
+STREAM_GROWERS, STREAM_OFFERS = 21, 22  # produce (`sim.upstream`); growers from the scenario's seed
 
 
 @dataclass(frozen=True)

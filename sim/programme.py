@@ -24,13 +24,12 @@ import pandas as pd
 
 from geo.placement import NO_STATION
 from sim.events import DayEnd, Delivered
-from sim.model import Model
+from sim.model import STREAM_EXIT, Model
 from sim.operators import month_accounts, quits
 from sim.points import COMMUNITY_LOCKER, VILLAGE_STATION
 from sim.station_state import StationState
 from sim.subsidies import Ledger, Recipients, summarise
 
-STREAM_EXIT = 16  # operators' exit draws (after the engine's streams, `sim.model`)
 _ACCOUNT_FIELDS = ("received", "sent", "income", "subsidy", "costs")
 
 

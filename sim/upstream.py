@@ -23,10 +23,8 @@ import numpy as np
 from sim import kernels
 from sim.clock import next_wave
 from sim.config import Upstream
+from sim.model import STREAM_GROWERS, STREAM_OFFERS
 
-#: Random streams: which villages grow what (part of the plan: the scenario seed), and the
-#: offers of each day (the run's seed).
-STREAM_GROWERS, STREAM_OFFERS = 21, 22
 STATION_HOUSEHOLDS = 150  # a grower village of this size offers `parcels_per_grower_day`
 BACKHAUL, MATCHED = 0, 1  # how an item was collected
 

@@ -4,6 +4,8 @@ engine equal to the reference in both modes, and joint never driving more than s
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -189,3 +191,45 @@ def test_bad_carriers_are_named(write, setting, message):
     with pytest.raises(InputError) as err:
         load_scenario(path, [setting])
     assert message in str(err.value) and "couriers" in str(err.value)
+
+
+def test_run_reports_van_km_and_cost_per_parcel_for_each_mode(tmp_path, capsys):
+    """As a new user would: `ruralsim run small --set couriers.mode=...` says what the vans drove
+    and cost a parcel (per carrier when each runs its own fleet), and what produce reached the
+    city; standard output is the run folder alone."""
+    from analysis.cli import main
+
+    km = {}
+    for mode in ("separate", "joint"):
+        out = tmp_path / mode
+        args = [
+            "run",
+            "small",
+            "--out",
+            str(out),
+            "--days",
+            "5",
+            "--quiet",
+            "--set",
+            THREE,
+            "--set",
+            f"couriers.mode={mode}",
+        ]
+        assert main(args) == 0
+        captured = capsys.readouterr()
+        assert captured.out.strip() == str(out)
+        head = captured.err
+        assert f"vans ({mode}:" in head and "yuan a parcel" in head and "produce:" in head
+        assert ("  postal:" in head) == (mode == "separate")
+        metrics = json.loads((out / "metrics.json").read_text())
+        km[mode] = metrics["simulation"]["vans"]["km"]
+        assert f"{km[mode]:,.0f} km" in head
+        assert list(metrics["simulation"]["carriers"]) == ["postal", "zto", "yunda"]
+    assert km["joint"] < km["separate"]
+
+
+def test_every_random_stream_has_its_own_number():
+    import sim.model
+
+    numbers = [v for k, v in vars(sim.model).items() if k.startswith("STREAM_")]
+    assert len(numbers) == len(set(numbers)) >= 9

@@ -1,4 +1,4 @@
-"""Simulation benchmarks (issues 5, 10 and 11), on one core (`make bench` pins the process).
+"""Simulation benchmarks (issues 5, 10, 11 and 14), on one core (`make bench` pins the process).
 
 - lishui-2018, one simulated year (2,500 rural + 300 community stations), in a fresh process:
   simulation seconds (route planning apart), parcels per second, peak memory; and the engine as
@@ -11,6 +11,8 @@
   target 20 s.
 - The five-year `lishui-programme` (2016-2020, subsidies and closures) beside the one-year
   lishui-2018 in one process: target within 5x issue 10's one-year time.
+- lishui-2018 with produce going up and five carriers (joint and separate) beside the year as
+  issue 10 ran it, in one process: target within 1.5x; separate mode's route planning apart.
 
 Each benchmark asserts the work it did (parcels, van stops).
 """
@@ -225,3 +227,61 @@ def test_lishui_programme_five_years(benchmark):
         programme_s=five["simulation_s"], year_s=year["simulation_s"], ratio=ratio,
         parcels=five["parcels"], planning_s=five["planning_s"],
     )  # fmt: skip
+
+
+PLAIN = ["upstream.enabled=false", "couriers.carriers={all: {share: 1}}"]  # issue 10's year
+
+
+def _modes() -> dict:
+    """lishui-2018 as issue 10 ran it (no produce, one carrier), then with produce and five
+    carriers, joint and separate, in one fresh process (route plans first, timed apart)."""
+    out = {}
+    for name, sets in (
+        ("plain", PLAIN),
+        ("joint", ["couriers.mode=joint"]),
+        ("separate", ["couriers.mode=separate"]),
+    ):
+        loaded = load_scenario(LISHUI, sets)
+        network = build_network(loaded)
+        model = Model(network, loaded.scenario, cache_dir=default_cache_dir())
+        started = time.perf_counter()
+        simulate(
+            network, load_scenario(LISHUI, [*sets, "simulation.days=1"]), loaded.scenario.seed, model=model
+        )
+        first_day_s = time.perf_counter() - started
+        run = simulate(network, loaded, loaded.scenario.seed, model=model)
+        out[name] = {"summary": run.summary, "parcels": run.parcels, "simulation_s": run.simulation_s,
+                     "planning_s": model.planner.planning_s, "first_day_s": first_day_s}  # fmt: skip
+    return out
+
+
+def test_lishui_produce_and_carriers(benchmark):
+    """Issue 14: the year with produce going up and five carriers within 1.5x issue 10's year
+    (the plain year in the same process gives the ratio); separate mode's route planning (one
+    plan per carrier and county) reported apart."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        runs = benchmark.pedantic(lambda: pool.submit(_modes).result(), rounds=1, iterations=1)
+    plain = runs["plain"]
+    for name in ("joint", "separate"):
+        s = runs[name]["summary"]
+        assert s["parcels_at_end"]["reconciled"] and s["upstream"]["reconciled"]
+        assert s["upstream"]["offered"] > 1_000_000 and len(s["carriers"]) == 5
+    lines = [f"\nlishui-2018, one year, issue 10's set-up: simulation {plain['simulation_s']:.1f} s "
+             f"for {plain['parcels']:,} parcels"]  # fmt: skip
+    for name in ("joint", "separate"):
+        r = runs[name]
+        s = r["summary"]
+        ratio = r["simulation_s"] / plain["simulation_s"]
+        lines.append(
+            f"  {name}, produce + five carriers: simulation {r['simulation_s']:.1f} s = {ratio:.2f}x "
+            f"(target 1.5x), {r['simulation_s'] / ONE_YEAR_S:.2f}x issue 10's {ONE_YEAR_S} s; "
+            f"route planning {r['planning_s']:.1f} s; "
+            f"van km {s['vans']['km']:,.0f}, {s['vans']['courier_cost_per_parcel_yuan']:.3f} yuan a parcel; "
+            f"produce {s['upstream']['offered']:,} offered, {s['upstream']['spoiled_share']:.2%} spoiled"
+        )
+        benchmark.extra_info[f"{name}_s"] = r["simulation_s"]
+        benchmark.extra_info[f"{name}_ratio"] = ratio
+        benchmark.extra_info[f"{name}_planning_s"] = r["planning_s"]
+    print("\n".join(lines))
+    benchmark.extra_info["plain_s"] = plain["simulation_s"]
+    assert runs["joint"]["summary"]["vans"]["km"] < runs["separate"]["summary"]["vans"]["km"]
