@@ -20,3 +20,6 @@ class InputError(RuralsimError):
     def __init__(self, problems: list[str] | tuple[str, ...]):
         self.problems = tuple(problems)
         super().__init__("\n".join(self.problems))
+
+    def __reduce__(self):  # raised in a worker process, it arrives whole
+        return (type(self), (self.problems,))

@@ -440,6 +440,7 @@ def _apply_override(
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             return f"{source}: {'.'.join(parts[: i + 1])}: is not a mapping, cannot set {key}"
+    node.pop(parts[-1], None)  # a value given whole replaces the field's (a mapping too)
     _merge(node, {parts[-1]: value}, source, sources, tuple(parts[:-1]))
     return ""
 

@@ -378,3 +378,27 @@ def test_no_scenario_mapping_gives_a_traceback(write, fields, keep_base):
         load_scenario(path)
     except InputError as err:
         assert err.problems and all(p and "\n" not in p for p in err.problems), err.problems
+
+
+def test_set_of_a_mapping_replaces_it_and_extends_merges(write):
+    """`--set KEY={...}` replaces KEY's mapping (a user typing a whole value means it); a
+    dotted path changes one entry; `extends:` merges."""
+    base = write(
+        "base.yaml", "name: b\nregion: small\ncouriers: {carriers: {a: {share: 0.5}, b: {share: 0.5}}}\n"
+    )
+    child = write(
+        "child.yaml",
+        "extends: base.yaml\nname: c\ncouriers: {carriers: {b: {share: 0.5, vans_per_county: 3}}}\n",
+    )
+    assert load_scenario(child).scenario.couriers.carriers["a"].share == 0.5  # merged
+    one = load_scenario(base, ["couriers.carriers={c: {share: 1}}"]).scenario.couriers.carriers
+    assert list(one) == ["c"]
+    entry = load_scenario(base, ["couriers.carriers.a.vans_per_county=7"]).scenario.couriers.carriers
+    assert list(entry) == ["a", "b"] and entry["a"].vans_per_county == 7
+
+
+def test_input_errors_cross_process_boundaries_whole():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(InputError(["a.yaml: x: bad (got 1)", "a.yaml: y: bad (got 2)"])))
+    assert err.problems == ("a.yaml: x: bad (got 1)", "a.yaml: y: bad (got 2)")
