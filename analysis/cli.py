@@ -337,14 +337,14 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from sim.network import build_region, check_targets
+    from sim.network import build_region, check_region
     from sim.scenario import load_scenario
 
     status = 0
     for name in args.scenarios:
         try:
             loaded = load_scenario(_resolve(name), args.overrides)
-            check_targets(loaded, build_region(loaded))
+            check_region(loaded, build_region(loaded))
         except InputError as err:
             for line in err.problems:
                 print(line, file=sys.stderr)

@@ -18,7 +18,7 @@ import pyogrio
 import shapely
 
 from analysis.coverage import Access, access
-from geo.errors import RuralsimError
+from geo.errors import InputError
 from geo.placement import NO_STATION
 from sim.network import Network, build_network
 from sim.scenario import load_scenario
@@ -148,7 +148,7 @@ def export_run(run_dir: Path, fmt: str) -> Path:
     else:
         resolved = run_dir / "scenario.resolved.yaml"
         if not resolved.is_file():
-            raise RuralsimError(f"{run_dir}: not a run folder (no scenario.resolved.yaml)")
+            raise InputError([f"{run_dir}: not a run folder (no scenario.resolved.yaml)"])
         network = build_network(load_scenario(resolved))
         year = network.plan.years[-1]
         layers = region_layers(network, access(network, year), year)

@@ -10,7 +10,7 @@ import numpy as np
 from analysis.coverage import weighted_quantile
 from analysis.export import write_gpkg
 from geo.placement import STRATEGIES, Placement, PlacementError, solve
-from sim.network import build_distances, build_region, check_targets, shop_villages, village_cost_km
+from sim.network import build_distances, build_region, check_region, shop_villages, village_cost_km
 from sim.scenario import LoadedScenario
 
 
@@ -30,7 +30,7 @@ def place(
     scenario = loaded.scenario
     rural = scenario.stations.rural
     region = build_region(loaded)
-    check_targets(loaded, region)
+    check_region(loaded, region)
     distances, _, _ = build_distances(loaded, region)
     targets = rural.targets(scenario.horizon.start.year)
     count = p if p is not None else targets[max(targets)]

@@ -138,7 +138,7 @@ def plan(
     problem, all at once) and name the tasks and the study's folder. `baseline`: the
     alternative the others are compared with, by value (one --vary) or label (default: the
     first)."""
-    from sim.network import build_region, check_targets
+    from sim.network import build_region, check_region
 
     if not vary:
         raise InputError([f"{command}: give at least one --vary KEY=VALUES"])
@@ -179,7 +179,7 @@ def plan(
             key = json.dumps(one.scenario.region.model_dump(mode="json"), sort_keys=True)
             if key not in regions:
                 regions[key] = build_region(one)
-            check_targets(one, regions[key])
+            check_region(one, regions[key])
             loaded.append(one)
         except InputError as err:
             problems += [f"{line} [{alt.label}]" for line in err.problems]

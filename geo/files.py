@@ -28,6 +28,7 @@ from geo.region import Region
 GIS_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp")
 #: county outlines made up from villages: their convex hull buffered by this distance (metres).
 HULL_BUFFER_M = 2_000.0
+CANDIDATE_MAX_M = 5_000.0  # a candidate site farther than this from every village matches none
 #: ids (or row numbers) shown in one message before "...".
 MAX_SHOWN = 5
 _READ_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError)
@@ -139,10 +140,32 @@ def load_region(
         for role, layer in layers.items()
         if layer is not None and target is not None
     }
+    _check_candidates(layers, placed, problems)
     if problems:
         raise InputError(problems)
     assert target is not None
     return _assemble(layers, placed, target.to_string(), circuity, persons_per_household, name)
+
+
+def _check_candidates(layers: dict, placed: dict, problems: list[str]) -> None:
+    """Candidate sites must lie near a village (each is taken as a site in its nearest one)."""
+    cand, vil = placed.get("candidates"), placed.get("villages")
+    if (
+        cand is None
+        or vil is None
+        or cand.xy is None
+        or vil.xy is None
+        or not len(cand.xy)
+        or not len(vil.xy)
+    ):
+        return
+    far = cKDTree(vil.xy).query(cand.xy)[0] > CANDIDATE_MAX_M
+    if far.any():
+        layer = layers["candidates"]
+        problems.append(
+            f"{_where(layer.source)}geometry: more than {CANDIDATE_MAX_M / 1000:g} km from every village "
+            f"{_rows(far, layer.data[layer.kind.id])}"
+        )
 
 
 def _where(src: LayerSource) -> str:

@@ -9,16 +9,18 @@ an assumption and documented as such.
 from __future__ import annotations
 
 import math
+import re
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 Hour = Annotated[float, Field(ge=0, le=24)]
 Positive = Annotated[float, Field(gt=0)]
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class SeasonEvent(Section):
@@ -171,7 +173,17 @@ class Couriers(Section):
         return value
 
 
-MonthDay = Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")]
+def _month_day(value: str) -> str:
+    try:
+        date(2000, *(int(x) for x in value.split("-")))  # 2000: 29 February is a day
+    except (TypeError, ValueError):
+        raise ValueError("must be a day of the year, MM-DD") from None
+    if not re.fullmatch(r"\d\d-\d\d", value):
+        raise ValueError("must be a day of the year, MM-DD")
+    return value
+
+
+MonthDay = Annotated[str, AfterValidator(_month_day)]
 
 
 class Product(Section):
@@ -181,11 +193,18 @@ class Product(Section):
     volume). It keeps `ambient_shelf_h` hours outside and `cold_shelf_h` in the cold chain
     (null: it does not spoil)."""
 
-    seasons: tuple[tuple[MonthDay, MonthDay], ...] = Field(min_length=1)
+    seasons: tuple[tuple[MonthDay, MonthDay], ...]
     growers_share: float = Field(gt=0, le=1)
     parcels_per_grower_day: float = Field(ge=0, le=10_000)
     ambient_shelf_h: float | None = Field(default=None, gt=0, le=100_000)
     cold_shelf_h: float | None = Field(default=None, gt=0, le=100_000)
+
+    @field_validator("seasons")
+    @classmethod
+    def _some_season(cls, value: tuple) -> tuple:
+        if not value:
+            raise ValueError("needs at least one season, e.g. [[06-01, 06-30]]")
+        return value
 
 
 #: Lishui's produce (`../shared/data/economics.md`, "Lishui produce going up to cities"): seasons

@@ -38,28 +38,36 @@ class Network:
 
 
 def build_region(loaded: LoadedScenario) -> Region:
-    """The scenario's region (a preset or the user's files), with its circuity overrides
-    checked against the county names."""
+    """The scenario's region (a preset or the user's files) with its circuity overrides
+    (`check_region` names those of counties it has not)."""
     cfg = loaded.scenario.region
     if cfg.preset is not None:
         region = generate(PRESETS[cfg.preset](), seed=cfg.seed, villages=cfg.villages)
     else:
+        layers = {
+            "villages": _layer(loaded, ("region",), cfg.file, cfg.layer, cfg.columns),
+            **{
+                name: _optional_layer(loaded, name, getattr(cfg, name))
+                for name in ("townships", "counties", "candidates")
+            },
+        }
+        missing = [
+            loaded.origin.problem((*loc, "file"), "file not found", src.display)
+            for loc, src in (
+                (("region",) if n == "villages" else ("region", n), src) for n, src in layers.items()
+            )
+            if src is not None and not src.path.exists()
+        ]
+        if missing:
+            raise InputError(missing)
         region = load_region(
-            _layer(loaded, ("region",), cfg.file, cfg.layer, cfg.columns),
-            townships=_optional_layer(loaded, "townships", cfg.townships),
-            counties=_optional_layer(loaded, "counties", cfg.counties),
-            candidates=_optional_layer(loaded, "candidates", cfg.candidates),
+            layers["villages"],
+            townships=layers["townships"],
+            counties=layers["counties"],
+            candidates=layers["candidates"],
             crs=cfg.crs,
             name=loaded.scenario.name,
         )
-    known = list(region.counties["county"])
-    problems = [
-        loaded.origin.problem(("region", "circuity", county), f"unknown county; known: {', '.join(known)}")
-        for county in cfg.circuity
-        if county not in known
-    ]
-    if problems:
-        raise InputError(problems)
     return region.with_circuity(cfg.circuity)
 
 
@@ -112,8 +120,15 @@ def build_distances(
     return travel, roads, notes
 
 
-def check_targets(loaded: LoadedScenario, region: Region) -> None:
-    """Station targets must fit the region: at most one rural station per village."""
+def check_region(loaded: LoadedScenario, region: Region) -> None:
+    """What can only be checked against the region, all in one report: circuity overrides name
+    its counties, and station targets fit it (at most one rural station per village)."""
+    known = list(region.counties["county"])
+    problems = [
+        loaded.origin.problem(("region", "circuity", county), f"unknown county; known: {', '.join(known)}")
+        for county in loaded.scenario.region.circuity
+        if county not in known
+    ]
     rural = loaded.scenario.stations.rural
     n = len(region.villages)
     if rural.build_plan is None:
@@ -121,7 +136,7 @@ def check_targets(loaded: LoadedScenario, region: Region) -> None:
     else:
         items = [(("stations", "rural", "build_plan", year), c) for year, c in rural.build_plan.items()]
     message = f"must be <= {n}, the number of villages in region {region.name!r}"
-    problems = [loaded.origin.problem(loc, message, count) for loc, count in items if count > n]
+    problems += [loaded.origin.problem(loc, message, count) for loc, count in items if count > n]
     if problems:
         raise InputError(problems)
 
@@ -144,7 +159,7 @@ def build_network(loaded: LoadedScenario) -> Network:
     targets or data files."""
     scenario = loaded.scenario
     region = build_region(loaded)
-    check_targets(loaded, region)
+    check_region(loaded, region)
     distances, roads, notes = build_distances(loaded, region)
     rural = scenario.stations.rural
     seed = int(np.random.default_rng([scenario.seed, STREAM_PLACEMENT]).integers(2**31))

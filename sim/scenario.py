@@ -33,7 +33,7 @@ from sim.policy import Economics, Subsidies, policy_problems
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Horizon(_Section):
@@ -297,16 +297,13 @@ def load_scenario(
     merged: dict[str, Any] = {}
     for source, raw in _read_chain(Path(root), ()):
         _merge(merged, raw, source, sources, ())
-    problems = [_apply_override(merged, sources, item) for item in overrides]
-    problems = [p for p in problems if p]
-    if problems:
-        raise InputError(problems)
+    problems = [p for p in (_apply_override(merged, sources, item) for item in overrides) if p]
     origin = Origin(root, sources)
-    try:
+    try:  # the good overrides applied, so bad ones and bad fields come in one report
         scenario = Scenario.model_validate(merged)
     except ValidationError as err:
-        raise InputError([_pydantic_problem(origin, e) for e in err.errors()]) from None
-    problems = _semantic_problems(scenario, origin)
+        raise InputError([*problems, *(_pydantic_problem(origin, e) for e in err.errors())]) from None
+    problems += _semantic_problems(scenario, origin)
     if problems:
         raise InputError(problems)
     return LoadedScenario(scenario, origin)
@@ -349,6 +346,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise InputError([f"{path}: is a folder, not a scenario file"])
     if not path.is_file():
         raise InputError([f"{path}: file not found"])
     try:

@@ -76,7 +76,7 @@ def test_export_geojson_in_wgs84_and_gpkg_recomputed(run_dir, tmp_path, capsys):
 
 
 def test_export_of_a_folder_that_is_not_a_run(tmp_path, capsys):
-    assert main(["export", str(tmp_path)]) == 1
+    assert main(["export", str(tmp_path)]) == 2
     assert "not a run folder (no scenario.resolved.yaml)" in capsys.readouterr().err
 
 

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.errors import InputError
-from sim.network import build_region, check_targets
+from sim.network import build_region, check_region
 from sim.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +22,7 @@ def problems(path, overrides=(), with_region=False) -> list[str]:
     with pytest.raises(InputError) as err:
         loaded = load_scenario(path, overrides)
         if with_region:
-            check_targets(loaded, build_region(loaded))
+            check_region(loaded, build_region(loaded))
     return list(err.value.problems)
 
 
@@ -32,7 +32,7 @@ def problems(path, overrides=(), with_region=False) -> list[str]:
 @pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
 def test_bundled_scenarios_are_valid(path):
     loaded = load_scenario(path)
-    check_targets(loaded, build_region(loaded))
+    check_region(loaded, build_region(loaded))
 
 
 def test_minimal_scenario_gets_documented_defaults(write):
