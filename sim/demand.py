@@ -80,10 +80,9 @@ def draw_orders(
     e_wait = rng_pickup.standard_exponential(n, dtype=np.float32)
     carrier = None
     if len(shares) > 1:
-        cum = np.cumsum(shares)
-        carrier = np.minimum(
-            np.searchsorted(cum / cum[-1], rng_carrier.random(n), side="right"), len(shares) - 1
-        )
+        cum = (np.cumsum(shares) / np.sum(shares)).astype(np.float32)
+        draw = rng_carrier.random(n, dtype=np.float32)  # single precision: plenty, and twice as fast
+        carrier = np.minimum(np.searchsorted(cum, draw, side="right"), len(shares) - 1)
     return orders_batch(
         point, order, delay, u_km, e_wait, first_id, county, trunk.waves_h, carrier, fleets_per_county
     )

@@ -93,6 +93,13 @@ class ProduceFlow:
         p = model.points
         self.nv = p.n_villages
         self.county = p.county[: self.nv]
+        # Produce waits sorted by station in county order (then by offer), so that a county's
+        # produce is one range: `rank` is each station's place in that order.
+        by_county = np.argsort(self.county, kind="stable")
+        self.rank = np.empty(self.nv, dtype=np.int64)
+        self.rank[by_county] = np.arange(self.nv)
+        self.county_ranks = np.searchsorted(self.county[by_county], np.arange(len(p.county_names) + 1))
+        self._deadline_day = -1
         self.rates = grower_rates(cfg, p.households[: self.nv], sc.seed)
         self.season = in_season(cfg, [model.date(d) for d in range(model.total_days)])
         products = list(cfg.products.values())
@@ -124,6 +131,7 @@ class ProduceFlow:
             m = 1 + np.flatnonzero(village)  # matrix indices
             self.every[f % g, s], self.phase[f % g, s] = plan.every_days[m], plan.phase[m]
             self.depot_min[s], self.matrix[s] = plan.minutes[0, m], m
+        self._deadline_day = -1
 
     # ------------------------------------------------------------------------------- offers
     def offer(self, day: int, rural_open: np.ndarray) -> None:
@@ -141,22 +149,26 @@ class ProduceFlow:
         offer_h = 24.0 * day + self.rng.uniform(*self.cfg.offer_hours, size=len(cell))
         new = _Items(station, product, offer_h, offer_h + self.ambient[product])
         both = _Items.concat([w, new])
-        self.waiting = both.take(np.lexsort((both.offer_h, both.station)))
+        self.waiting = both.take(np.lexsort((both.offer_h, self.rank[both.station])))
 
     # ------------------------------------------------------------------------------ collect
     def collect(self, c: int, day: int, trips: list[tuple], *, counted: bool) -> None:
         """Backhaul on county `c`'s vans that left on `day` (`trips`: per fleet, per visit
         its van, stop, arrival and parcels dropped, and per van its return), then dedicated
         pickups (4PL matching) for what no backhaul will reach in time."""
-        w = self.waiting
+        everything = self.waiting
+        r0, r1 = self.county_ranks[c], self.county_ranks[c + 1]
+        rank = self.rank[everything.station]
+        a, b = np.searchsorted(rank, [r0, r1])
+        w = everything.take(slice(a, b))  # the county's produce
         if trips:
             van, stop, arrive, dropped, back = _join(trips)
             if counted:
                 self.vans_counted += len(back)
             if len(w):
                 room = self.capacity - _aboard_after(van, dropped, len(back))
-                station = np.where(stop < self.nv, stop, -1)
-                start = np.searchsorted(w.station, np.arange(self.nv + 1))
+                station = np.where(stop < self.nv, self.rank[np.minimum(stop, self.nv - 1)] - r0, -1)
+                start = np.searchsorted(rank[a:b] - r0, np.arange(r1 - r0 + 1))
                 state, by_van = kernels.backhaul(
                     np.argsort(arrive, kind="stable"), van, station, arrive, room, len(back),
                     start, w.offer_h, w.spoil_h,
@@ -170,7 +182,7 @@ class ProduceFlow:
                 w = w.take(state == 0)
         if self.cfg.matching == "4pl" and len(w):
             w = self._matched(c, day, w)
-        self.waiting = w
+        self.waiting = _Items.concat([everything.take(slice(0, a)), w, everything.take(slice(b, None))])
 
     def _matched(self, c: int, day: int, w: _Items) -> _Items:
         """4PL matching in county `c`: at each station holding produce whose shelf life would run
@@ -180,17 +192,8 @@ class ProduceFlow:
         trip reaches its first station at the pickup hour."""
         cfg = self.cfg
         t = 24.0 * day + cfg.matching_pickup_h
-        ready = (self.county[w.station] == c) & (w.offer_h <= t) & (w.spoil_h > t)
-        if not ready.any():
-            return w
-        e, ph = self.every[:, w.station], self.phase[:, w.station]
-        step = np.maximum(e, 1)
-        nxt = np.where(e > 0, day + 1 + (e - (day + 1 + ph) % step) % step, np.iinfo(np.int64).max // 48)
-        # The next backhaul's van: out on its visit day, at the station after the drive out, at
-        # the warehouse after the rest of its route (`matching_margin_h`) and the drive back.
-        warehouse_h = 24.0 * nxt.min(axis=0) + self.m.scenario.couriers.departure_h
-        warehouse_h += 2 * self.depot_min[w.station] / 60 + cfg.matching_margin_h
-        urgent = ready & (w.spoil_h <= warehouse_h)
+        ready = (w.offer_h <= t) & (w.spoil_h > t)
+        urgent = ready & (w.spoil_h <= self._next_backhaul_h(day)[w.station])
         if not urgent.any():
             return w
         stations = np.unique(w.station[urgent])
@@ -198,21 +201,47 @@ class ProduceFlow:
         items = w.take(take)
         load = np.bincount(items.station, minlength=self.nv)[stations]
         plan = self.plans[c]
-        tour = stations[_nearest_tour(plan.km, self.matrix[stations])]
+        order = _nearest_tour(plan.km, self.matrix[stations])
+        tour, m, load = stations[order], self.matrix[stations[order]], load[order]
+        run = np.zeros(len(tour), dtype=np.int64)
+        for k, r in enumerate(_cut(m, load, plan.minutes, cfg)):
+            run[r] = k
+        first = np.r_[True, run[1:] != run[:-1]]
+        last = np.r_[run[1:] != run[:-1], True]
+        inner = ~first  # legs from the previous stop of the same trip
+        n = int(run[-1]) + 1
+        minutes = (
+            np.bincount(run[inner], plan.minutes[m[:-1], m[1:]][inner[1:]], n) + plan.minutes[m[last], 0]
+        )
+        km = (
+            np.bincount(run[inner], plan.km[m[:-1], m[1:]][inner[1:]], n)
+            + plan.km[m[last], 0]
+            + plan.km[0, m[first]]
+        )
+        trucks = -(-np.bincount(run, load, n) // cfg.matching_capacity)  # > 1: a station over a truckload
         back = np.zeros(self.nv)
-        trips, km = 0, 0.0
-        for run in _cut(self.matrix[tour], load[np.searchsorted(stations, tour)], plan.minutes, cfg):
-            stops = self.matrix[tour[run]]
-            path = np.concatenate([[0], stops, [0]])
-            trucks = -(-int(load[np.searchsorted(stations, tour[run])].sum()) // cfg.matching_capacity)
-            trips += trucks  # more than one only for a station with more than a truckload
-            km += trucks * float(plan.km[path[:-1], path[1:]].sum())
-            back[tour[run]] = t + float(plan.minutes[path[1:-1], path[2:]].sum()) / 60.0
+        back[tour] = t + (minutes / 60.0)[run]
+        trips, km = int(trucks.sum()), float((trucks * km).sum())
         if t >= self.m.start_h:
             self.matched["trips"] += trips
             self.matched["km"] += float(km)
         self._settled(items, back[items.station], MATCHED)
         return w.take(~take)
+
+    def _next_backhaul_h(self, day: int) -> np.ndarray:
+        """Per station, after `day`: when the next backhaul could have its produce at the
+        warehouse, at the earliest: its van out on the next day a fleet visits it, at the
+        station after the drive out, home after the rest of its route (`matching_margin_h`)
+        and the drive back. Worked out once a day."""
+        if self._deadline_day != day:
+            e, step = self.every, np.maximum(self.every, 1)
+            nxt = np.where(
+                e > 0, day + 1 + (e - (day + 1 + self.phase) % step) % step, np.iinfo(np.int64).max // 48
+            )
+            self._deadline = 24.0 * nxt.min(axis=0) + self.m.scenario.couriers.departure_h
+            self._deadline += 2 * self.depot_min / 60 + self.cfg.matching_margin_h
+            self._deadline_day = day
+        return self._deadline
 
     def _settled(self, items: _Items, warehouse_h: np.ndarray, how: int) -> None:
         """Collected items' way on: consolidation at the warehouse, the next trunk out, the
