@@ -127,7 +127,7 @@ def test_out_folder_with_files_is_refused(tmp_path, capsys):
             ["sweep", "small", "--vary", "seed=1,2", "--out", "{tmp}/afile"],
             "{tmp}/afile: is a file, not a folder",
         ),
-        (["run", "{tmp}/adir"], "{tmp}/adir: file not found"),
+        (["run", "{tmp}/adir"], "{tmp}/adir: is a folder, not a scenario file"),
         (["report", "{tmp}/afile"], "{tmp}/afile: no such folder"),
     ],
 )
