@@ -7,7 +7,7 @@ from typing import Any
 
 def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
     """Coverage, order to hand, vans (per carrier with their own fleets in `mode` separate),
-    produce going up and subsidies, with units."""
+    produce going up, faults by county and subsidies, with units."""
     lines = []
     years = metrics.get("years") or {}
     if years:
@@ -56,6 +56,22 @@ def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
             f"  backhaul: {back['parcels']:,} parcels, load factor {back['load_factor'] or 0:.1%};"
             f" 4PL pickups: {m['trips']:,} trips, {m['van_km_added']:,.0f} km, {m['cost_yuan']:,.0f} yuan"
         )
+    faults = sim.get("faults")
+    if faults:
+        typhoons = faults["typhoons"]
+        recovery = max((t["recovery_days"] for t in typhoons), default=0)
+        lines.append(
+            f"faults: {len(typhoons)} typhoons (longest recovery {recovery} days), "
+            f"{faults['village_days_cut_off']:,} village-days cut off, "
+            f"{faults['parcels_held_by_faults']:,} parcel-departures held at warehouses"
+        )
+        for name, c in faults["by_county"].items():
+            if c["village_days_cut_off"] or c["parcels_held_by_faults"] or c["warehouse_outage_days"]:
+                lines.append(
+                    f"  {name}: {c['village_days_cut_off']:,} village-days cut off, "
+                    f"{c['parcels_held_by_faults']:,} parcels held, {c['station_days_operator_away']:,} "
+                    f"station-days operator away, {c['warehouse_outage_days']} warehouse outage days"
+                )
     subsidies = metrics.get("subsidies")
     if subsidies:
         lines.append(f"subsidies: {subsidies['total_yuan']:,.0f} yuan")

@@ -268,6 +268,69 @@ class Upstream(Section):
         return value
 
 
+class Typhoon(Section):
+    """Typhoons: `rate_per_year` a year (East China: about 1-4.5 affecting typhoons a year,
+    Jul-Sep; `../shared/data/economics.md`), on days uniform in `season`. Each cuts off a
+    `cut_share` of the villages of mountain counties (circuity >= `min_circuity`; village roads
+    go most) and a `township_cut_share` of their township points; each closure lasts a
+    log-normal number of whole days (`median_days`, `sigma`: a long tail, at most `max_days`;
+    Megi 2016: 68% of cut-off villages reopened on landfall day, a county road ~15 days).
+    Shares and durations: ASSUMPTIONS."""
+
+    rate_per_year: float = Field(default=0.0, ge=0, le=1000)
+    season: tuple[MonthDay, MonthDay] = ("07-01", "09-30")
+    min_circuity: float = Field(default=1.8, ge=1, le=10)
+    cut_share: float = Field(default=0.15, ge=0, le=1)
+    township_cut_share: float = Field(default=0.03, ge=0, le=1)
+    median_days: float = Field(default=1.0, gt=0, le=60)
+    sigma: float = Field(default=1.0, ge=0, le=5)
+    max_days: int = Field(default=30, ge=1, le=365)
+
+
+class Breakdowns(Section):
+    """A route's van breaks down on a day with `per_van_day` probability (no sourced rate): the
+    route is not driven that day and its parcels wait for the next."""
+
+    per_van_day: float = Field(default=0.0, ge=0, le=1)
+
+
+class OperatorAbsence(Section):
+    """A village station's operator is away on a day with `per_station_day` probability (no
+    sourced rate): no delivery there and no pickup that day."""
+
+    per_station_day: float = Field(default=0.0, ge=0, le=1)
+
+
+class WarehouseOutage(Section):
+    """Each county warehouse fails `rate_per_year` times a year, for a log-normal number of
+    whole days (`median_days`, `sigma`, at most `max_days`): no van leaves it meanwhile."""
+
+    rate_per_year: float = Field(default=0.0, ge=0, le=365)
+    median_days: float = Field(default=1.0, gt=0, le=60)
+    sigma: float = Field(default=0.5, ge=0, le=5)
+    max_days: int = Field(default=14, ge=1, le=365)
+
+
+class Faults(Section):
+    """What goes wrong (`sim.faults`): typhoons, van breakdowns, operators away, warehouse
+    outages. All off by default."""
+
+    typhoon: Typhoon = Typhoon()
+    breakdowns: Breakdowns = Breakdowns()
+    operator_absence: OperatorAbsence = OperatorAbsence()
+    warehouse_outage: WarehouseOutage = WarehouseOutage()
+
+    @property
+    def any(self) -> bool:
+        """Whether any fault can happen."""
+        return bool(
+            self.typhoon.rate_per_year
+            or self.breakdowns.per_van_day
+            or self.operator_absence.per_station_day
+            or self.warehouse_outage.rate_per_year
+        )
+
+
 class Pickup(Section):
     """How villagers collect: the delay from a parcel's arrival to its pickup is exponential with
     mean `base_h` + `per_km_h` x the household's km to the point, counted in opening hours only

@@ -54,6 +54,7 @@ class Dispatched:
     vans: int
     vans_out: int
     waiting: int
+    held: int = 0
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ and day.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import simpy
@@ -130,6 +130,7 @@ class FastEngine:
         self.van_seq = 0
         self.plans_in_force: dict[str, tuple] = {}
         self.produce = ProduceFlow(model, seed) if sc.upstream.enabled else None
+        self.faults = model.fault_plan(seed)
         self.trips_out: list[tuple] = []  # the county's trips of this departure, for backhaul
 
     # ---------------------------------------------------------------------------------- run
@@ -179,6 +180,8 @@ class FastEngine:
     def _to_trunk(self, parcels: ParcelBatch, slot: np.ndarray) -> None:
         """File the day's parcels (grouped by trunk wave, then fleet, ids in order within) by
         fleet and wave slot, as ranges of the day's batch."""
+        if not len(parcels):
+            return
         fleet = self.m.fleet_of(parcels)
         starts = np.flatnonzero(np.concatenate(([True], (slot[1:] != slot[:-1]) | (fleet[1:] != fleet[:-1]))))
         ends = np.append(starts[1:], len(slot))
@@ -196,7 +199,9 @@ class FastEngine:
             depart = env.now
             cutoff = depart - sc.warehouses.cutoff_h
             limit = min(depart + 24.0, self.m.end_h)  # no later trip reaches a point before
-            due = [index.due(day) for index in self.net.indexes]
+            due = normal = [index.due(day) for index in self.net.indexes]
+            if self.faults is not None:
+                due = [self._fault_due(k, day, d) for k, d in enumerate(normal)]
             for c in range(self.n):
                 self.trips_out = []
                 for k in range(self.g):
@@ -205,17 +210,32 @@ class FastEngine:
                     self._take_back(f, cutoff)
                     back = self.vans_back[f]
                     self.vans_back[f] = back = back[back > depart]
+                    held = 0
+                    if self.faults is not None:  # ready for a stop due today, kept back by a fault
+                        q = self.queue[f]
+                        held = int(np.count_nonzero((normal[k] & ~due[k])[q.point] & (q.sorted_h <= cutoff)))
                     loaded, vans = self._load(f, due[k], depart, cutoff, len(back))
                     waiting = len(self.queue[f]) + sum(
                         b - a for _, a, b in self._arrived(f, depart, take=False)
                     )
                     waiting += sum(int((b <= depart).sum()) for _, b in self.riding_back[f])
-                    self.bus.emit(Dispatched(c, depart, loaded, vans, len(back), waiting))
+                    self.bus.emit(Dispatched(c, depart, loaded, vans, len(back), waiting, held))
                 self._unload(c, limit)
                 if self.produce is not None:
                     self.produce.collect(c, day, self.trips_out, counted=depart >= self.m.start_h)
             day += 1
             yield env.timeout(24.0)
+
+    def _fault_due(self, k: int, day: int, due: np.ndarray) -> np.ndarray:
+        """`due` (per demand point, for the `k`-th fleet of each county) less the stops no van
+        can reach today, the counties whose warehouse is down and the routes whose van broke."""
+        fp, net, index = self.faults, self.net, self.net.indexes[k]
+        ok = ~fp.blocked[day][net.dest] & ~fp.outage[day][self.m.points.county]
+        broken = [fp.broken(f, day, len(net.plans[f].routes)) for f in range(k, self.m.n_fleets, self.g)]
+        broken = np.concatenate([*broken, np.zeros(0, dtype=bool)])
+        if broken.any():
+            ok &= ~(index.routed & broken[np.maximum(index.key_route[index.visit_key], 0)])
+        return due & ok
 
     def _arrived(self, f: int, t: float, *, take: bool) -> list[tuple[ParcelBatch, int, int]]:
         """Fleet `f`'s inbound parcels at the warehouse by `t` as (batch, start, stop) ranges,
@@ -360,7 +380,10 @@ class FastEngine:
         pickups = self.m.pickups
 
         def collect(arrive: np.ndarray):
-            return pickups.collect(arrive, p.point, p.ptype, p.u_km, p.e_wait)
+            out = pickups.collect(arrive, p.point, p.ptype, p.u_km, p.e_wait)
+            if self.faults is None:
+                return out
+            return replace(out, release=self.faults.delay_pickups(out.release, p.point, p.ptype))
 
         out = unload(now.bay, now.arrive_h, now.seq, now.capacity, now.drop, self.pool[c], collect)
         self.pool[c].forget_before(limit)

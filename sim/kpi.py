@@ -120,7 +120,10 @@ class Kpi:
         self.sojourn_n = 0
         self.warehouse_orders = np.zeros((self.counties, days), dtype=np.int64)
         self.backlog: list[list[int]] = [[] for _ in range(self.counties)]  # all fleets, per departure
-        self.backlog_at = np.full(self.counties, -np.inf)  # the departure backlog[c][-1] is of
+        self.backlog_at = np.full(self.counties, -np.inf)
+        self.held_by_faults = np.zeros(
+            self.counties, dtype=np.int64
+        )  # parcel-departures kept back  # the departure backlog[c][-1] is of
         self.station_day: dict[int, np.ndarray] = {}  # parcels per village station, by day
         self.station_day_counts = np.zeros(1, dtype=np.int64)  # station-days by parcels received
         self.tallied_to_day = -1  # station tallies are closed up to this day
@@ -155,6 +158,7 @@ class Kpi:
     def on_dispatched(self, e: Dispatched) -> None:
         if e.depart_h < self.start_h:
             return
+        self.held_by_faults[e.county] += e.held
         if self.backlog_at[e.county] == e.depart_h:  # another fleet of the county, same departure
             self.backlog[e.county][-1] += e.waiting
         else:

@@ -20,6 +20,7 @@ from sim.config import Warehouses
 from sim.courier import CountyRoutes, RouteIndex, RoutePlanner
 from sim.demand import day_factors, draw_orders
 from sim.events import DayEnd, YearEnd
+from sim.faults import FaultPlan
 from sim.network import Network
 from sim.pickup import PickupModel
 from sim.points import build_points
@@ -32,6 +33,7 @@ from sim.station_state import StationState
 STREAM_DEMAND, STREAM_TRUNK, STREAM_SORT, STREAM_VAN, STREAM_PICKUP = 11, 12, 13, 14, 15
 STREAM_EXIT = 16  # operators' exits (`sim.programme`)
 STREAM_CARRIER = 17  # each parcel's carrier
+STREAM_FAULTS = 18  # typhoons, breakdowns, absences, outages (`sim.faults`)
 STREAM_GROWERS, STREAM_OFFERS = 21, 22  # produce (`sim.upstream`); growers from the scenario's seed
 
 
@@ -162,6 +164,10 @@ class Model:
             sort=tuple(rng(STREAM_SORT, f) for f in fleets),
             van=tuple(rng(STREAM_VAN, f) for f in fleets),
         )
+
+    def fault_plan(self, seed: int) -> FaultPlan | None:
+        """The faults of a run with `seed` (None when the scenario has none)."""
+        return FaultPlan.draw(self, seed, STREAM_FAULTS)
 
     def fleet_of(self, parcels: ParcelBatch) -> np.ndarray:
         """The fleet carrying each parcel: county x fleets per county + its carrier's fleet."""

@@ -126,6 +126,7 @@ class ReferenceEngine:
         self.stock: dict[int, list[float]] = defaultdict(list)  # bay -> release times
         self.noise = lognormal_params(1.0, sc.couriers.travel_noise_cv)
         self.plans_in_force: dict[str, tuple] = {}
+        self.faults = model.fault_plan(seed)
 
     def run(self) -> RunInfo:
         started, planned = time.perf_counter(), self.m.planner.planning_s
@@ -224,6 +225,8 @@ class ReferenceEngine:
         limit = self.m.scenario.pickup.locker_limit_h
         if ptype == COMMUNITY_LOCKER and release - arrive > limit:
             return arrive + limit, True, km
+        if self.faults is not None:
+            release = self.faults.delay_pickup(release, parcel.point, ptype)
         return release, False, km
 
     # --------------------------------------------------------------------------------- vans
@@ -243,14 +246,24 @@ class ReferenceEngine:
         for r, route in enumerate(plan.routes):
             for k, m in enumerate(route.tolist()):
                 where[m] = (r, k)
-        due = plan.due(day)
+        county = f // self.m.fleets_per_county
+        due = normal = plan.due(day)
+        broken = np.zeros(len(plan.routes), dtype=bool)
+        if self.faults is not None:  # stops no van can reach, the warehouse down, vans broken
+            due = normal & np.concatenate([[True], ~self.faults.blocked[day, plan.stops]])
+            due &= not self.faults.outage[day, county]
+            broken = self.faults.broken(f, day, len(plan.routes))
         self.fleet[f] = [b for b in self.fleet[f] if b > depart]
         vans_out = len(self.fleet[f])
         ready = [[] for _ in plan.routes]
+        held = 0
         for parcel in sorted(self.waiting[f], key=lambda p: (p.sorted, p.id)):
             m = int(index.stop[parcel.point])
-            if parcel.ready <= cutoff and m in where and due[m]:
-                ready[where[m][0]].append((parcel, m))
+            if parcel.ready <= cutoff and m in where and normal[m]:
+                if due[m] and not broken[where[m][0]]:
+                    ready[where[m][0]].append((parcel, m))
+                else:
+                    held += 1
         # Vans: planned ones first, route by route, then extra vans for bigger loads.
         available = int(self.m.fleet_vans[f]) - vans_out
         needed = [math.ceil(len(x) / cfg.van_capacity) for x in ready]
@@ -274,8 +287,9 @@ class ReferenceEngine:
         vans_sent = [self._send(f, plan, depart, r, load) for r, load in trips]
         if vans_sent and self.bus.wants("trips"):
             self.bus.emit(self._trips_event(f, depart, vans_sent))
-        county = f // self.m.fleets_per_county
-        self.bus.emit(Dispatched(county, depart, len(loaded_ids), len(trips), vans_out, len(self.waiting[f])))
+        self.bus.emit(
+            Dispatched(county, depart, len(loaded_ids), len(trips), vans_out, len(self.waiting[f]), held)
+        )
 
     def _send(self, f: int, plan, depart: float, route: int, load: list) -> dict:
         """Work out one van's schedule and start it; returns what the trip event needs."""

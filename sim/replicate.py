@@ -105,6 +105,12 @@ def simulate(
     summary = kpi.summary(cost_per_km=c.cost_per_km, cost_per_hour=c.cost_per_hour, shift_h=c.shift_h)
     result = programme.result(parcels_delivered=summary["total"]["parcels"]["delivered"])
     summary["subsidies"], summary["stations_survival"] = result.subsidies, result.survival
+    faults = model.fault_plan(seed)
+    if faults is not None:
+        summary["faults"] = faults.summary(model)
+        summary["faults"]["parcels_held_by_faults"] = int(kpi.held_by_faults.sum())
+        for i, name in enumerate(model.points.county_names):
+            summary["faults"]["by_county"][name]["parcels_held_by_faults"] = int(kpi.held_by_faults[i])
     if scenario.upstream.enabled:
         summary["upstream"] = info.upstream or {
             "simulated": False,

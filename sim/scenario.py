@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from geo.errors import InputError
 from geo.placement import STRATEGIES
 from geo.presets import PRESETS
-from sim.config import Couriers, Demand, Pickups, Simulation, Trunk, Upstream, Warehouses
+from sim.config import Couriers, Demand, Faults, Pickups, Simulation, Trunk, Upstream, Warehouses
 from sim.policy import Economics, Subsidies, policy_problems
 
 
@@ -213,6 +213,7 @@ class Scenario(_Section):
     warehouses: Warehouses = Warehouses()
     couriers: Couriers = Couriers()
     upstream: Upstream = Upstream()
+    faults: Faults = Faults()
     pickup: Pickups = Pickups()
     simulation: Simulation = Simulation()
     subsidies: Subsidies = Subsidies()
