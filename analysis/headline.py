@@ -63,7 +63,8 @@ def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
         lines.append(
             f"faults: {len(typhoons)} typhoons (longest recovery {recovery} days), "
             f"{faults['village_days_cut_off']:,} village-days cut off, "
-            f"{faults['parcels_held_by_faults']:,} parcel-departures held at warehouses"
+            f"{faults['parcels_held_by_faults']:,} parcel-departures held at warehouses "
+            f"({faults['extra_hours_at_warehouses_per_parcel']:.2f} h a parcel delivered)"
         )
         for name, c in faults["by_county"].items():
             if c["village_days_cut_off"] or c["parcels_held_by_faults"] or c["warehouse_outage_days"]:

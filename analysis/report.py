@@ -43,6 +43,13 @@ ASSUMPTIONS = (
     ("economics.rural_station.staff_min_per_parcel", "operator's minutes per parcel"),
     ("economics.rural_station.reservation_wage_yuan_per_h", "operator's reservation wage (yuan/h)"),
     ("subsidies.rules.rural-station-operation.amount", "county operating reward of years 2-3"),
+    ("couriers.carriers", "carriers' market shares"),
+    ("upstream.volume_sigma", "spread of a grower village's produce volume (log-normal)"),
+    ("upstream.taobao_factor", "how many times more a Taobao village sells"),
+    ("upstream.trunk_to_city_h", "trunk from the county warehouse to the city (h)"),
+    ("upstream.matching_cost_per_km", "4PL dedicated pickup cost per km (yuan)"),
+    ("faults.typhoon.cut_share", "share of mountain villages a typhoon cuts off"),
+    ("faults.typhoon.median_days", "median days a typhoon closure lasts"),
 )
 KINDS = {"metrics.json": "run", "compare.json": "compare", "sweep.json": "sweep"}
 

@@ -108,7 +108,11 @@ def simulate(
     faults = model.fault_plan(seed)
     if faults is not None:
         summary["faults"] = faults.summary(model)
-        summary["faults"]["parcels_held_by_faults"] = int(kpi.held_by_faults.sum())
+        held = int(kpi.held_by_faults.sum())  # each holding costs a parcel a day: departures are daily
+        summary["faults"]["parcels_held_by_faults"] = held
+        summary["faults"]["extra_hours_at_warehouses_per_parcel"] = (
+            24.0 * held / max(int(kpi.delivered.sum()), 1)
+        )
         for i, name in enumerate(model.points.county_names):
             summary["faults"]["by_county"][name]["parcels_held_by_faults"] = int(kpi.held_by_faults[i])
     if scenario.upstream.enabled:
