@@ -198,3 +198,34 @@ def test_run_reports_faults_by_county(tmp_path, capsys):
     faults = metrics["simulation"]["faults"]
     assert metrics["simulation"]["parcels_at_end"]["reconciled"] and faults["typhoons"]
     assert "typhoons (longest recovery" in err and "  Smallcounty:" in err and "village-days cut off" in err
+
+
+def test_kill_9_during_a_run_leaves_no_folder_that_looks_complete(tmp_path):
+    """`kill -9` while the run writes its folder: only a hidden `.run.*.partial` folder is left,
+    never `run/`; the same command then writes the whole run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    exe = Path(sys.executable).with_name("ruralsim")
+    out = tmp_path / "run"
+    args = [str(exe), "run", "small", "--out", str(out), "--days", "30", "--quiet"]
+    proc = subprocess.Popen(
+        args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    partial = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        partial = [p for p in tmp_path.glob(".run.*.partial") if any(p.iterdir())]
+        if partial:
+            break
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert partial, "the run should have been killed while writing its folder"
+    assert not out.exists()
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and (out / "metrics.json").is_file()

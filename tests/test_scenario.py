@@ -117,7 +117,7 @@ BAD = [
         "stations: {rural: {taget: 5}}",
         ["{f}: stations.rural.taget: unknown field (did you mean 'target'?)"],
     ),
-    ("unknown section", "faults: {typhoon: true}", ["{f}: faults: unknown field"]),
+    ("unknown section", "weather: {typhoon: true}", ["{f}: weather: unknown field"]),
     (
         "target not a number",
         "stations: {rural: {target: many}}",
