@@ -533,7 +533,12 @@ def _semantic_problems(s: Scenario, origin: Origin) -> list[str]:
     """Checks that span fields (pydantic checks fields one at a time)."""
     problems = []
     if s.horizon.years is not None and s.horizon.days is not None:
-        problems.append(origin.problem(("horizon",), "give years or days, not both"))
+        problems.append(
+            origin.problem(
+                ("horizon",),
+                "give years or days, not both (e.g. --set horizon.years=null --set horizon.days=30)",
+            )
+        )
     region = s.region
     if (region.preset is None) == (region.file is None):
         problems.append(

@@ -146,7 +146,11 @@ BAD = [
         "horizon: {start: 2018}",
         ["{f}: horizon.start: must be a date (YYYY-MM-DD) (got 2018)"],
     ),
-    ("years and days", "horizon: {years: 1, days: 30}", ["{f}: horizon: give years or days, not both"]),
+    (
+        "years and days",
+        "horizon: {years: 1, days: 30}",
+        ["{f}: horizon: give years or days, not both (e.g. --set horizon.years=null --set horizon.days=30)"],
+    ),
     ("zero years", "horizon: {years: 0}", ["{f}: horizon.years: must be >= 1 (got 0)"]),
     (
         "target and plan",
