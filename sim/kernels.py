@@ -73,6 +73,23 @@ def add_lead_times(hist, total, group, hours, edges, fine_h, fine_until_h):
 
 
 @njit(cache=True, nogil=True)
+def tally_carriers(
+    carrier, order_h, release, returned, start_h, end_h, delivered, hist, total, edges, fine_h, fine_until_h
+):
+    """Per carrier: parcels delivered (ordered from `start_h`) and order-to-hand times of those
+    picked up before `end_h` (`sim.kpi`)."""
+    for i in range(len(carrier)):
+        if order_h[i] < start_h:
+            continue
+        k = carrier[i]
+        delivered[k] += 1
+        if not returned[i] and release[i] < end_h:
+            h = release[i] - order_h[i]
+            hist[k, bin_of(h, edges, fine_h, fine_until_h)] += 1
+            total[k] += h
+
+
+@njit(cache=True, nogil=True)
 def tally_delivered(
     group, point, order, arrive, release, returned, km, ptype,
     start_h, end_h, speed_kmh, n_villages,

@@ -215,10 +215,10 @@ class Kpi:
         )  # fmt: skip
 
     def _by_carrier(self, p: ParcelBatch, release: np.ndarray, returned: np.ndarray) -> None:
-        counted = p.order_h >= self.start_h
-        self.carrier_delivered += np.bincount(p.carrier[counted], minlength=len(self.carriers))
-        hand = counted & ~returned & (release < self.end_h)
-        self.carrier_hand.add(p.carrier[hand].astype(np.int64), release[hand] - p.order_h[hand])
+        kernels.tally_carriers(
+            p.carrier, p.order_h, release, returned, self.start_h, self.end_h, self.carrier_delivered,
+            self.carrier_hand.hist, self.carrier_hand.total, EDGES_H, FINE_H, FINE_UNTIL_H,
+        )  # fmt: skip
 
     def _station_days(self, p: ParcelBatch, arrive: np.ndarray) -> None:
         """Parcels received per village station and day (a village's stop is its station)."""

@@ -459,7 +459,7 @@ def _show(value: Any) -> str:
     elif isinstance(value, bool) or value is None:
         text = {True: "true", False: "false", None: "null"}[value]
     elif isinstance(value, dict | list):
-        text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+        text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().replace("\n", "\\n")
     else:
         text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."

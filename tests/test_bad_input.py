@@ -232,3 +232,11 @@ def test_bad_input_is_named_in_one_line_each(tmp_path, capsys, monkeypatch, bad)
         for fragment in fragments:
             assert fragment in line, f"{fragment!r} not in {line!r}"
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing written
+
+
+def test_a_bad_value_holding_newlines_is_still_one_line(write, capsys):
+    """Found by the 10,000-example fuzzing: a mapping whose key is a newline, as a number."""
+    path = write("s.yaml", 'name: s\nregion: small\ncouriers: {cost_per_hour: {"\\n": 0}}\n')
+    assert main(["validate", str(path)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "couriers.cost_per_hour: must be a number" in lines[0]
