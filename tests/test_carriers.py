@@ -10,14 +10,21 @@ import numpy as np
 import pytest
 
 from geo.errors import InputError
-from sim.demand import orders_batch
 from sim.engines import ENGINES
 from sim.events import Bus, Delivered, Trips
 from sim.model import Model
 from sim.network import build_network
 from sim.replicate import kpi_observer
 from sim.scenario import load_scenario
-from tests.test_sim import NO_RANDOMNESS, PRESSURE, assert_same_kpis, both, one_village_network, small
+from tests.test_sim import (
+    NO_RANDOMNESS,
+    PRESSURE,
+    assert_same_kpis,
+    both,
+    one_village_network,
+    scripted,
+    small,
+)
 
 
 def carriers(**shares: float) -> str:
@@ -27,28 +34,6 @@ def carriers(**shares: float) -> str:
 
 THREE = carriers(postal=0.5, zto=0.3, yunda=0.2)
 FIVE = carriers(a=0.2, b=0.2, c=0.2, d=0.2, e=0.2)
-
-
-def carried(rows):
-    """An order source from (day, point, order_h, trunk delay_h, carrier) rows."""
-
-    def orders(model, day, community_open, first_id, streams):
-        mine = [r for r in rows if r[0] == day]
-        n = len(mine)
-        return orders_batch(
-            np.array([r[1] for r in mine], dtype=np.int32),
-            np.array([r[2] for r in mine], dtype=float),
-            np.array([r[3] for r in mine], dtype=float),
-            np.zeros(n),
-            np.ones(n),
-            first_id,
-            model.points.county,
-            model.scenario.trunk.waves_h,
-            np.array([r[4] for r in mine], dtype=np.int8),
-            model.fleets_per_county,
-        )
-
-    return orders
 
 
 class Record:
@@ -91,7 +76,7 @@ def test_hand_case_two_carriers_one_station(write, engine):
     rows = [(0, 0, 0.5 + i / 10, 3.0, carrier) for i, carrier in enumerate((0, 1, 0, 1))]
     out = {}
     for mode in ("separate", "joint"):
-        model = Model(one_village_network(), one_station(write, mode, engine), orders=carried(rows))
+        model = Model(one_village_network(), one_station(write, mode, engine), orders=scripted(rows))
         record = Record()
         ENGINES[engine](model, 0, Bus([record])).run()
         out[mode] = record

@@ -228,8 +228,8 @@ def one_village_network() -> Network:
 
 
 def scripted(rows):
-    """An order source from (day, point, order_h, trunk delay_h) rows; pickup randomness fixed
-    (household at the station, mean patience)."""
+    """An order source from (day, point, order_h, trunk delay_h[, carrier]) rows; pickup
+    randomness fixed (household at the station, mean patience)."""
 
     def orders(model, day, community_open, first_id, streams):
         mine = [r for r in rows if r[0] == day]
@@ -244,6 +244,8 @@ def scripted(rows):
             first_id,
             model.points.county,
             model.scenario.trunk.waves_h,
+            np.array([r[4] if len(r) > 4 else 0 for r in mine], dtype=np.int8),
+            model.fleets_per_county,
         )
 
     return orders
