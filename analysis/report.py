@@ -142,6 +142,8 @@ def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
         "counties": counties,
         "years": years,
         "sim": sim,
+        "mode": (scenario.get("couriers") or {}).get("mode", "joint"),
+        "names": names,
         "subsidies": subsidies,
         "survival": survival,
         "images": images,

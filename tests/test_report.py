@@ -29,6 +29,7 @@ simulation: {{warmup_days: 2, days: 400}}
 economics: {{rural_station: {{rent_yuan_per_month: 2500}}, exit: {{months: 2}}}}
 subsidies: {{rules: {{rural-station-operation: {{enabled: false}}}}}}
 outputs: {{map_dpi: 72, xlsx: true, language: {language}}}
+upstream: {{enabled: true}}
 """
 
 
@@ -98,15 +99,18 @@ def test_report_renders_in_chromium_offline(run_en, tmp_path):
     seen = open_in_chromium(run_en / "report.html", tmp_path / "report.png")
     assert seen["errors"] == [] and seen["blocked"] == []
     assert seen["images"] and all(seen["images"]), seen["images"]
-    assert {"headline", "counties", "years", "subsidies", "maps", "lead-times", "assumptions"} <= set(
-        seen["sections"]
-    )
+    assert {"headline", "counties", "years", "couriers", "produce", "subsidies", "maps", "lead-times",
+            "assumptions"} <= set(seen["sections"])  # fmt: skip
     m = json.loads((run_en / "metrics.json").read_text())
     last = m["years"][max(m["years"])]
     assert seen["headline"]["coverage"] == _pct(last["total"]["population_covered_share"])
     assert seen["headline"]["hand_p90"] == f"{m['simulation']['total']['order_to_hand_h']['p90_h']:,.1f} h"
     assert seen["headline"]["open_at_end"] == f"{m['stations_survival']['rural_open_at_end']:,}"
     assert (tmp_path / "report.png").stat().st_size > 10_000
+    berry = m["simulation"]["upstream"]["by_product"]["bayberry"]
+    if berry["offered"]:
+        assert f"{berry['offered']:,}" in seen["text"]
+    assert f"{m['simulation']['carriers']['all']['parcels_delivered']:,}" in seen["text"]
 
 
 def test_study_reports_render_in_chromium(tmp_path, capsys):
