@@ -41,6 +41,7 @@ class Kpi:
     path: tuple[str, ...]
     better: int
     label: str
+    absent: float = math.nan  # its value where a run has no such figure (a run without faults: 0)
 
     def of(self, metrics: dict[str, Any]) -> float:
         node: Any = metrics
@@ -49,7 +50,7 @@ class Kpi:
                 part = max(node)
             node = node.get(part) if isinstance(node, dict) else None
             if node is None:
-                return math.nan
+                return self.absent
         return float(node)
 
 
@@ -76,6 +77,10 @@ _KPIS = {
             "produce spoiled before the city (share)"),
         Kpi("produce_to_city_p90_h", ("simulation", "upstream", "offer_to_city_h", "p90_h"), LOWER,
             "produce offer to city, p90 (h)"),
+        Kpi("parcels_held_by_faults", ("simulation", "faults", "parcels_held_by_faults"), LOWER,
+            "parcel-departures held at warehouses by faults", absent=0.0),
+        Kpi("village_days_cut_off", ("simulation", "faults", "village_days_cut_off"), LOWER,
+            "village-days cut off by typhoons", absent=0.0),
         Kpi("subsidy_total_yuan", ("subsidies", "total_yuan"), LOWER, "subsidies paid (yuan)"),
         Kpi("subsidy_per_covered_resident_yuan", ("subsidies", "per_covered_resident_yuan"), LOWER,
             "subsidies per covered resident (yuan)"),
@@ -86,8 +91,9 @@ _KPIS = {
 COMPARE_KPIS = ("coverage_share", "order_to_hand_mean_h", "order_to_hand_p90_h", "villager_km_per_parcel",
                 "van_km", "van_cost_yuan", "courier_cost_per_parcel_yuan", "subsidy_total_yuan",
                 "stations_open_last_year")  # fmt: skip
-#: Compared too when an alternative simulates produce going up.
+#: Compared too when an alternative simulates produce going up, or faults.
 PRODUCE_KPIS = ("produce_spoiled_share", "produce_to_city_p90_h")
+FAULT_KPIS = ("parcels_held_by_faults", "village_days_cut_off")
 SWEEP_KPIS = ("coverage_share", "population_covered", "order_to_hand_p50_h", "order_to_hand_p90_h",
               "subsidy_total_yuan", "subsidy_per_covered_resident_yuan",
               "stations_open_last_year")  # fmt: skip
@@ -265,8 +271,13 @@ def compare_table(
     for reference); the rank; whether it cannot be told apart from the best (the paired CI of
     its difference from the best holds 0)."""
     rows = []
-    produce = any("spoiled_share" in r["metrics"].get("simulation", {}).get("upstream", {}) for r in results)
-    for kpi in COMPARE_KPIS + PRODUCE_KPIS if produce else COMPARE_KPIS:
+    sims = [r["metrics"].get("simulation", {}) for r in results]
+    kpis = COMPARE_KPIS
+    if any("spoiled_share" in sim.get("upstream", {}) for sim in sims):
+        kpis += PRODUCE_KPIS
+    if any("faults" in sim for sim in sims):
+        kpis += FAULT_KPIS
+    for kpi in kpis:
         k = _KPIS[kpi]
         values = study.values(results, kpi)
         means = np.array([t_interval(v, confidence).mean for v in values])
