@@ -83,3 +83,11 @@ def lognormal(
         return rng.lognormal(mu, sigma, size=size)
     z = rng.standard_normal(size, dtype=np.float32)
     return np.exp(np.float32(mu) + np.float32(sigma) * z).astype(np.float64)
+
+
+def in_window(dates: list, start: str, end: str) -> np.ndarray:
+    """Bool per date: within the "MM-DD" window [start, end], both included (a window whose end
+    comes before its start runs over the new year)."""
+    md = np.array([d.month * 100 + d.day for d in dates], dtype=np.int64)
+    a, b = int(start.replace("-", "")), int(end.replace("-", ""))
+    return ((md >= a) & (md <= b)) if a <= b else ((md >= a) | (md <= b))

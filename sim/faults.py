@@ -24,6 +24,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from sim.clock import in_window
 from sim.config import Faults
 from sim.points import COMMUNITY_LOCKER, VILLAGE_STATION
 
@@ -60,14 +61,15 @@ class FaultPlan:
         mountain = circuity[p.county[:nv]] >= t.min_circuity  # villages in mountain counties
         seat_mountain = circuity[p.stop_county[nv:]] >= t.min_circuity
         dates = [model.date(d) for d in range(days)]
+        season, years = in_window(dates, *t.season), np.array([x.year for x in dates])
+        year_2001 = [date(2001, 1, 1) + timedelta(days=d) for d in range(365)]
+        season_days = int(in_window(year_2001, *t.season).sum())
         for year in sorted({d.year for d in dates}):
-            window = [d for d, x in enumerate(dates) if x.year == year and _in(x, t.season)]
+            window = np.flatnonzero(season & (years == year)).tolist()
             if not window or not t.rate_per_year:
                 continue
             for day in sorted(
-                rng.choice(
-                    window, size=rng.poisson(t.rate_per_year * len(window) / _season_days(t.season))
-                ).tolist()
+                rng.choice(window, size=rng.poisson(t.rate_per_year * len(window) / season_days)).tolist()
             ):
                 hit = mountain & (rng.random(nv) < t.cut_share)
                 seats = seat_mountain & (rng.random(len(seat_mountain)) < t.township_cut_share)
@@ -157,17 +159,6 @@ class FaultPlan:
 def _days(rng: np.random.Generator, median: float, sigma: float, cap: int, n: int) -> np.ndarray:
     """Whole days a fault lasts (at least one): log-normal with `median` days, a long tail."""
     return np.clip(np.ceil(median * rng.lognormal(0.0, sigma, size=n)), 1, cap).astype(np.int64)
-
-
-def _in(day, season: tuple[str, str]) -> bool:
-    md = f"{day.month:02d}-{day.day:02d}"
-    a, b = season
-    return a <= md <= b if a <= b else (md >= a or md <= b)
-
-
-def _season_days(season: tuple[str, str]) -> int:
-    first = date(2001, 1, 1)
-    return sum(_in(first + timedelta(days=d), season) for d in range(365))
 
 
 def _ordinal(iso: str) -> int:

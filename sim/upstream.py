@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim import kernels
-from sim.clock import next_wave
+from sim.clock import in_window, next_wave
 from sim.config import Upstream
 from sim.model import STREAM_GROWERS, STREAM_OFFERS
 
@@ -32,12 +32,10 @@ BACKHAUL, MATCHED = 0, 1  # how an item was collected
 def in_season(cfg: Upstream, dates: list) -> np.ndarray:
     """(days, products) bool: each product is offered on each date (MM-DD windows, inclusive;
     a window whose end comes before its start runs over the new year)."""
-    md = np.array([d.month * 100 + d.day for d in dates])
     out = np.zeros((len(dates), len(cfg.products)), dtype=bool)
     for j, product in enumerate(cfg.products.values()):
         for start, end in product.seasons:
-            a, b = int(start.replace("-", "")), int(end.replace("-", ""))
-            out[:, j] |= ((md >= a) & (md <= b)) if a <= b else ((md >= a) | (md <= b))
+            out[:, j] |= in_window(dates, start, end)
     return out
 
 
