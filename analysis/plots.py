@@ -31,6 +31,10 @@ def lead_time_plot(
         ax.set_title(name)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(w["share_of_parcels"])
-    axes[0].legend(loc="lower right")
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(loc="lower right")
+    else:
+        for ax in axes:
+            ax.text(120, 0.5, w["lead_none"], ha="center", va="center")
     fig.suptitle(title)
     fig.savefig(path, dpi=150)

@@ -172,13 +172,18 @@ def draw_lead_time_map(
     total = sim.summary["total"]["order_to_hand_h"]
     lang = loaded.scenario.outputs.language
     w = map_words(lang)
+    subtitle = (
+        w["lead_none"]
+        if not total["parcels"]
+        else w["lead_subtitle"].format(mean=total["mean_h"], p90=total["p90_h"], n=total["parcels"])
+    )
     planning_map(
         network.region,
         sim.village_hand_h,
         network.plan.sites(year),
         network.community,
         title=w["lead_title"].format(name=loaded.scenario.name, year=year),
-        subtitle=w["lead_subtitle"].format(mean=total["mean_h"], p90=total["p90_h"], n=total["parcels"]),
+        subtitle=subtitle,
         path=path,
         dpi=loaded.scenario.outputs.map_dpi,
         roads=_roads(network),
@@ -236,13 +241,18 @@ def draw_access_map(
     lang = scenario.outputs.language
     w = map_words(lang)
     total = metrics["years"][str(year)]["total"]
+    subtitle = (
+        w["access_none"]
+        if total["mean_minutes"] is None
+        else w["access_subtitle"].format(mean=total["mean_minutes"], p95=total["p95_minutes"])
+    )
     planning_map(
         network.region,
         acc.minutes,
         network.plan.sites(year),
         network.community,
         title=w["access_title"].format(name=scenario.name, year=year),
-        subtitle=w["access_subtitle"].format(mean=total["mean_minutes"], p95=total["p95_minutes"]),
+        subtitle=subtitle,
         roads=_roads(network),
         path=path,
         dpi=scenario.outputs.map_dpi,

@@ -430,7 +430,7 @@ def _apply_override(
     if not sep or not all(parts):
         return f"{source} {text}: expected KEY=VALUE with a dotted KEY, e.g. stations.rural.target=1200"
     try:
-        value = yaml.safe_load(raw)
+        value = yaml.load(raw, Loader=_UniqueKeyLoader)  # the file's rules: dates stay text
     except yaml.YAMLError as err:
         return f"{source} {text}: value is not valid YAML: {getattr(err, 'problem', err)}"
     if parts == ["region"] and isinstance(value, str):
