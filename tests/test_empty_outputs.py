@@ -65,7 +65,9 @@ def test_a_county_without_villages_writes_the_whole_run(tmp_path):
     ]
     (tmp_path / "c.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     (tmp_path / "s.yaml").write_text(
-        "name: empty-county\nregion: {file: v.csv, counties: {file: c.geojson}}\nstations: {rural: {target: 3}}\n"
+        "name: empty-county\n"
+        "region: {file: v.csv, counties: {file: c.geojson}}\n"
+        "stations: {rural: {target: 3}}\n"
     )
     _, m = run_folder(tmp_path, str(tmp_path / "s.yaml"))
     assert m["region"]["counties"] == 2
