@@ -23,7 +23,12 @@ def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
         return lines
     hand = sim["total"]["order_to_hand_h"]
     if hand["parcels"]:
-        lines.append(f"order to hand: mean {hand['mean_h']:.1f} h, p90 {hand['p90_h']:.1f} h")
+        parcels = sim["total"]["parcels"]
+        pending = parcels["pending"] / parcels["ordered"]
+        lines.append(
+            f"order to hand: mean {hand['mean_h']:.1f} h, p90 {hand['p90_h']:.1f} h "
+            f"(parcels picked up; {pending:.1%} of orders still pending at the end are not in them)"
+        )
     vans = sim["vans"]
     fleets = "each carrier its own fleet" if mode == "separate" else "one pooled fleet per county"
     lines.append(

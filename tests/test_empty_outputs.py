@@ -91,3 +91,20 @@ def test_set_values_get_the_files_message(tmp_path, capsys, value, message):
     assert main(["run", "small", "--set", value, "--out", str(tmp_path / "r")]) == 2
     assert capsys.readouterr().err == f"--set: {message}\n"
     assert not (tmp_path / "r").exists()
+
+
+def test_the_order_to_hand_line_gives_the_pending_share_beside_it():
+    from analysis.headline import run_lines
+
+    sim = {
+        "total": {
+            "order_to_hand_h": {"parcels": 900, "mean_h": 30.0, "p90_h": 40.0},
+            "parcels": {"ordered": 1000, "pending": 80},
+        },
+        "vans": {"km": 10.0, "hours": 2.0, "courier_cost_per_parcel_yuan": 1.5},
+    }
+    lines = run_lines({"simulation": sim}, "joint")
+    assert lines[0] == (
+        "order to hand: mean 30.0 h, p90 40.0 h (parcels picked up; 8.0% of orders still pending at the end "
+        "are not in them)"
+    )
