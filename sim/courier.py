@@ -27,7 +27,7 @@ from sim.points import Points
 
 #: PyVRP works in integers: metres and tenths of a minute.
 DECIMINUTES = 10
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -161,10 +161,11 @@ def _solve(
     km: np.ndarray, minutes: np.ndarray, per_visit: np.ndarray, cfg: Couriers, seed: int
 ) -> tuple[tuple[np.ndarray, ...], bool]:
     model = Model()
-    capacity = max(cfg.van_capacity, int(per_visit.max()))  # a stop larger than a van gets a van
+    # Planned with the stated capacity: a stop larger than a van counts as one full van (its
+    # route holds it alone) and gets vans enough after the search; nothing else is split.
     model.add_vehicle_type(
         num_available=cfg.vans_per_county,
-        capacity=[capacity],
+        capacity=[cfg.van_capacity],
         shift_duration=int(cfg.shift_h * 60 * DECIMINUTES),
     )
     locations = [model.add_location(x=0.0, y=0.0) for _ in range(len(km))]
