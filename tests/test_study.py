@@ -163,7 +163,10 @@ def test_population_beats_random_on_coverage(placements):
 def test_common_random_numbers_make_paired_intervals_narrower(placements):
     planned, _, results = placements
     table = study.compare_table(planned, results, baseline=0, confidence=0.95)
-    for kpi in ("order_to_hand_mean_h", "van_cost_yuan"):
+    # KPIs the shared orders and pickup draws drive smoothly. Van cost is not one of them here: with
+    # routes planned at the van's capacity it moves in whole vans, a step of the loads, so the two
+    # networks' costs need not rise and fall together seed by seed.
+    for kpi in ("order_to_hand_mean_h", "villager_km_per_parcel"):
         row = table[(table["kpi"] == kpi) & (table["alternative"] == "placement=random")].iloc[0]
         paired_half = (row["diff_ci_high"] - row["diff_ci_low"]) / 2
         unpaired_half = (row["unpaired_diff_ci_high"] - row["unpaired_diff_ci_low"]) / 2
