@@ -80,10 +80,19 @@ class Warehouses(Section):
     """One county warehouse per county, at the county seat. It sorts `sorting_rate_per_h` parcels
     an hour during `shift_h`, first come first served (`service`: deterministic 1/rate, or
     exponential); parcels sorted `cutoff_h` before a van departure make it. `firms_served`:
-    online sellers each county warehouse serves (a subsidy condition; not simulated)."""
+    online sellers each county warehouse serves (a subsidy condition; not simulated).
+    `seller_orders_per_day`: orders it ships out a day for those sellers in `demand.base_year`
+    (one number for every county's warehouse, or by county name), growing by
+    `seller_orders_growth_per_year` a year (none: `demand.growth_per_year`); with the produce
+    offered at the county's stations, they are the warehouse's `orders_per_day` (a subsidy
+    condition; not simulated as parcels)."""
 
     sorting_rate_per_h: float = Field(default=4000.0, gt=0)
     firms_served: int = Field(default=0, ge=0, le=1_000_000)
+    seller_orders_per_day: (
+        Annotated[float, Field(ge=0, le=1e7)] | dict[str, Annotated[float, Field(ge=0, le=1e7)]]
+    ) = 0.0
+    seller_orders_growth_per_year: float | None = Field(default=None, gt=0, le=10)
     shift_h: tuple[Hour, Hour] = (2.0, 22.0)
     cutoff_h: float = Field(default=1.0, ge=0, le=24)
     service: Literal["deterministic", "exponential"] = "deterministic"

@@ -129,6 +129,14 @@ def check_region(loaded: LoadedScenario, region: Region) -> None:
         for county in loaded.scenario.region.circuity
         if county not in known
     ]
+    orders = loaded.scenario.warehouses.seller_orders_per_day  # by county name, or one number
+    problems += [
+        loaded.origin.problem(
+            ("warehouses", "seller_orders_per_day", county), f"unknown county; known: {', '.join(known)}"
+        )
+        for county in (orders if isinstance(orders, dict) else ())
+        if county not in known
+    ]
     rural = loaded.scenario.stations.rural
     n = len(region.villages)
     if rural.build_plan is None:

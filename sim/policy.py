@@ -22,7 +22,7 @@ RECIPIENTS = ("rural_station", "community_station", "warehouse", "county_centre"
 METRICS: dict[str, tuple[str, ...]] = {
     "rural_station": ("parcels_handled", "parcels_per_day", "open_days"),
     "community_station": ("parcels_handled", "parcels_per_day", "open_days", "operator_terminals"),
-    "warehouse": ("orders_per_day", "firms_served"),
+    "warehouse": ("orders_per_day", "firms_served", "parcels_in_per_day"),
     "county_centre": (),
     "city_centre": (),
 }
@@ -70,8 +70,14 @@ class Rule(_Section):
     """One subsidy or reward. `trigger`: `build` (once, on the day the recipient opens, within
     the horizon), `operating_year` (at the end of each operating year in `years` [k, m]) or
     `yearly` (at the end of every year, within `years` if given, in which the `conditions` have
-    held for `consecutive_years` years in a row). `conditions` apply to every trigger but
-    `build`; `budget` names the budget line the payments count against."""
+    held for `consecutive_years` years in a row). `streak` reads `consecutive_years`:
+    `each_year` pays every year the run of qualifying years is at least that long,
+    `first_after` only in the year it reaches that length (once a run; a broken run starts
+    again). `conditions` apply to every trigger but `build`; `budget` names the budget line the
+    payments count against. `applies_in`: the counties whose recipients the rule may pay (none
+    given: every county and the city). `includes`: payers whose money to the same recipient on
+    the same day counts inside this rule's amount ("含省级补助资金,原则上不重复享受": the rule
+    pays only what is left of its amount after theirs)."""
 
     enabled: bool = True
     description: str = ""
@@ -82,7 +88,10 @@ class Rule(_Section):
     years: tuple[int, int] | None = None
     conditions: tuple[Condition, ...] = ()
     consecutive_years: int = Field(default=1, ge=1, le=50)
+    streak: Literal["each_year", "first_after"] = "each_year"
     budget: str | None = None
+    applies_in: tuple[str, ...] | None = None
+    includes: tuple[Literal["city", "county", "province", "central"], ...] = ()
 
     def in_window(self, operating_year: int) -> bool:
         """Whether the rule may pay in the recipient's `operating_year` (1 = build year)."""
@@ -212,6 +221,10 @@ def policy_problems(subsidies: Subsidies) -> list[tuple]:
                 problems.append(
                     ((*loc, "at_least"), "can never hold: a year has at most 366 days", cond.at_least)
                 )
+        if rule.payer in rule.includes:
+            problems.append(((*at, "includes"), "a rule cannot include its own payer", rule.payer))
+        if rule.applies_in is not None and not rule.applies_in:
+            problems.append(((*at, "applies_in"), "lists no county (leave it out: every county)"))
         if rule.budget is not None:
             line = subsidies.budgets.get(rule.budget)
             if line is None:

@@ -2,7 +2,10 @@
 stations closing, as an observer of the engine (`sim.events`).
 
 Day by day it counts parcels received at each village station and community station (by the day
-they arrive); orders reaching each county warehouse it reads from the KPI observer's counters.
+they arrive), and what each county warehouse ships out for online sellers: their orders
+(`warehouses.seller_orders_per_day`, growing) and the produce offered at the county's open
+stations (expected offers of the growers `sim.upstream` draws, so that both engines count the
+same); parcels arriving at each warehouse it reads from the KPI observer's counters.
 It pays build rules on the day a recipient opens. At each month's end it draws up every village
 station's account (`sim.operators`) and applies the exit rule: a station whose operator quits
 closes from the next day (through `StationState`; its villages fall back to their township's
@@ -29,6 +32,7 @@ from sim.operators import month_accounts, quits
 from sim.points import COMMUNITY_LOCKER, VILLAGE_STATION
 from sim.station_state import StationState
 from sim.subsidies import Ledger, Recipients, summarise
+from sim.upstream import grower_rates, in_season
 
 _ACCOUNT_FIELDS = ("received", "sent", "income", "subsidy", "costs")
 
@@ -104,7 +108,26 @@ class Programme:
         self.households = p.households[self.sites]
         self.seat_of_point = p.township
         self.terminals = sc.stations.community.terminals
-        self.firms = sc.warehouses.firms_served
+        wh = sc.warehouses
+        self.firms = wh.firms_served
+        self.site_county = p.county[self.sites]
+        # Orders each county warehouse ships out for online sellers, a day in the base year.
+        orders = wh.seller_orders_per_day
+        names = p.county_names
+        self.seller_orders = (
+            np.array([float(orders.get(c, 0.0)) for c in names])
+            if isinstance(orders, dict)
+            else np.full(len(names), float(orders))
+        )
+        self.seller_growth = wh.seller_orders_growth_per_year or sc.demand.growth_per_year
+        self.base_year = sc.demand.base_year
+        # Produce offered at each station a day in season (the growers `sim.upstream` draws,
+        # from the scenario's seed), and each product's season by day: a station's expected
+        # offers on a day it is open. None: produce is not simulated.
+        self.produce_rates = self.season = None
+        if sc.upstream.enabled:
+            self.produce_rates = grower_rates(sc.upstream, p.households[: p.n_villages], sc.seed)[self.sites]
+            self.season = in_season(sc.upstream, [model.date(d) for d in range(model.total_days)])
         # Last operating year any village-station rule pays in (0: none; a yearly rule
         # without a window subsidises for ever).
         last = 0
@@ -121,6 +144,7 @@ class Programme:
         self.year = {
             "open_days": np.zeros(s), "received": np.zeros(s), "community_open_days": np.zeros(c),
             "community_received": np.zeros(c), "days": 0,
+            "warehouse_produce": np.zeros(model.n_counties), "seller_orders": np.zeros(model.n_counties),
             **{f"account_{f}": np.zeros(s) for f in _ACCOUNT_FIELDS},
         }  # fmt: skip
         self.trailing = np.zeros((self.exit.months, s))  # profit of the last months, a row each
@@ -132,6 +156,7 @@ class Programme:
         self.open_at_year_end: dict[int, dict[str, int]] = {}
         self.closed_by_year: dict[int, int] = {}
         self.partial_year: int | None = None  # the run ends before this year's 31 December
+        self.warehouse_years: dict[str, dict[str, dict[str, float]]] = {}  # county -> year -> figures
 
     # ------------------------------------------------------------------------------- events
     def on_delivered(self, e: Delivered) -> None:
@@ -170,10 +195,15 @@ class Programme:
                 self.ledger.opened(kind, np.arange(len(self.ledger.recipients[kind])), today)
         open_ = e.rural_open[self.sites]
         self.month["open_days"] += open_
+        y = self.year
+        if self.produce_rates is not None:
+            offered = (self.produce_rates @ self.season[d]) * open_
+            y["warehouse_produce"] += np.bincount(self.site_county, offered, minlength=m.n_counties)
+        years = today.year - self.base_year + (today.timetuple().tm_yday - 1) / 365.0
+        y["seller_orders"] += self.seller_orders * self.seller_growth**years
         if village is not None:
             self.month["received"] += village[self.sites]
         c_open = (st.community_opens <= d) & (d < st.community_closes)
-        y = self.year
         y["community_open_days"] += c_open
         if seat is not None:
             at_seat = np.bincount(st.community_seat[c_open], minlength=self.n_towns)
@@ -211,8 +241,9 @@ class Programme:
                 "parcels_per_day": y["community_received"] / np.maximum(c_days, 1),
                 "operator_terminals": np.full(len(c_days), float(self.terminals)),
             },
-            "warehouse": {
-                "orders_per_day": orders / max(y["days"], 1),
+            "warehouse": {  # shipped out for sellers (their orders and the produce) vs arriving
+                "orders_per_day": (y["seller_orders"] + y["warehouse_produce"]) / max(y["days"], 1),
+                "parcels_in_per_day": orders / max(y["days"], 1),
                 "firms_served": np.full(self.m.n_counties, float(self.firms)),
             },
             **{
@@ -224,6 +255,14 @@ class Programme:
             },
         }
         self.ledger.year_end(today.year, figures, today)
+        days = max(y["days"], 1)
+        for i, county in enumerate(self.m.points.county_names):
+            self.warehouse_years.setdefault(county, {})[str(today.year)] = {
+                "orders_per_day": float(figures["warehouse"]["orders_per_day"][i]),
+                "seller_orders_per_day": float(y["seller_orders"][i] / days),
+                "produce_per_day": float(y["warehouse_produce"][i] / days),
+                "parcels_in_per_day": float(figures["warehouse"]["parcels_in_per_day"][i]),
+            }
 
     def _month_end(self, d: int, today: date, last_day: bool) -> None:
         month_start = today.replace(day=1)
@@ -306,6 +345,9 @@ class Programme:
         stations_built = built + len(rec["community_station"])
         subsidies = summarise(self.ledger, years, stations_built=stations_built, parcels=parcels_delivered)
         subsidies["year_end_rules_unpaid_in"] = self.partial_year
+        # What each county warehouse shipped out for sellers (orders_per_day, the reward's figure)
+        # beside the parcels arriving for villagers, a day in each full year.
+        subsidies["warehouses"] = self.warehouse_years
         closed = np.array([c is not None for c in self.closed_on], dtype=bool)
         paid_rural = self.ledger.paid_to("rural_station")
         stations = pd.concat(self.station_rows, ignore_index=True) if self.station_rows else pd.DataFrame()

@@ -46,26 +46,42 @@ class Ledger:
     #: Per conditional rule and year: recipients that met / missed its conditions (eligible only).
     outcomes: dict[str, dict[int, dict[str, np.ndarray]]] = field(default_factory=dict)
 
+    #: Per (recipient kind, payer): yuan paid to each recipient on `_day` (for `includes`).
+    _day_paid: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    _day: date | None = None
+
     def __post_init__(self) -> None:
         for kind in RECIPIENTS:
             self.recipients.setdefault(kind, _none(kind))
         for name, rule in self.subsidies.active.items():
             self.streak[name] = np.zeros(len(self.recipients[rule.applies_to]), dtype=np.int64)
 
+    def _rules(self) -> list[tuple[str, Rule]]:
+        """Active rules, those that include other payers' money last (so that it is known)."""
+        return sorted(self.subsidies.active.items(), key=lambda item: bool(item[1].includes))
+
+    def in_scope(self, rule: Rule) -> np.ndarray:
+        """Bool per recipient of the rule's kind: its county is one the rule applies in."""
+        rec = self.recipients[rule.applies_to]
+        if rule.applies_in is None:
+            return np.ones(len(rec), dtype=bool)
+        return np.isin(rec.county.astype(str), list(rule.applies_in))
+
     def opened(self, kind: str, which: np.ndarray, on: date) -> None:
         """Recipients `which` (indices) of `kind` open on `on`: build rules pay them."""
         if not len(which):
             return
-        for name, rule in self.subsidies.active.items():
+        for name, rule in self._rules():
             if rule.applies_to == kind and rule.trigger == "build":
-                amount = np.full(len(which), float(rule.amount.yuan))
-                self._pay(name, rule, which, amount, on, np.full(len(which), f"opened {on.isoformat()}"))
+                mine = which[self.in_scope(rule)[which]]
+                amount = np.full(len(mine), float(rule.amount.yuan))
+                self._pay(name, rule, mine, amount, on, np.full(len(mine), f"opened {on.isoformat()}"))
 
     def year_end(self, year: int, figures: dict[str, dict[str, np.ndarray]], on: date) -> None:
         """Pay the year's operating-year and yearly rules. `figures[kind][metric]` holds each
         recipient's figure of the year; `open_days` > 0 marks those open during it (only they
         are paid); `parcels_handled` is what per-parcel amounts pay for."""
-        for name, rule in self.subsidies.active.items():
+        for name, rule in self._rules():
             if rule.trigger == "build":
                 continue
             rec, fig = self.recipients[rule.applies_to], figures.get(rule.applies_to, {})
@@ -75,18 +91,24 @@ class Ledger:
             open_days = fig.get("open_days", np.full(n, 366.0))
             operating = year - rec.first_year + 1
             window = np.array([rule.in_window(int(k)) for k in operating], dtype=bool)
-            eligible = (open_days > 0) & (rec.first_year > 0) & window
+            eligible = (open_days > 0) & (rec.first_year > 0) & window & self.in_scope(rule)
             met = np.ones(n, dtype=bool)
+            missed_each = []  # per condition: eligible recipients that missed it
             for cond in rule.conditions:
-                met &= cond.holds(fig[cond.metric])
+                holds = cond.holds(fig[cond.metric])
+                missed_each.append(int((eligible & ~holds).sum()))
+                met &= holds
             streak = self.streak[name]
             streak[:] = np.where(met & (open_days > 0), streak + 1, 0)
             if rule.conditions:
                 self.outcomes.setdefault(name, {})[year] = {
                     "met": np.flatnonzero(eligible & met),
                     "missed": np.flatnonzero(eligible & ~met),
+                    "missed_by_condition": np.array(missed_each, dtype=np.int64),
                 }
-            pay = np.flatnonzero(eligible & met & (streak >= rule.consecutive_years))
+            n_years = rule.consecutive_years
+            run = streak >= n_years if rule.streak == "each_year" else streak == n_years
+            pay = np.flatnonzero(eligible & met & run)
             if not len(pay):
                 continue
             basis = [f"{c.metric}={_fmt(fig[c.metric][i])}" for c in rule.conditions for i in pay]
@@ -112,7 +134,30 @@ class Ledger:
             self._pay(name, rule, pay, amount, on, text)
 
     def _pay(self, name: str, rule: Rule, which: np.ndarray, amount: np.ndarray, on: date, basis) -> None:
-        rec = self.recipients[rule.applies_to]
+        rec, kind = self.recipients[rule.applies_to], rule.applies_to
+        if self._day != on:
+            self._day, self._day_paid = on, {}
+        if rule.includes and len(which):
+            inside = sum(
+                (self._day_paid.get((kind, payer), np.zeros(len(rec)))[which] for payer in rule.includes),
+                np.zeros(len(which)),
+            )
+            if inside.any():
+                who = ", ".join(rule.includes)
+                basis = np.array(
+                    [
+                        "; ".join(x for x in (str(b), f"{who} paid {_fmt(v)} inside it" if v else "") if x)
+                        for b, v in zip(basis, inside, strict=True)
+                    ],
+                    dtype=object,
+                )
+            amount = np.maximum(amount - inside, 0.0)
+            keep = amount > 0
+            which, amount, basis = which[keep], amount[keep], np.asarray(basis, dtype=object)[keep]
+        if not len(which):
+            return
+        paid = self._day_paid.setdefault((kind, rule.payer), np.zeros(len(rec)))
+        np.add.at(paid, which, amount)
         self.rows.append(
             pd.DataFrame(
                 {
@@ -169,7 +214,9 @@ def summarise(
     """`metrics.json` "subsidies": totals by year, payer, rule, county and year x payer; yuan per
     station built and per parcel delivered; each budget line
     per year (spent, over budget, shortfall); each conditional rule's outcome per year (how many
-    recipients met and missed its conditions, and which, for warehouses and centres)."""
+    recipients met and missed its conditions, each condition's misses, and which recipients, for
+    warehouses and centres), and the conditions that never bind (met by every recipient the rule
+    could pay, in every year); the counties of rules with a scope (`applies_in`)."""
     table = ledger.table()
     table["year"] = table["date"].str[:4].astype(int) if len(table) else pd.Series(dtype=int)
     total = float(table["amount_yuan"].sum())
@@ -209,14 +256,26 @@ def summarise(
         rule = rules[name]
         ids = ledger.recipients[rule.applies_to].ids
         named = rule.applies_to not in WITH_PARCELS
+        conds = rule.conditions
+        tried = sum(len(o["met"]) + len(o["missed"]) for o in per_year.values())
+        missed_each = sum((o["missed_by_condition"] for o in per_year.values()), np.zeros(len(conds)))
+        never = [c.describe() for c, m in zip(rule.conditions, missed_each, strict=True) if tried and not m]
         thresholds[name] = {
             "conditions": [c.describe() for c in rule.conditions],
             "consecutive_years": rule.consecutive_years,
+            "streak": rule.streak,
+            "applies_in": list(rule.applies_in) if rule.applies_in is not None else None,
             "reachable_within_horizon": rule.consecutive_years <= len(years),
+            # A condition met by every recipient the rule could pay, every year: it decides nothing.
+            "conditions_never_binding": never,
+            "never_binds": bool(tried) and len(never) == len(rule.conditions),
             "by_year": {
                 str(y): {
                     "met": len(o["met"]),
                     "missed": len(o["missed"]),
+                    "missed_by_condition": {
+                        c.describe(): int(m) for c, m in zip(conds, o["missed_by_condition"], strict=True)
+                    },
                     **(
                         {
                             "met_by": [str(i) for i in ids[o["met"]]],
@@ -229,6 +288,16 @@ def summarise(
                 for y, o in sorted(per_year.items())
             },
         }
+    counties = {str(c) for r in ledger.recipients.values() for c in r.county} - {""}
+    scopes = {
+        name: {
+            "applies_in": list(r.applies_in),
+            # A policy file is shared between regions: counties it names that this one has not.
+            "not_in_region": [c for c in r.applies_in if c not in counties],
+        }
+        for name, r in rules.items()
+        if r.applies_in is not None
+    }
     return {
         "total_yuan": total,
         "payments": len(table),
@@ -243,4 +312,5 @@ def summarise(
         "per_parcel_yuan": total / parcels if parcels else None,
         "budgets": budgets,
         "thresholds": thresholds,
+        "scopes": scopes,
     }

@@ -111,8 +111,10 @@ def test_lishui_rules_carry_the_seed_figures():
 
 
 def test_lishui_warehouse_reward_needs_three_years_in_a_row():
-    """>= 10 firms and >= 8,000 orders a day, three consecutive years: 100,000 a year."""
-    ledger = Ledger(lishui_rules(), {"warehouse": recipients("warehouse", ["X", "Y"], [2016, 2016])})
+    """>= 10 firms and >= 8,000 orders a day, three consecutive years: 100,000 a year (to a
+    warehouse in the city district, Liandu: the rule's scope)."""
+    warehouses = recipients("warehouse", ["X", "Y"], [2016, 2016], county="Liandu")
+    ledger = Ledger(lishui_rules(), {"warehouse": warehouses})
     orders = {
         2016: [8000, 9000],
         2017: [8500, 9000],
@@ -289,18 +291,21 @@ def test_same_seed_same_ledger_and_accounts(write):
 
 
 class StationArrivals:
-    """Parcels arriving at village stations within the horizon (warm-up orders included)."""
+    """Parcels arriving at village stations within the horizon (warm-up orders included; not
+    those arriving while the run goes on past the horizon)."""
 
-    def __init__(self, start_h):
-        self.start_h, self.n = start_h, 0
+    def __init__(self, start_h, end_h):
+        self.start_h, self.end_h, self.n = start_h, end_h, 0
 
     def on_delivered(self, e):
-        self.n += int(((e.parcels.ptype == VILLAGE_STATION) & (e.arrive_h >= self.start_h)).sum())
+        within = (e.arrive_h >= self.start_h) & (e.arrive_h < self.end_h)
+        self.n += int(((e.parcels.ptype == VILLAGE_STATION) & within).sum())
 
 
 def test_ledger_sums_to_the_totals_of_a_full_year(write):
     loaded = scenario(write)
-    arrivals = StationArrivals(24.0 * loaded.scenario.simulation.warmup_days)
+    warmup = loaded.scenario.simulation.warmup_days
+    arrivals = StationArrivals(24.0 * warmup, 24.0 * (warmup + 366))  # 2016: 366 days
     run = simulate(build_network(loaded), loaded, 4, observers=(arrivals,))
     s, ledger = run.summary["subsidies"], run.ledger
     assert (
