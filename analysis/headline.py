@@ -80,5 +80,18 @@ def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
                 )
     subsidies = metrics.get("subsidies")
     if subsidies:
-        lines.append(f"subsidies: {subsidies['total_yuan']:,.0f} yuan")
+        lines += subsidy_lines(subsidies)
+    return lines
+
+
+def subsidy_lines(subsidies: dict[str, Any]) -> list[str]:
+    """The total paid (yuan), and each rule condition that never binds (met by every recipient
+    the rule could pay, every year: it decides nothing)."""
+    lines = [f"subsidies: {subsidies['total_yuan']:,.0f} yuan"]
+    for rule, th in (subsidies.get("thresholds") or {}).items():
+        if th.get("conditions_never_binding"):
+            lines.append(
+                f"  {rule}: {'; '.join(th['conditions_never_binding'])} never binds "
+                "(met by every recipient the rule could pay, every year)"
+            )
     return lines

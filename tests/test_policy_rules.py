@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from analysis.cli import BUNDLED
+from geo.errors import InputError
 from sim.network import build_network
 from sim.policy import Subsidies
 from sim.replicate import simulate
@@ -162,3 +163,84 @@ def test_warehouse_orders_count_the_produce_offered_at_the_countys_stations(writ
     assert expected_produce > 0
     assert figures["produce_per_day"] == pytest.approx(expected_produce, rel=1e-9)
     assert figures["orders_per_day"] == pytest.approx(expected_orders + expected_produce)
+
+
+# ------------------------------------------------------- no double benefit, conditions that never bind
+
+
+def build_rules(includes):
+    return Subsidies.model_validate({"rules": {
+        "province-build": {"payer": "province", "applies_to": "rural_station", "trigger": "build",
+                           "amount": {"yuan": 500}, "applies_in": ["A"]},
+        "city-build": {"payer": "city", "applies_to": "rural_station", "trigger": "build",
+                       "amount": {"yuan": 2000}, "includes": includes},
+        "province-top": {"payer": "province", "applies_to": "rural_station", "trigger": "build",
+                         "amount": {"yuan": 2500}, "applies_in": ["C"]},
+    }})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("includes", "expected"),
+    [
+        # 含省级补助资金: station a (county A) gets 500 from the province and 2,000 - 500 = 1,500 from
+        # the city: 2,000 in all; b (county B, no provincial money) 2,000 from the city; c (county
+        # C) 2,500 from the province, more than the city's 2,000: the city pays nothing.
+        (["province"], {"a": {"province": 500, "city": 1500}, "b": {"city": 2000}, "c": {"province": 2500}}),
+        # Without the clause the two are added.
+        ([], {"a": {"province": 500, "city": 2000}, "b": {"city": 2000},
+              "c": {"province": 2500, "city": 2000}}),
+    ],
+)  # fmt: skip
+def test_city_money_includes_the_provinces(includes, expected):
+    stations = recipients("rural_station", ["a", "b", "c"], [2016] * 3, ["A", "B", "C"])
+    ledger = Ledger(build_rules(includes), {"rural_station": stations})
+    ledger.opened("rural_station", np.arange(3), date(2016, 1, 1))
+    table = ledger.table()
+    got = {r: dict(zip(g["payer"], g["amount_yuan"], strict=True)) for r, g in table.groupby("recipient")}
+    assert got == expected
+    if includes:
+        assert table.loc[table["recipient"] == "a", "basis"].tolist()[1] == (
+            "opened 2016-01-01; province paid 500 inside it"
+        )
+
+
+def test_a_rule_cannot_include_its_own_payer(write):
+    path = write("x.yaml", f"extends: {POLICY}\nname: x\nregion: small\n")
+    with pytest.raises(InputError) as err:
+        load_scenario(path, ["subsidies.rules.county-centre.includes=[city]"])
+    assert any("subsidies.rules.county-centre.includes: a rule cannot include its own payer" in line
+               for line in err.value.problems)  # fmt: skip
+
+
+def operation_ledger(per_day_2017):
+    """The Lishui county operating reward (>= 10 parcels a day in operating years 2-3) to three
+    stations built 2016, with 2018's figures 12, 15, 30 a day."""
+    rules = load_scenario(BUNDLED / "lishui-2018.yaml").scenario.subsidies
+    ledger = Ledger(
+        rules, {"rural_station": recipients("rural_station", ["a", "b", "c"], [2016] * 3, ["A"] * 3)}
+    )
+    for year, per_day in ((2016, [0, 0, 0]), (2017, per_day_2017), (2018, [12, 15, 30])):
+        handled = np.array(per_day, float) * 365
+        figures = {"rural_station": {"parcels_handled": handled, "open_days": np.full(3, 365.0),
+                                     "parcels_per_day": handled / 365}}  # fmt: skip
+        ledger.year_end(year, figures, date(year, 12, 31))
+    return summarise(ledger, [2016, 2017, 2018], stations_built=3, parcels=1)
+
+
+def test_a_condition_met_by_every_station_every_year_is_reported_as_never_binding():
+    # 2016 is operating year 1 (outside the rule's window): its zeros do not count.
+    s = operation_ledger([10, 11, 40])
+    th = s["thresholds"]["rural-station-operation"]
+    assert th["conditions_never_binding"] == ["parcels_per_day >= 10"] and th["never_binds"]
+    assert th["by_year"]["2017"]["missed_by_condition"] == {"parcels_per_day >= 10": 0}
+    from analysis.headline import subsidy_lines
+
+    lines = subsidy_lines(s)
+    assert any("rural-station-operation: parcels_per_day >= 10 never binds" in line for line in lines)
+
+
+def test_a_condition_one_station_misses_once_binds():
+    s = operation_ledger([10, 9.9, 40])
+    th = s["thresholds"]["rural-station-operation"]
+    assert th["conditions_never_binding"] == [] and not th["never_binds"]
+    assert th["by_year"]["2017"]["missed_by_condition"] == {"parcels_per_day >= 10": 1}
