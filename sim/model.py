@@ -35,6 +35,7 @@ STREAM_EXIT = 16  # operators' exits (`sim.programme`)
 STREAM_CARRIER = 17  # each parcel's carrier
 STREAM_FAULTS = 18  # typhoons, breakdowns, absences, outages (`sim.faults`)
 STREAM_GROWERS, STREAM_OFFERS = 21, 22  # produce (`sim.upstream`); growers from the scenario's seed
+STREAM_OPERATORS = 23  # each station operator's rent and reservation wage (`sim.operators`)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,33 @@ class Month:
         return self.income + self.subsidy - self.costs
 
 
+@dataclass(frozen=True)
+class Costs:
+    """Each station operator's own `rent_yuan_per_month` and `wage_yuan_per_h` (reservation
+    wage)."""
+
+    rent_yuan_per_month: np.ndarray
+    wage_yuan_per_h: np.ndarray
+
+
+def lognormal_with_mean(mean: float, cv: float, z: np.ndarray) -> np.ndarray:
+    """Log-normal values of mean `mean` and coefficient of variation `cv` from standard normal
+    draws `z` (a larger `mean` scales every value: the same draws keep their order)."""
+    sigma2 = np.log1p(cv * cv)
+    return mean * np.exp(np.sqrt(sigma2) * z - 0.5 * sigma2)
+
+
+def draw_costs(cfg: RuralOperator, n: int, rng: np.random.Generator) -> Costs:
+    """Rent and reservation wage of `n` station operators: log-normal, means the stated
+    `rent_yuan_per_month` and `reservation_wage_yuan_per_h`, coefficients of variation
+    `rent_cv` and `reservation_wage_cv`. Two standard normal draws per station, rent first."""
+    z = rng.standard_normal((2, n))
+    return Costs(
+        lognormal_with_mean(cfg.rent_yuan_per_month, cfg.rent_cv, z[0]),
+        lognormal_with_mean(cfg.reservation_wage_yuan_per_h, cfg.reservation_wage_cv, z[1]),
+    )
+
+
 def month_accounts(
     cfg: RuralOperator,
     *,
@@ -39,13 +66,19 @@ def month_accounts(
     received: np.ndarray,
     subsidy: np.ndarray,
     age_months: np.ndarray,
+    produce: np.ndarray | float = 0.0,
+    costs: Costs | None = None,
 ) -> Month:
     """A month of stations open `open_days` of its `days_in_month` days that `received`
-    parcels, having run `age_months` months before: monthly figures (sales, services, rent,
-    internet, and equipment while not yet written off) pro rata to the days open; staff time
-    per open day and per parcel handled."""
+    parcels and were offered `produce` parcels to send, having run `age_months` months before:
+    monthly figures (sales, services, rent, internet, and equipment while not yet written off)
+    pro rata to the days open; staff time per open day and per parcel handled. Parcels sent:
+    the produce plus `sent_per_received` x received. Each station's rent and reservation wage
+    are `costs` (None: the stated figures for all)."""
     share = open_days / days_in_month
-    sent = received * cfg.sent_per_received
+    sent = produce + received * cfg.sent_per_received
+    rent = cfg.rent_yuan_per_month if costs is None else costs.rent_yuan_per_month
+    wage = cfg.reservation_wage_yuan_per_h if costs is None else costs.wage_yuan_per_h
     proxy = cfg.proxy_orders_per_household_month * households * cfg.proxy_order_value_yuan
     income = (
         received * cfg.fee_received_yuan
@@ -57,9 +90,9 @@ def month_accounts(
     equipment = np.where(
         np.asarray(age_months) < cfg.equipment_months, cfg.equipment_yuan / cfg.equipment_months, 0.0
     )
-    fixed = cfg.rent_yuan_per_month + cfg.internet_yuan_per_month + equipment
-    costs = share * fixed + staff_h * cfg.reservation_wage_yuan_per_h
-    return Month(received, sent, income, np.asarray(subsidy, dtype=float), costs)
+    fixed = rent + cfg.internet_yuan_per_month + equipment
+    total = share * fixed + staff_h * wage
+    return Month(received, sent, income, np.asarray(subsidy, dtype=float), total)
 
 
 def quits(

@@ -123,19 +123,23 @@ class Subsidies(_Section):
 
 class RuralOperator(_Section):
     """A village station operator's month. Income: `fee_received_yuan` per parcel received,
-    `fee_sent_yuan` per parcel sent (parcels sent are `sent_per_received` x received until
-    upstream flows are simulated), commission `proxy_commission_share` on
+    `fee_sent_yuan` per parcel sent (the produce offered at the station, when `upstream` is
+    simulated, plus `sent_per_received` x received for anything else sent), commission
+    `proxy_commission_share` on
     `proxy_orders_per_household_month` x households buy-on-behalf orders of
     `proxy_order_value_yuan`, `services_yuan_per_month` of convenience services,
     `platform_pay_yuan_per_month` paid by a platform (Ganjie paid 1,500), and subsidies received.
     Costs: `rent_yuan_per_month`, `internet_yuan_per_month`, equipment (`equipment_yuan`
     written off over the first `equipment_months` a station is open), and staff time (`staff_h_per_day` +
     `staff_min_per_parcel` per parcel handled, on open days) at `reservation_wage_yuan_per_h`,
-    what the operator could earn otherwise. A month's profit = income - costs."""
+    what the operator could earn otherwise. A month's profit = income - costs. Rent and the
+    reservation wage differ between stations: each station's is drawn once, log-normal with the
+    stated figure as its mean and coefficient of variation `rent_cv` / `reservation_wage_cv`
+    (0: every station the same)."""
 
     fee_received_yuan: float = Field(default=0.4, ge=0)
     fee_sent_yuan: float = Field(default=1.0, ge=0)
-    sent_per_received: float = Field(default=0.14, ge=0, le=100)
+    sent_per_received: float = Field(default=0.0, ge=0, le=100)
     proxy_orders_per_household_month: float = Field(default=0.1, ge=0)
     proxy_order_value_yuan: float = Field(default=100.0, ge=0)
     proxy_commission_share: float = Field(default=0.10, ge=0, le=1)
@@ -148,6 +152,8 @@ class RuralOperator(_Section):
     staff_h_per_day: float = Field(default=1.0, ge=0, le=24)
     staff_min_per_parcel: float = Field(default=1.0, ge=0, le=60)
     reservation_wage_yuan_per_h: float = Field(default=12.0, ge=0)
+    rent_cv: float = Field(default=0.5, ge=0, le=10)
+    reservation_wage_cv: float = Field(default=0.3, ge=0, le=10)
 
 
 class Exit(_Section):

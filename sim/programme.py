@@ -27,8 +27,8 @@ import pandas as pd
 
 from geo.placement import NO_STATION
 from sim.events import DayEnd, Delivered
-from sim.model import STREAM_EXIT, Model
-from sim.operators import month_accounts, quits
+from sim.model import STREAM_EXIT, STREAM_OPERATORS, Model
+from sim.operators import draw_costs, month_accounts, quits
 from sim.points import COMMUNITY_LOCKER, VILLAGE_STATION
 from sim.station_state import StationState
 from sim.subsidies import Ledger, Recipients, summarise
@@ -140,9 +140,12 @@ class Programme:
         self.pending_seat: dict[int, np.ndarray] = {}
         self.n_towns = len(model.network.region.townships)
         s, c = len(self.sites), len(state.community_seat)
-        self.month = {"open_days": np.zeros(s), "received": np.zeros(s)}
+        # Each operator's rent and reservation wage, drawn once per station.
+        self.costs = draw_costs(self.operator, s, np.random.default_rng([seed, STREAM_OPERATORS]))
+        self.month = {"open_days": np.zeros(s), "received": np.zeros(s), "produce": np.zeros(s)}
         self.year = {
-            "open_days": np.zeros(s), "received": np.zeros(s), "community_open_days": np.zeros(c),
+            "open_days": np.zeros(s), "received": np.zeros(s), "produce": np.zeros(s),
+            "community_open_days": np.zeros(c),
             "community_received": np.zeros(c), "days": 0,
             "warehouse_produce": np.zeros(model.n_counties), "seller_orders": np.zeros(model.n_counties),
             **{f"account_{f}": np.zeros(s) for f in _ACCOUNT_FIELDS},
@@ -154,6 +157,7 @@ class Programme:
         self.closed_on = np.full(s, None, dtype=object)
         self.station_rows: list[pd.DataFrame] = []
         self.open_at_year_end: dict[int, dict[str, int]] = {}
+        self.rural_open_at_end: dict[int, np.ndarray] = {}  # per year: each station open at its end
         self.closed_by_year: dict[int, int] = {}
         self.partial_year: int | None = None  # the run ends before this year's 31 December
         self.warehouse_years: dict[str, dict[str, dict[str, float]]] = {}  # county -> year -> figures
@@ -198,6 +202,7 @@ class Programme:
         y = self.year
         if self.produce_rates is not None:
             offered = (self.produce_rates @ self.season[d]) * open_
+            self.month["produce"] += offered
             y["warehouse_produce"] += np.bincount(self.site_county, offered, minlength=m.n_counties)
         years = today.year - self.base_year + (today.timetuple().tm_yday - 1) / 365.0
         y["seller_orders"] += self.seller_orders * self.seller_growth**years
@@ -226,7 +231,9 @@ class Programme:
         y = self.year
         last = d - self.m.warmup  # the year's counted days, in `warehouse_orders`
         orders = self.warehouse_orders[:, last - y["days"] + 1 : last + 1].sum(axis=1)
-        handled = (y["received"] + self.month["received"]) * (1.0 + self.operator.sent_per_received)
+        received = y["received"] + self.month["received"]
+        produce = y["produce"] + self.month["produce"]
+        handled = received * (1.0 + self.operator.sent_per_received) + produce  # in and out
         open_days = y["open_days"] + self.month["open_days"]
         c_days = y["community_open_days"]
         figures = {
@@ -276,11 +283,14 @@ class Programme:
             received=mo["received"],
             subsidy=paid,
             age_months=self.age_months,
+            produce=mo["produce"],
+            costs=self.costs,
         )
         self.age_months += mo["open_days"] > 0
         y = self.year
         y["open_days"] += mo["open_days"]
         y["received"] += mo["received"]
+        y["produce"] += mo["produce"]
         for f in _ACCOUNT_FIELDS:
             y[f"account_{f}"] += getattr(acc, f)
         self.trailing[self.months_run % len(self.trailing)] = acc.profit
@@ -306,6 +316,7 @@ class Programme:
         rural_open = st.rural_open(last_day)[self.sites]
         c_open = (st.community_opens <= last_day) & (last_day < st.community_closes)
         self.open_at_year_end[year] = {"rural": int(rural_open.sum()), "community": int(c_open.sum())}
+        self.rural_open_at_end[year] = rural_open.copy()
 
         def table(kind: str, open_days, received, subsidy, open_at_end, **more) -> pd.DataFrame:
             r = rec[kind]
@@ -319,7 +330,8 @@ class Programme:
             "rural_station", y["open_days"], y["received"], y["account_subsidy"], rural_open,
             parcels_sent=y["account_sent"], income_yuan=y["account_income"], costs_yuan=y["account_costs"],
             profit_yuan=y["account_income"] + y["account_subsidy"] - y["account_costs"],
-            closed_on=self.closed_on,
+            closed_on=self.closed_on, rent_yuan_per_month=self.costs.rent_yuan_per_month,
+            reservation_wage_yuan_per_h=self.costs.wage_yuan_per_h,
         )[rec["rural_station"].first_year <= year]  # fmt: skip
         community = table(
             "community_station", y["community_open_days"], y["community_received"],
@@ -354,6 +366,9 @@ class Programme:
         rural = stations[stations["kind"] == "rural_station"] if len(stations) else stations
         survival = {
             "exit_rule": self.exit.mode,
+            "by_cohort": survival_by_cohort(
+                rec["rural_station"].first_year, self.subsidy_end_year, self.rural_open_at_end, closed
+            ),
             "open_at_year_end": {str(y): v for y, v in self.open_at_year_end.items()},
             "rural_built": built,
             "rural_open_at_end": self.open_at_year_end[years[-1]]["rural"] if years else 0,
@@ -377,3 +392,34 @@ class Programme:
             } if len(rural) else {},
         }  # fmt: skip
         return ProgrammeResult(self.ledger.table(), stations, subsidies, survival)
+
+
+def survival_by_cohort(
+    built: np.ndarray, subsidies_end: np.ndarray, open_at_end: dict[int, np.ndarray], closed: np.ndarray
+) -> dict[str, dict[str, Any]]:
+    """Village stations by build year (cohort), from each station's year `built`, the last
+    calendar year a village-station rule subsidises it (`subsidies_end`), whether it is open at
+    the end of each year (`open_at_end`, the last entry: at the run's end) and whether it
+    `closed`: per cohort, stations `built`, its `subsidies_end` (None: subsidised for ever),
+    `open_at_year_end` of each year from its build year, `closed` (and `closed_share`), and
+    `surviving_after_subsidies`: the share of the cohort open at the end of the N-th year after
+    its subsidies end, for each N the run reaches."""
+    years = sorted(open_at_end)
+    out: dict[str, dict[str, Any]] = {}
+    if not years:
+        return out
+    for cohort in np.unique(built[(built > 0) & (built <= years[-1])]).tolist():
+        mine = built == cohort
+        n = int(mine.sum())
+        end = int(subsidies_end[mine].max())
+        out[str(cohort)] = {
+            "built": n,
+            "subsidies_end": end if end < 10**5 else None,
+            "open_at_year_end": {str(y): int(open_at_end[y][mine].sum()) for y in years if y >= cohort},
+            "closed": int(closed[mine].sum()),
+            "closed_share": float(closed[mine].sum() / n),
+            "surviving_after_subsidies": {
+                str(y - end): float(open_at_end[y][mine].sum() / n) for y in years if y > end
+            },
+        }
+    return out

@@ -17,7 +17,7 @@ from analysis.cli import BUNDLED
 from geo.errors import InputError
 from sim.courier import without_stops
 from sim.network import build_network
-from sim.operators import month_accounts, quits
+from sim.operators import Costs, month_accounts, quits
 from sim.points import VILLAGE_STATION
 from sim.policy import Exit, RuralOperator, Subsidies
 from sim.replicate import simulate
@@ -165,23 +165,31 @@ def test_lishui_build_and_centre_rules_pay_once_on_opening():
 
 
 def test_operator_month_hand_worked():
-    """100 households, open all 30 days, 300 parcels received; the default figures."""
+    """100 households, open all 30 days, 300 parcels received, 42 parcels of produce offered
+    (and sent); the default figures."""
     cfg = RuralOperator()
     month = {"households": np.array([100.0]), "open_days": np.array([30.0]), "days_in_month": 30,
-             "received": np.array([300.0]), "subsidy": np.zeros(1), "age_months": np.zeros(1)}  # fmt: skip
+             "received": np.array([300.0]), "subsidy": np.zeros(1), "age_months": np.zeros(1),
+             "produce": np.array([42.0])}  # fmt: skip
     m = month_accounts(cfg, **month)
-    sent = 300 * 0.14  # 42
+    sent = 42  # the produce; nothing else is sent (sent_per_received 0)
     income = 300 * 0.4 + sent * 1.0 + 0.1 * 100 * 100 * 0.10 + 100  # 362
     costs = 200 + 50 + 5000 / 36 + (30 * 1.0 + (300 + sent) / 60) * 12  # 817.29
     assert m.sent[0] == pytest.approx(sent) and m.income[0] == pytest.approx(income)
     assert m.costs[0] == pytest.approx(costs) and m.profit[0] == pytest.approx(income - costs)
-    half_open = {"open_days": np.array([15.0]), "received": np.zeros(1), "subsidy": np.full(1, 500.0)}
+    half_open = {"open_days": np.array([15.0]), "received": np.zeros(1), "subsidy": np.full(1, 500.0),
+                 "produce": np.zeros(1)}
     half = month_accounts(cfg, **{**month, **half_open, "age_months": np.array([35, 36])})
     # Half the month open; the equipment written off after its 36th month.
     assert half.costs.tolist() == pytest.approx(
         [(200 + 50 + 5000 / 36) / 2 + 15 * 12, (200 + 50) / 2 + 15 * 12]
     )
     assert half.profit[0] == pytest.approx(half.income[0] + 500 - half.costs[0])
+    # A station's own rent (300) and reservation wage (10 yuan an hour).
+    own = month_accounts(cfg, **month, costs=Costs(np.array([300.0]), np.array([10.0])))
+    assert own.costs[0] == pytest.approx(300 + 50 + 5000 / 36 + (30 * 1.0 + (300 + sent) / 60) * 10)
+    # Produce is what is sent: without it (and sent_per_received 0) nothing is.
+    assert month_accounts(cfg, **{**month, "produce": np.zeros(1)}).sent[0] == 0
 
 
 def test_exit_rule_hand_case():
