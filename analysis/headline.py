@@ -61,6 +61,13 @@ def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
             f"  backhaul: {back['parcels']:,} parcels, load factor {back['load_factor'] or 0:.1%};"
             f" 4PL pickups: {m['trips']:,} trips, {m['van_km_added']:,.0f} km, {m['cost_yuan']:,.0f} yuan"
         )
+        if "without_4pl" in up:
+            vans = m.get("on_vans") or {}
+            lines.append(
+                f"  4PL: {vans.get('calls', 0):,} calls on vans already on the road, paid by {m['payer']}; "
+                f"without 4PL {up['without_4pl']['spoiled_share'] or 0:.1%} would spoil "
+                f"(value saved {m['value_saved_yuan']:,.0f} yuan)"
+            )
     faults = sim.get("faults")
     if faults:
         typhoons = faults["typhoons"]
@@ -81,6 +88,12 @@ def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
     subsidies = metrics.get("subsidies")
     if subsidies:
         lines += subsidy_lines(subsidies)
+        public = sim.get("public_cost")
+        if public:
+            lines.append(
+                f"public cost: {public['total_yuan']:,.0f} yuan (subsidies and the 4PL the county pays, "
+                f"{public['matching_4pl_yuan']:,.0f})"
+            )
     return lines
 
 

@@ -48,6 +48,9 @@ ASSUMPTIONS = (
     ("upstream.taobao_factor", "how many times more a Taobao village sells"),
     ("upstream.trunk_to_city_h", "trunk from the county warehouse to the city (h)"),
     ("upstream.matching_cost_per_km", "4PL dedicated pickup cost per km (yuan)"),
+    ("upstream.matching_payer", "who pays the 4PL (platform: no public money)"),
+    ("upstream.products.bayberry.value_yuan", "value of a parcel of bayberries (4PL value test, yuan)"),
+    ("couriers.cost_basis", "van cost by road hours or whole van-days"),
     ("faults.typhoon.cut_share", "share of mountain villages a typhoon cuts off"),
     ("faults.typhoon.median_days", "median days a typhoon closure lasts"),
 )

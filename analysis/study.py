@@ -82,6 +82,13 @@ _KPIS = {
         Kpi("village_days_cut_off", ("simulation", "faults", "village_days_cut_off"), LOWER,
             "village-days cut off by typhoons", absent=0.0),
         Kpi("subsidy_total_yuan", ("subsidies", "total_yuan"), LOWER, "subsidies paid (yuan)"),
+        Kpi("public_cost_yuan", ("simulation", "public_cost", "total_yuan"), LOWER,
+            "public money: subsidies and the 4PL the county pays (yuan)"),
+        Kpi("produce_spoiled_share_without_4pl",
+            ("simulation", "upstream", "spoiled_share_without_4pl"), LOWER,
+            "produce that would spoil with backhaul only (share)"),
+        Kpi("matching_cost_yuan", ("simulation", "upstream", "matching", "cost_yuan"), LOWER,
+            "4PL cost, whoever pays (yuan)"),
         Kpi("subsidy_per_covered_resident_yuan", ("subsidies", "per_covered_resident_yuan"), LOWER,
             "subsidies per covered resident (yuan)"),
         Kpi("stations_open_last_year", ("stations_survival", "rural_open_at_end"), HIGHER,
@@ -90,9 +97,10 @@ _KPIS = {
 }  # fmt: skip
 COMPARE_KPIS = ("coverage_share", "order_to_hand_mean_h", "order_to_hand_p90_h", "villager_km_per_parcel",
                 "van_km", "van_cost_yuan", "courier_cost_per_parcel_yuan", "subsidy_total_yuan",
-                "stations_open_last_year")  # fmt: skip
+                "public_cost_yuan", "stations_open_last_year")  # fmt: skip
 #: Compared too when an alternative simulates produce going up, or faults.
-PRODUCE_KPIS = ("produce_spoiled_share", "produce_to_city_p90_h")
+PRODUCE_KPIS = ("produce_spoiled_share", "produce_spoiled_share_without_4pl", "matching_cost_yuan",
+                "produce_to_city_p90_h")  # fmt: skip
 FAULT_KPIS = ("parcels_held_by_faults", "village_days_cut_off")
 SWEEP_KPIS = ("coverage_share", "population_covered", "order_to_hand_p50_h", "order_to_hand_p90_h",
               "subsidy_total_yuan", "subsidy_per_covered_resident_yuan",

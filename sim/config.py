@@ -128,7 +128,9 @@ class Couriers(Section):
     `service_min_per_parcel` at each stop (a van's own parcels for it). Vans leave
     at `departure_h`; legs take the road time x log-normal noise (`travel_noise_cv`). Village
     stations are visited by `frequency` (first rule that fits, by minutes from the warehouse);
-    township points daily. Cost: `cost_per_km` + `cost_per_hour` yuan. PyVRP searches
+    township points daily. Cost: `cost_per_km` + `cost_per_hour` yuan, the hours being the
+    vans' hours on the road (`cost_basis: road_hours`) or a whole shift (`shift_h`) for every
+    van that leaves (`van_days`), plus `cost_per_van_day` for every van that leaves. PyVRP searches
     `route_search_iterations` per county and network (a count, not a time, so that plans are
     the same on every machine; about a second for a Lishui county).
 
@@ -145,6 +147,8 @@ class Couriers(Section):
     travel_noise_cv: float = Field(default=0.1, ge=0, le=2)
     cost_per_km: float = Field(default=1.5, ge=0)
     cost_per_hour: float = Field(default=40.0, ge=0)
+    cost_basis: Literal["road_hours", "van_days"] = "road_hours"
+    cost_per_van_day: float = Field(default=0.0, ge=0, le=1e6)
     frequency: tuple[Frequency, ...] = (
         Frequency(max_minutes=90, every_days=1),
         Frequency(max_minutes=150, every_days=2),
@@ -200,13 +204,15 @@ class Product(Section):
     included; a window may run over the new year), by `growers_share` of the villages, each
     offering `parcels_per_grower_day` a day in season (a village of 150 households, average
     volume). It keeps `ambient_shelf_h` hours outside and `cold_shelf_h` in the cold chain
-    (null: it does not spoil)."""
+    (null: it does not spoil). A parcel is worth `value_yuan` (what is lost when it spoils;
+    the 4PL value test)."""
 
     seasons: tuple[tuple[MonthDay, MonthDay], ...]
     growers_share: float = Field(gt=0, le=1)
     parcels_per_grower_day: float = Field(ge=0, le=10_000)
     ambient_shelf_h: float | None = Field(default=None, gt=0, le=100_000)
     cold_shelf_h: float | None = Field(default=None, gt=0, le=100_000)
+    value_yuan: float = Field(default=50.0, ge=0, le=1_000_000)
 
     @field_validator("seasons")
     @classmethod
@@ -217,22 +223,26 @@ class Product(Section):
 
 
 #: Lishui's produce (`../shared/data/economics.md`, "Lishui produce going up to cities"): seasons
-#: and shelf lives as sourced (mid-points of the ranges); growers and volumes are ASSUMPTIONS
+#: and shelf lives as sourced (mid-points of the ranges); growers, volumes and values a parcel
+#: (a 2.5 kg box of bayberries or mushrooms, 5 kg of water bamboo, 250 g of tea; no price is
+#: sourced) are ASSUMPTIONS
 #: (about 2.5 parcels a station-day over the year, heavier in June).
 LISHUI_PRODUCTS = {
     "bayberry": Product(
         seasons=(("06-01", "06-30"),), growers_share=0.3, parcels_per_grower_day=20,
-        ambient_shelf_h=48, cold_shelf_h=240,
+        ambient_shelf_h=48, cold_shelf_h=240, value_yuan=100,
     ),
     "water_bamboo": Product(
         seasons=(("05-01", "06-30"), ("08-01", "11-30")), growers_share=0.15, parcels_per_grower_day=6,
-        ambient_shelf_h=60, cold_shelf_h=420,
+        ambient_shelf_h=60, cold_shelf_h=420, value_yuan=40,
     ),
     "mushrooms": Product(
         seasons=(("01-01", "12-31"),), growers_share=0.25, parcels_per_grower_day=3,
-        ambient_shelf_h=36, cold_shelf_h=144,
+        ambient_shelf_h=36, cold_shelf_h=144, value_yuan=50,
     ),
-    "tea": Product(seasons=(("03-20", "05-10"),), growers_share=0.2, parcels_per_grower_day=4),
+    "tea": Product(
+        seasons=(("03-20", "05-10"),), growers_share=0.2, parcels_per_grower_day=4, value_yuan=100,
+    ),
 }  # fmt: skip
 
 
@@ -241,12 +251,17 @@ class Upstream(Section):
     village stations by `products`' harvest calendars, Poisson each day, uniform within
     `offer_hours`; a grower village's volume is log-normal with mean 1 (`volume_sigma`) and
     "Taobao villages" (`taobao_share` of villages) sell `taobao_factor` times more. The vans
-    that delivered take produce home in the room their drops left (backhaul); with `matching:
-    4pl` dedicated pickups call from `matching_pickup_h` at stations whose produce would spoil
-    before the next backhaul brings it to the warehouse (its van's visit, then
-    `matching_margin_h` for the rest of its route and the drive back), on trips of at most
-    `matching_capacity` parcels and `matching_trip_h` hours (`matching_cost_per_km` +
-    `matching_cost_per_trip` yuan). At the county warehouse produce waits
+    that delivered take produce home in the room their drops left (backhaul). Produce that
+    would spoil before the next backhaul brings it to the warehouse (its van's visit, then
+    `matching_margin_h` for the rest of its route and the drive back) is matched (4PL,
+    车源货源撮合): with `matching: vans` or `4pl` to the spare room of a van already on the road
+    that day, calling on its way home (detour at the couriers' cost rates); with `4pl` then to
+    dedicated pickups from `matching_pickup_h`, on trips of at most `matching_capacity` parcels
+    and `matching_trip_h` hours (`matching_cost_per_km` + `matching_cost_per_trip` yuan). A
+    call is made only when the produce it saves is worth at least its cost (products'
+    `value_yuan`), and a truck trip at least `matching_min_value_yuan`. `matching_payer` pays
+    the 4PL cost: `platform` (the 4PL platform, from its freight), `county` (public money) or
+    `operator` (the express operators, in the courier cost). At the county warehouse produce waits
     `consolidation_h`, leaves on the next trunk at `trunk_out_h` and reaches the city
     `trunk_to_city_h` later, perishables in the cold chain from the warehouse on when
     `cold_chain`. Defaults other than the products: ASSUMPTIONS."""
@@ -261,7 +276,9 @@ class Upstream(Section):
     consolidation_h: float = Field(default=2.0, ge=0, le=240)
     trunk_out_h: tuple[Hour, ...] = Field(default=(21.0,), min_length=1)
     trunk_to_city_h: float = Field(default=5.0, ge=0, le=240)
-    matching: Literal["none", "4pl"] = "4pl"
+    matching: Literal["none", "vans", "4pl"] = "4pl"
+    matching_payer: Literal["platform", "county", "operator"] = "platform"
+    matching_min_value_yuan: float = Field(default=0.0, ge=0, le=1e9)
     matching_pickup_h: Hour = 17.0
     matching_capacity: int = Field(default=200, ge=1, le=100_000)
     matching_trip_h: float = Field(default=4.0, gt=0, le=24)

@@ -257,8 +257,22 @@ class Kpi:
             np.add.at(self.state[state], self.group(parcels)[counted], 1)
 
     # ------------------------------------------------------------------------------ summary
-    def summary(self, *, cost_per_km: float, cost_per_hour: float, shift_h: float) -> dict[str, object]:
-        """The simulation part of `metrics.json` (hours, km, yuan), unrounded."""
+    def summary(
+        self,
+        *,
+        cost_per_km: float,
+        cost_per_hour: float,
+        shift_h: float,
+        cost_basis: str = "road_hours",
+        cost_per_van_day: float = 0.0,
+        matching_yuan: float = 0.0,
+    ) -> dict[str, object]:
+        """The simulation part of `metrics.json` (hours, km, yuan), unrounded. Van cost: km x
+        `cost_per_km`, plus `cost_per_hour` x the hours on the road (`cost_basis` road_hours) or
+        x `shift_h` for every van that left (van_days: a van-day is paid whole), plus
+        `cost_per_van_day` per van that left; `matching_yuan`: the 4PL cost the express
+        operators pay (`upstream.matching_payer: operator`), part of the courier cost."""
+        self._rates = (cost_per_km, cost_per_hour, shift_h, cost_basis, cost_per_van_day)
         names = self.points.county_names
         every = self.groups_where()
         out: dict[str, object] = {
@@ -280,7 +294,7 @@ class Kpi:
         }
         v = self.van
         parcels = max(int(self.delivered.sum()), 1)
-        cost = v["km"] * cost_per_km + v["hours"] * cost_per_hour
+        cost = self._van_cost(v["km"], v["hours"], v["routes"]) + matching_yuan
         out["vans"] = {
             "routes_driven": v["routes"],
             "stops_visited": v["stops"],
@@ -288,6 +302,9 @@ class Kpi:
             "hours": v["hours"],
             "load_utilisation": v["loaded"] / v["capacity"] if v["capacity"] else None,
             "time_utilisation": v["hours"] / (v["routes"] * shift_h) if v["routes"] else None,
+            "cost_basis": cost_basis,
+            "van_days": v["routes"],
+            "matching_cost_yuan": matching_yuan,
             "courier_cost_yuan": cost,
             "courier_cost_per_parcel_yuan": cost / parcels,
         }
@@ -311,6 +328,12 @@ class Kpi:
         }
         return out
 
+    def _van_cost(self, km: float, hours: float, van_days: float) -> float:
+        """Yuan of vans that drove `km` in `hours`, `van_days` vans leaving (see `summary`)."""
+        per_km, per_hour, shift_h, basis, per_day = self._rates
+        paid_h = hours if basis == "road_hours" else van_days * shift_h
+        return km * per_km + paid_h * per_hour + van_days * per_day
+
     def _carrier_block(self, cost_per_km: float, cost_per_hour: float, vans: dict) -> dict[str, dict]:
         """Per carrier: its share of the parcels delivered, order-to-hand times, and its vans (its
         own fleets in separate mode; in joint mode the pooled fleets' cost shared by parcels)."""
@@ -328,7 +351,8 @@ class Kpi:
             )
             block = {"parcels_delivered": n, "order_to_hand_h": hand}
             if own[2] or not pooled[2]:  # its own fleets
-                cost = own[0] * cost_per_km + own[1] * cost_per_hour
+                share = n / max(int(delivered.sum()), 1)  # of the 4PL cost the operators pay
+                cost = self._van_cost(own[0], own[1], own[2]) + vans["matching_cost_yuan"] * share
                 block["fleet"] = "own"
                 block |= {
                     "van_km": float(own[0]),

@@ -26,6 +26,7 @@ from sim.network import Network, build_network
 from sim.points import POINT_TYPES
 from sim.programme import Programme
 from sim.scenario import LoadedScenario
+from sim.upstream import ledger_rows, operators_share_yuan, public_cost
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,17 @@ def simulate(
     programme = Programme(model, state, seed, kpi.warehouse_orders)
     bus = Bus([kpi, programme, *observers])
     info = ENGINES[scenario.simulation.engine](model, seed, bus, progress=progress, stations=state).run()
-    c = scenario.couriers
-    summary = kpi.summary(cost_per_km=c.cost_per_km, cost_per_hour=c.cost_per_hour, shift_h=c.shift_h)
-    result = programme.result(parcels_delivered=summary["total"]["parcels"]["delivered"])
+    c, payer = scenario.couriers, scenario.upstream.matching_payer
+    summary = kpi.summary(
+        cost_per_km=c.cost_per_km, cost_per_hour=c.cost_per_hour, shift_h=c.shift_h, cost_basis=c.cost_basis,
+        cost_per_van_day=c.cost_per_van_day, matching_yuan=operators_share_yuan(info.upstream, payer),
+    )  # fmt: skip
+    delivered = summary["total"]["parcels"]["delivered"]
+    result = programme.result(parcels_delivered=delivered)
     summary["subsidies"], summary["stations_survival"] = result.subsidies, result.survival
+    summary["public_cost"] = public_cost(result.subsidies["total_yuan"], info.upstream, delivered)
+    fourpl = ledger_rows(info.upstream, model.date(model.total_days - 1).isoformat())
+    ledger = pd.concat([result.ledger, fourpl], ignore_index=True) if len(fourpl) else result.ledger
     faults = model.fault_plan(seed)
     if faults is not None:
         summary["faults"] = faults.summary(model)
@@ -146,7 +154,7 @@ def simulate(
         info.planning_s,
         info.simulation_s,
         info.parcels,
-        result.ledger,
+        ledger,
         result.stations,
         routes,
     )

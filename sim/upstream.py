@@ -1,7 +1,11 @@
 """Produce going up: offers at village stations by a harvest calendar, collected by the vans
-that delivered (backhaul, in the room their drops left), or by a dedicated 4PL pickup when no
-backhaul can reach them within their shelf life; consolidated at the county warehouse and sent
-on the trunk to the cities, in the cold chain for perishables when the scenario has one.
+that delivered (backhaul, in the room their drops left), or, when no backhaul can reach them
+within their shelf life, by 4PL matching (车源货源撮合): first the spare room of a van already on
+the road that day (any fleet's, calling on its way home), then a dedicated truck, each only when
+the produce it saves is worth more than the call costs; consolidated at the county warehouse
+and sent on the trunk to the cities, in the cold chain for perishables when the scenario has
+one. With matching on, a second flow with backhaul only runs beside it on the same offers and
+trips (the counterfactual: what would spoil without 4PL).
 
 Produce parcels are data (arrays per item), never processes. What happens to an item is
 settled when it is collected: its times to the warehouse, onto the trunk and into the city are
@@ -19,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from sim import kernels
 from sim.clock import in_window, next_wave
@@ -26,7 +31,7 @@ from sim.config import Upstream
 from sim.model import STREAM_GROWERS, STREAM_OFFERS
 
 STATION_HOUSEHOLDS = 150  # a grower village of this size offers `parcels_per_grower_day`
-BACKHAUL, MATCHED = 0, 1  # how an item was collected
+BACKHAUL, MATCHED, ON_VAN = 0, 1, 2  # how an item was collected: backhaul, 4PL truck, 4PL on a van
 
 
 def in_season(cfg: Upstream, dates: list) -> np.ndarray:
@@ -82,14 +87,18 @@ class _Items:
 
 class ProduceFlow:
     """Produce of one run in the fast engine: `offer` each day, `collect` at each county's
-    departure with the trips its fleets drove, `summary` at the end."""
+    departure with the trips its fleets drove, `summary` at the end. `matching` overrides
+    `upstream.matching` (the counterfactual flow runs with "none")."""
 
-    def __init__(self, model, seed: int):
+    def __init__(self, model, seed: int, *, matching: str | None = None):
         sc = model.scenario
         self.cfg = cfg = sc.upstream
+        self.mode = cfg.matching if matching is None else matching
+        self.couriers = sc.couriers
         self.m = model
         p = model.points
         self.nv = p.n_villages
+        self.n_stops = len(p.stop_xy)
         self.county = p.county[: self.nv]
         # Produce waits sorted by station in county order (then by offer), so that a county's
         # produce is one range: `rank` is each station's place in that order.
@@ -103,6 +112,7 @@ class ProduceFlow:
         products = list(cfg.products.values())
         self.ambient = np.array([x.ambient_shelf_h or np.inf for x in products])
         self.cold = np.array([(x.cold_shelf_h or np.inf) if cfg.cold_chain else np.nan for x in products])
+        self.value = np.array([x.value_yuan for x in products])
         self.rng = np.random.default_rng([seed, STREAM_OFFERS])
         self.waiting = _Items()
         self.spoiled_waiting: list[_Items] = []
@@ -111,7 +121,12 @@ class ProduceFlow:
         self.capacity = sc.couriers.van_capacity
         self.vans_counted = 0
         self.backhaul_counted = 0
-        self.matched = {"trips": 0, "km": 0.0}
+        self.matched = {"trips": 0, "km": 0.0, "cost": 0.0}  # dedicated trucks
+        self.on_vans = {"calls": 0, "km": 0.0, "hours": 0.0, "cost": 0.0}  # matched to vans on the road
+        self.declined = {"calls": 0, "value": 0.0}  # truck calls not worth their cost
+        self.by_county_year: dict[tuple[int, int], np.ndarray] = {}  # trucks, van calls, km, yuan
+        # Backhaul only, on the same offers (same stream) and trips: spoilage without 4PL.
+        self.shadow = ProduceFlow(model, seed, matching="none") if self.mode != "none" else None
 
     # ------------------------------------------------------------------------------ network
     def on_network(self, plans, fleets_per_county: int) -> None:
@@ -122,7 +137,10 @@ class ProduceFlow:
         self.phase = np.zeros((g, self.nv), dtype=np.int64)
         self.depot_min = np.zeros(self.nv)
         self.matrix = np.zeros(self.nv, dtype=np.int64)  # each station's index in its county's matrices
+        self.stop_matrix = np.zeros(self.n_stops, dtype=np.int64)  # every stop's (township points too)
         self.plans = plans[::g]  # a county's fleets share its stops and travel matrices
+        for plan in self.plans:
+            self.stop_matrix[plan.stops] = 1 + np.arange(len(plan.stops))
         for f, plan in enumerate(plans):
             village = plan.stops < self.nv
             s = plan.stops[village]
@@ -130,6 +148,8 @@ class ProduceFlow:
             self.every[f % g, s], self.phase[f % g, s] = plan.every_days[m], plan.phase[m]
             self.depot_min[s], self.matrix[s] = plan.minutes[0, m], m
         self._deadline_day = -1
+        if self.shadow is not None:
+            self.shadow.on_network(plans, fleets_per_county)
 
     # ------------------------------------------------------------------------------- offers
     def offer(self, day: int, rural_open: np.ndarray) -> None:
@@ -148,12 +168,17 @@ class ProduceFlow:
         new = _Items(station, product, offer_h, offer_h + self.ambient[product])
         both = _Items.concat([w, new])
         self.waiting = both.take(np.lexsort((both.offer_h, self.rank[both.station])))
+        if self.shadow is not None:
+            self.shadow.offer(day, rural_open)
 
     # ------------------------------------------------------------------------------ collect
     def collect(self, c: int, day: int, trips: list[tuple], *, counted: bool) -> None:
         """Backhaul on county `c`'s vans that left on `day` (`trips`: per fleet, per visit
-        its van, stop, arrival and parcels dropped, and per van its return), then dedicated
-        pickups (4PL matching) for what no backhaul will reach in time."""
+        its van, stop, arrival and parcels dropped, and per van its return), then 4PL matching
+        for what no backhaul will reach in time: the spare room of those vans on their way
+        home (`matching` vans or 4pl), then dedicated trucks (4pl)."""
+        if self.shadow is not None:
+            self.shadow.collect(c, day, trips, counted=counted)
         everything = self.waiting
         r0, r1 = self.county_ranks[c], self.county_ranks[c + 1]
         rank = self.rank[everything.station]
@@ -163,6 +188,7 @@ class ProduceFlow:
             van, stop, arrive, dropped, back = _join(trips)
             if counted:
                 self.vans_counted += len(back)
+            taken_by_van = np.zeros(len(back), dtype=np.int64)
             if len(w):
                 room = self.capacity - _aboard_after(van, dropped, len(back))
                 station = np.where(stop < self.nv, self.rank[np.minimum(stop, self.nv - 1)] - r0, -1)
@@ -172,22 +198,109 @@ class ProduceFlow:
                     start, w.offer_h, w.spoil_h,
                 )  # fmt: skip
                 taken = state == 1
+                taken_by_van = np.bincount(by_van[taken], minlength=len(back))
                 if counted:
                     self.backhaul_counted += int(taken.sum())
                 self._settled(w.take(taken), back[by_van[taken]], BACKHAUL)
                 if (state == 2).any():
                     self.spoiled_waiting.append(w.take(state == 2))
                 w = w.take(state == 0)
-        if self.cfg.matching == "4pl" and len(w):
-            w = self._matched(c, day, w)
+            if self.mode != "none" and len(w):
+                w = self._on_vans(c, day, w, (van, stop, arrive, back), taken_by_van, counted)
+        if self.mode == "4pl" and len(w):
+            w = self._matched(c, day, w, counted)
         self.waiting = _Items.concat([everything.take(slice(0, a)), w, everything.take(slice(b, None))])
 
-    def _matched(self, c: int, day: int, w: _Items) -> _Items:
-        """4PL matching in county `c`: at each station holding produce whose shelf life would run
-        out before the next backhaul brings it to the warehouse, a dedicated pickup takes
-        everything offered there by `matching_pickup_h`. The county's
-        calls are one nearest-neighbour tour from the warehouse, cut into trips (`_cut`); each
-        trip reaches its first station at the pickup hour."""
+    def _on_vans(
+        self,
+        c: int,
+        day: int,
+        w: _Items,
+        trips: tuple[np.ndarray, ...],
+        taken_by_van: np.ndarray,
+        counted: bool,
+    ) -> _Items:
+        """4PL matching to the vans of county `c` already on the road (any fleet's): a station
+        whose produce would spoil before its next backhaul reaches the warehouse is called at by
+        the van with the cheapest detour from its last stop on its way home (one call a van;
+        within `couriers.shift_h`; room: `van_capacity` less the produce it took). It takes
+        what is offered there by then, first offered first, if the produce it saves (arriving
+        fresh) is worth at least the detour (its km and hours at the couriers' rates, with a
+        stop's and the parcels' service time). The van's own trip is left as it was (the detour
+        is reported and charged, like loading time)."""
+        van, stop, arrive, back = trips
+        co = self.couriers
+        plan = self.plans[c]
+        deadline = self._next_backhaul_h(day)
+        urgent = w.spoil_h <= deadline[w.station]
+        if not urgent.any():
+            return w
+        n = len(back)
+        order = np.lexsort((arrive, van))
+        last = order[np.r_[van[order][1:] != van[order][:-1], True]]  # each van's last visit
+        at = np.zeros(n, dtype=np.int64)
+        at[van[last]] = self.stop_matrix[stop[last]]
+        leave = back - plan.minutes[at, 0] / 60.0  # when it left its last stop
+        out_h = back - (24.0 * day + co.departure_h)
+        room = self.capacity - taken_by_van
+        free = room > 0
+        stop_h, parcel_h = co.service_min_per_stop / 60.0, co.service_min_per_parcel / 60.0
+        take = np.zeros(len(w), dtype=bool)
+        home = np.zeros(len(w))
+        stations, first = np.unique(w.station, return_index=True)
+        ends = np.r_[first[1:], len(w)]
+        for s, i0, i1 in zip(stations.tolist(), first.tolist(), ends.tolist(), strict=True):
+            mine = slice(i0, i1)
+            u = urgent[mine]
+            if not u.any() or not free.any():
+                continue
+            ms = self.matrix[s]
+            detour_min = plan.minutes[at, ms] + plan.minutes[ms, 0] - plan.minutes[at, 0]
+            detour_km = plan.km[at, ms] + plan.km[ms, 0] - plan.km[at, 0]
+            reach = leave + plan.minutes[at, ms] / 60.0
+            ok = (
+                free
+                & (reach >= w.offer_h[mine][u].min())
+                & (reach < w.spoil_h[mine][u].max())
+                & (out_h + detour_min / 60.0 + stop_h <= co.shift_h)
+            )
+            if not ok.any():
+                continue
+            cost = detour_km * co.cost_per_km + (detour_min / 60.0 + stop_h) * co.cost_per_hour
+            v = int(np.argmin(np.where(ok, cost, np.inf)))
+            t = reach[v]
+            ready = np.flatnonzero((w.offer_h[mine] <= t) & (w.spoil_h[mine] > t))[: room[v]] + i0
+            k = len(ready)
+            if not k:
+                continue
+            back_h = t + stop_h + k * parcel_h + plan.minutes[ms, 0] / 60.0
+            cost_v = float(cost[v] + k * parcel_h * co.cost_per_hour)
+            items = w.take(ready)
+            saves = urgent[ready] & (self._arrival(items, np.full(k, back_h))[1] < 1.0)
+            if float(self.value[items.product[saves]].sum()) < cost_v:
+                continue
+            take[ready], home[ready], free[v] = True, back_h, False
+            if counted:
+                o = self.on_vans
+                o["calls"] += 1
+                o["km"] += float(detour_km[v])
+                o["hours"] += float(detour_min[v]) / 60.0 + stop_h + k * parcel_h
+                o["cost"] += cost_v
+                self._book(c, day, 0, 1, float(detour_km[v]), cost_v)
+        if take.any():
+            self._settled(w.take(take), home[take], ON_VAN)
+            return w.take(~take)
+        return w
+
+    def _matched(self, c: int, day: int, w: _Items, counted: bool) -> _Items:
+        """Dedicated 4PL trucks in county `c`: at each station holding produce whose shelf life
+        would run out before the next backhaul brings it to the warehouse, a pickup takes
+        everything offered there by `matching_pickup_h`. The county's calls are one
+        nearest-neighbour tour from the warehouse, cut into trips (`_cut`); each trip reaches
+        its first station at the pickup hour. A trip is driven only when the produce it saves
+        (the urgent produce that reaches the city fresh when driven straight home) is worth at
+        least its cost and `matching_min_value_yuan`; a trip that is not worth it is tried
+        station by station, each alone."""
         cfg = self.cfg
         t = 24.0 * day + cfg.matching_pickup_h
         ready = (w.offer_h <= t) & (w.spoil_h > t)
@@ -197,34 +310,63 @@ class ProduceFlow:
         stations = np.unique(w.station[urgent])
         take = ready & np.isin(w.station, stations)
         items = w.take(take)
+        saves = urgent[take] & (self._arrival(items, t + self.depot_min[items.station] / 60.0)[1] < 1.0)
+        worth = np.bincount(items.station[saves], self.value[items.product[saves]], minlength=self.nv)
         load = np.bincount(items.station, minlength=self.nv)[stations]
         plan = self.plans[c]
         order = _nearest_tour(plan.km, self.matrix[stations])
         tour, m, load = stations[order], self.matrix[stations[order]], load[order]
-        run = np.zeros(len(tour), dtype=np.int64)
-        for k, r in enumerate(_cut(m, load, plan.minutes, cfg)):
-            run[r] = k
-        first = np.r_[True, run[1:] != run[:-1]]
-        last = np.r_[run[1:] != run[:-1], True]
-        inner = ~first  # legs from the previous stop of the same trip
-        n = int(run[-1]) + 1
-        minutes = (
-            np.bincount(run[inner], plan.minutes[m[:-1], m[1:]][inner[1:]], n) + plan.minutes[m[last], 0]
-        )
-        km = (
-            np.bincount(run[inner], plan.km[m[:-1], m[1:]][inner[1:]], n)
-            + plan.km[m[last], 0]
-            + plan.km[0, m[first]]
-        )
-        trucks = -(-np.bincount(run, load, n) // cfg.matching_capacity)  # > 1: a station over a truckload
+        trips: list[np.ndarray] = []
+        for r in _cut(m, load, plan.minutes, cfg):
+            value = float(worth[tour[r]].sum())
+            if value >= max(self._trip(plan, m[r], load[r])[3], cfg.matching_min_value_yuan):
+                trips.append(r)
+                continue
+            for k in r.tolist():  # each station alone
+                if worth[tour[k]] >= max(
+                    self._trip(plan, m[k : k + 1], load[k : k + 1])[3], cfg.matching_min_value_yuan
+                ):
+                    trips.append(np.array([k]))
+                elif counted:
+                    self.declined["calls"] += 1
+                    self.declined["value"] += float(worth[tour[k]])
+        if not trips:
+            return w
         back = np.zeros(self.nv)
-        back[tour] = t + (minutes / 60.0)[run]
-        trips, km = int(trucks.sum()), float((trucks * km).sum())
-        if t >= self.m.start_h:
-            self.matched["trips"] += trips
-            self.matched["km"] += float(km)
-        self._settled(items, back[items.station], MATCHED)
+        served = np.zeros(self.nv, dtype=bool)
+        for r in trips:
+            trucks, km, minutes, cost = self._trip(plan, m[r], load[r])
+            back[tour[r]] = t + minutes / 60.0
+            served[tour[r]] = True
+            if counted:
+                self.matched["trips"] += trucks
+                self.matched["km"] += km
+                self.matched["cost"] += cost
+                self._book(c, day, trucks, 0, km, cost)
+        take &= served[w.station]
+        self._settled(w.take(take), back[w.station[take]], MATCHED)
         return w.take(~take)
+
+    def _trip(self, plan, m: np.ndarray, load: np.ndarray) -> tuple[int, float, float, float]:
+        """A dedicated trip over matrix indices `m` of `plan` (in order) with their `load`:
+        trucks (more than one when over a truckload), km of all its trucks (depot, stops,
+        depot), minutes from the first stop home, cost of all its trucks (yuan)."""
+        cfg = self.cfg
+        km = float(plan.km[0, m[0]] + plan.km[m[:-1], m[1:]].sum() + plan.km[m[-1], 0])
+        minutes = float(plan.minutes[m[:-1], m[1:]].sum() + plan.minutes[m[-1], 0])
+        trucks = -(-int(load.sum()) // cfg.matching_capacity)
+        return (
+            trucks,
+            trucks * km,
+            minutes,
+            trucks * (km * cfg.matching_cost_per_km + cfg.matching_cost_per_trip),
+        )
+
+    def _book(self, c: int, day: int, trucks: int, calls: int, km: float, cost: float) -> None:
+        """4PL cost of county `c` in the calendar year of `day`."""
+        key = (c, self.m.date(day).year)
+        row = self.by_county_year.setdefault(key, np.zeros(4))
+        row += (trucks, calls, km, cost)
 
     def _next_backhaul_h(self, day: int) -> np.ndarray:
         """Per station, after `day`: when the next backhaul could have its produce at the
@@ -241,11 +383,9 @@ class ProduceFlow:
             self._deadline_day = day
         return self._deadline
 
-    def _settled(self, items: _Items, warehouse_h: np.ndarray, how: int) -> None:
-        """Collected items' way on: consolidation at the warehouse, the next trunk out, the
-        city; spoiled or fresh on arrival."""
-        if not len(items):
-            return
+    def _arrival(self, items: _Items, warehouse_h: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Items at the county warehouse at `warehouse_h`: consolidation, the next trunk out,
+        the city. (city hour, share of shelf life used on arrival (>= 1: spoiled), cold chain)."""
         cfg = self.cfg
         trunk_h, _ = next_wave(warehouse_h + cfg.consolidation_h, cfg.trunk_out_h)
         city_h = trunk_h + cfg.trunk_to_city_h
@@ -256,6 +396,13 @@ class ProduceFlow:
             (warehouse_h - items.offer_h) / ambient + (city_h - warehouse_h) / np.where(chain, cold, 1.0),
             (city_h - items.offer_h) / ambient,
         )
+        return city_h, used, chain
+
+    def _settled(self, items: _Items, warehouse_h: np.ndarray, how: int) -> None:
+        """Collected items' way on (`_arrival`): spoiled or fresh in the city."""
+        if not len(items):
+            return
+        city_h, used, chain = self._arrival(items, warehouse_h)
         self.collected.append(
             (
                 items.product,
@@ -349,16 +496,102 @@ class ProduceFlow:
             "van_hours_added_loading": self.backhaul_counted * service_h,
             "van_km_added": 0.0,
         }
-        matched = int((how == MATCHED).sum())
+        block["value_offered_yuan"] = float(offered_p @ self.value)
+        block["value_spoiled_yuan"] = float(spoiled_p @ self.value)
+        alone = block if self.shadow is None else self.shadow.summary(county_names)  # without 4PL
+        block["without_4pl"] = {
+            "spoiled": alone["spoiled_at_station"] + alone["spoiled_in_transit"],
+            "spoiled_share": alone["spoiled_share"],
+            "arrived_fresh": alone["arrived_fresh"],
+            "value_spoiled_yuan": alone["value_spoiled_yuan"],
+        }
+        block["spoiled_share_without_4pl"] = alone["spoiled_share"]
+        trucks, vans = self.matched, self.on_vans
+        cost = trucks["cost"] + vans["cost"]
+        names_c = list(county_names)
         block["matching"] = {
-            "mode": cfg.matching,
-            "trips": self.matched["trips"],
-            "parcels": matched,
-            "van_km_added": self.matched["km"],
-            "cost_yuan": self.matched["km"] * cfg.matching_cost_per_km
-            + self.matched["trips"] * cfg.matching_cost_per_trip,
+            "mode": self.mode,
+            "payer": cfg.matching_payer,
+            "trips": trucks["trips"],
+            "parcels": int(np.isin(how, (MATCHED, ON_VAN)).sum()),
+            "van_km_added": trucks["km"] + vans["km"],
+            "cost_yuan": cost,
+            "public_cost_yuan": cost if cfg.matching_payer == "county" else 0.0,
+            "cost_per_parcel_yuan": _share(cost, int(np.isin(how, (MATCHED, ON_VAN)).sum())),
+            "value_saved_yuan": alone["value_spoiled_yuan"] - block["value_spoiled_yuan"],
+            "dedicated": {
+                "trips": trucks["trips"],
+                "parcels": int((how == MATCHED).sum()),
+                "km": trucks["km"],
+                "cost_yuan": trucks["cost"],
+                "calls_declined": self.declined["calls"],
+                "value_declined_yuan": self.declined["value"],
+            },
+            "on_vans": {
+                "calls": vans["calls"],
+                "parcels": int((how == ON_VAN).sum()),
+                "km": vans["km"],
+                "hours": vans["hours"],
+                "cost_yuan": vans["cost"],
+            },
+            "by_county_year": {
+                names_c[c]: {
+                    str(y): {
+                        "trips": int(r[0]),
+                        "van_calls": int(r[1]),
+                        "km": float(r[2]),
+                        "cost_yuan": float(r[3]),
+                    }
+                    for (cc, y), r in sorted(self.by_county_year.items())
+                    if cc == c
+                }
+                for c in sorted({c for c, _ in self.by_county_year})
+            },
         }
         return block
+
+
+def operators_share_yuan(upstream: dict | None, payer: str) -> float:
+    """The 4PL cost the express operators pay (`matching_payer: operator`; in their courier
+    cost), yuan; 0 otherwise."""
+    if not upstream or "matching" not in upstream or payer != "operator":
+        return 0.0
+    return float(upstream["matching"]["cost_yuan"])
+
+
+def ledger_rows(upstream: dict | None, last_day: str) -> pd.DataFrame:
+    """The 4PL cost as ledger rows (`sim.subsidies.LEDGER_COLUMNS`): one per county and year,
+    rule "4pl-matching", paid by `matching.payer` on 31 December (or `last_day`, ISO, when the
+    run ends first), with the trips, van calls and km it paid for. Empty without 4PL costs."""
+    columns = ("date", "payer", "rule", "recipient_kind", "recipient", "county", "amount_yuan", "basis")
+    rows = []
+    matching = (upstream or {}).get("matching") or {}
+    for county, years in matching.get("by_county_year", {}).items():
+        for year, r in years.items():
+            rows.append(
+                (
+                    min(f"{year}-12-31", last_day), matching["payer"], "4pl-matching", "4pl",
+                    f"4pl/{county}", county, r["cost_yuan"],
+                    f"trucks={r['trips']}; van calls={r['van_calls']}; km={r['km']:.1f}",
+                )
+            )  # fmt: skip
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+def public_cost(
+    subsidies_yuan: float, upstream: dict | None, parcels_delivered: int
+) -> dict[str, float | None]:
+    """Public money (yuan): the subsidies paid and the 4PL cost when the county pays it
+    (`matching_payer: county`), in all and per parcel delivered."""
+    matching = (upstream or {}).get("matching") or {}
+    public_4pl = float(matching.get("public_cost_yuan", 0.0))
+    total = float(subsidies_yuan) + public_4pl
+    return {
+        "subsidies_yuan": float(subsidies_yuan),
+        "matching_4pl_yuan": public_4pl,
+        "total_yuan": total,
+        "per_parcel_yuan": total / parcels_delivered if parcels_delivered else None,
+    }
 
 
 def _share(part: int, whole: int) -> float | None:

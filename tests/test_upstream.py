@@ -1,6 +1,8 @@
 """Produce going up: harvest calendars, heavy-tailed volumes, backhaul hand cases (fits, does
 not fit, dedicated 4PL pickup, spoiled on the shelf or on the way), cold chain against ambient,
-and in whole runs: conservation, and deliveries untouched by the produce riding back."""
+4PL matching hand cases (a van on the road calls on its way home; a call worth its cost or
+not), and in whole runs: conservation, deliveries untouched by the produce riding back, the
+counterfactual without 4PL, and the value threshold's direction."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from sim.model import Model
 from sim.network import build_network
 from sim.replicate import kpi_observer, simulate
 from sim.scenario import load_scenario
-from sim.upstream import BACKHAUL, MATCHED, ProduceFlow, _Items, grower_rates, in_season
+from sim.upstream import BACKHAUL, MATCHED, ON_VAN, ProduceFlow, _Items, grower_rates, in_season
 from tests.test_sim import assert_same_kpis, one_village_network, small
 
 H = 1 / 60
@@ -131,8 +133,9 @@ def test_without_cold_chain_produce_spoils_on_the_way(write):
 def test_dedicated_pickup_when_no_backhaul_comes_in_time(write):
     """No van today; the station's next backhaul reaches the warehouse tomorrow at 14:40 at
     the earliest, after its produce (offered at 02:00, 24 h of shelf life) spoils at 26:00:
-    with 4PL matching a pickup calls at 17:00 (20 km there and back)."""
-    produce = flow(write, "upstream.matching=4pl")
+    with 4PL matching a pickup calls at 17:00 (20 km there and back; 100 yuan, less than the
+    200-yuan box it saves)."""
+    produce = flow(write, "upstream.matching=4pl", "upstream.products.berry.value_yuan=200")
     offered(produce, [2.0, 20.0])  # the second is offered after the pickup: it waits
     produce.collect(0, 0, [], counted=True)
     assert produce.waiting.offer_h.tolist() == [20.0]
@@ -144,10 +147,58 @@ def test_dedicated_pickup_when_no_backhaul_comes_in_time(write):
     assert s["matching"]["cost_yuan"] == pytest.approx(20.0 * 2.5 + 50.0)
     # Produce that keeps until the next backhaul is at the warehouse (tomorrow 08:00 + 40 min
     # of driving + 6 h for the rest of the route) is left for it.
-    produce = flow(write, "upstream.matching=4pl", "upstream.products.berry.ambient_shelf_h=48")
+    produce = flow(
+        write, "upstream.matching=4pl", "upstream.products.berry.ambient_shelf_h=48",
+        "upstream.products.berry.value_yuan=200",
+    )  # fmt: skip
     offered(produce, [10.0])
     produce.collect(0, 0, [], counted=True)
     assert len(produce.waiting) == 1 and not produce.collected
+
+
+def test_a_truck_is_called_only_when_the_produce_it_saves_is_worth_the_trip(write):
+    """The same call costs 100 yuan (20 km x 2.5 + 50). Boxes worth 60 yuan: one urgent box
+    (60 < 100) is left to spoil and the call counted as declined; two (120 >= 100) get the
+    truck; with `matching_min_value_yuan` 150, two (120) do not."""
+    for boxes, floor, called in ((1, 0, False), (2, 0, True), (2, 150, False)):
+        produce = flow(
+            write, "upstream.matching=4pl", "upstream.products.berry.value_yuan=60",
+            f"upstream.matching_min_value_yuan={floor}",
+        )  # fmt: skip
+        offered(produce, [2.0] * boxes)
+        produce.collect(0, 0, [], counted=True)
+        m = produce.summary(["K"])["matching"]
+        assert (m["trips"], len(produce.waiting)) == ((1, 0) if called else (0, boxes)), (boxes, floor)
+        assert m["cost_yuan"] == pytest.approx(100.0 if called else 0.0)
+        assert m["dedicated"]["calls_declined"] == (0 if called else 1)
+        assert m["dedicated"]["value_declined_yuan"] == pytest.approx(0.0 if called else 60.0 * boxes)
+
+
+def test_a_van_on_the_road_calls_on_its_way_home_before_any_truck(write):
+    """Boxes offered at 09:00 and 09:30, after today's van passed the station (08:20); they
+    keep 24 h, so they would spoil before tomorrow's backhaul reaches the warehouse (14:40).
+    The van, back from the township point at the depot at 09:30, calls on its way home: there
+    at 09:50, 20 km and 40 minutes of detour plus 4 minutes at the stop and 0.2 a box (yuan:
+    20 x 1.5 + (44.4 / 60) x 40 = 59.6), home 10:14, on the 21:00 trunk, in the city at
+    26:00. The box offered at 11:00 is not there yet: it waits. Boxes worth 20 yuan (40 < 59.6)
+    are not worth the detour."""
+    produce = flow(write, "upstream.matching=vans", "upstream.products.berry.value_yuan=60")
+    offered(produce, [9.0, 9.5, 11.0])
+    produce.collect(0, 0, van_trip(1, 0), counted=True)
+    assert produce.waiting.offer_h.tolist() == [11.0]
+    _, _, offer, city, fresh, how, _ = produce.collected[0]
+    assert offer.tolist() == [9.0, 9.5] and city.tolist() == [26.0, 26.0]
+    assert fresh.all() and (how == ON_VAN).all()
+    m = produce.summary(["K"])["matching"]
+    assert m["trips"] == 0 and m["on_vans"]["calls"] == 1 and m["parcels"] == 2
+    assert m["on_vans"]["km"] == pytest.approx(20.0) and m["van_km_added"] == pytest.approx(20.0)
+    assert m["on_vans"]["hours"] == pytest.approx((40 + 4 + 0.4) / 60)
+    assert m["cost_yuan"] == pytest.approx(20 * 1.5 + (40 + 4 + 0.4) / 60 * 40)
+    assert m["by_county_year"]["K"]["2018"]["van_calls"] == 1
+    cheap = flow(write, "upstream.matching=vans", "upstream.products.berry.value_yuan=20")
+    offered(cheap, [9.0, 9.5, 11.0])
+    cheap.collect(0, 0, van_trip(1, 0), counted=True)
+    assert len(cheap.waiting) == 3 and not cheap.collected
 
 
 def test_harvest_calendar_and_windows_over_new_year(write):
@@ -178,9 +229,18 @@ def test_heavy_tailed_volumes(write):
     np.testing.assert_allclose(rates.mean(axis=0), expected, rtol=0.1)
 
 
+SHORT = (
+    "upstream.products={bayberry: {seasons: [[06-01, 06-30]], growers_share: 0.3, "
+    "parcels_per_grower_day: 20, ambient_shelf_h: 20, cold_shelf_h: 240, value_yuan: 100}}"
+)
+DEAR = "upstream.matching_min_value_yuan=10000"
+
+
 @pytest.fixture(scope="module")
 def june(tmp_path_factory):
-    """The small region in June, with and without produce, and with produce and no matching."""
+    """The small region in June, with and without produce, with produce and no matching, and
+    with bayberries keeping 20 h (vans on the road cannot save them all: trucks must), with
+    trucks called for any produce worth their trip or only for 10,000 yuan of it."""
     path = tmp_path_factory.mktemp("june") / "s.yaml"
     path.write_text(
         "name: s\nregion: {preset: small, roads: synthetic}\nstations: {rural: {target: 25}}\nseed: 3\n"
@@ -191,7 +251,9 @@ def june(tmp_path_factory):
     )
     out = {}
     for name, sets in (("off", []), ("on", ["upstream.enabled=true"]),
-                       ("none", ["upstream.enabled=true", "upstream.matching=none"])):  # fmt: skip
+                       ("none", ["upstream.enabled=true", "upstream.matching=none"]),
+                       ("short", ["upstream.enabled=true", SHORT]),
+                       ("dear", ["upstream.enabled=true", SHORT, DEAR])):  # fmt: skip
         loaded = load_scenario(path, ["region.villages=60", *sets])
         model = Model(build_network(loaded), loaded.scenario)
         kpi = kpi_observer(model)
@@ -226,6 +288,30 @@ def test_matching_saves_produce_at_a_cost(june):
     assert none["matching"]["trips"] == 0 and none["matching"]["van_km_added"] == 0
     assert on["matching"]["trips"] > 0 and on["matching"]["cost_yuan"] > 0
     assert on["spoiled_share"] < none["spoiled_share"]
+
+
+def test_spoilage_without_4pl_is_reported_beside_it_and_is_the_run_without_matching(june):
+    """The counterfactual flow (backhaul only, same offers and trips) spoils exactly what the
+    run without matching spoils, and never less than the run with 4PL."""
+    on, none = june["on"][1], june["none"][1]
+    assert on["without_4pl"]["spoiled_share"] == none["spoiled_share"]
+    assert on["without_4pl"]["spoiled"] == none["spoiled_at_station"] + none["spoiled_in_transit"]
+    assert on["without_4pl"]["value_spoiled_yuan"] == pytest.approx(none["value_spoiled_yuan"])
+    assert on["spoiled_share_without_4pl"] >= on["spoiled_share"]
+    assert on["matching"]["value_saved_yuan"] > 0
+    assert none["without_4pl"]["spoiled_share"] == none["spoiled_share"]
+    short = june["short"][1]
+    assert short["spoiled_share_without_4pl"] > 0.5 > short["spoiled_share"]
+
+
+def test_a_higher_value_threshold_calls_fewer_trucks_and_loses_more_produce(june):
+    on, dear = june["short"][1], june["dear"][1]
+    assert dear["reconciled"] and on["without_4pl"] == dear["without_4pl"]
+    assert dear["matching"]["trips"] < on["matching"]["trips"]
+    assert dear["matching"]["dedicated"]["cost_yuan"] < on["matching"]["dedicated"]["cost_yuan"]
+    assert dear["matching"]["cost_yuan"] < on["matching"]["cost_yuan"]
+    assert dear["spoiled_share"] > on["spoiled_share"]
+    assert dear["matching"]["dedicated"]["calls_declined"] > on["matching"]["dedicated"]["calls_declined"]
 
 
 def test_reference_engine_says_it_leaves_produce_out(write):
