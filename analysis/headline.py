@@ -25,9 +25,11 @@ def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
     if hand["parcels"]:
         parcels = sim["total"]["parcels"]
         pending = parcels["pending"] / parcels["ordered"]
+        days = sim.get("run_on_days", 0)
+        after = f"{days} day{'s' * (days != 1)} past the horizon" if days else "at the horizon's end"
         lines.append(
             f"order to hand: mean {hand['mean_h']:.1f} h, p90 {hand['p90_h']:.1f} h "
-            f"(parcels picked up; {pending:.1%} of orders still pending at the end are not in them)"
+            f"(parcels picked up; {pending:.1%} of orders still pending when the run stopped, {after})"
         )
     vans = sim["vans"]
     fleets = "each carrier its own fleet" if mode == "separate" else "one pooled fleet per county"

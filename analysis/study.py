@@ -67,6 +67,8 @@ _KPIS = {
             "order to parcel in hand, median (h)"),
         Kpi("order_to_hand_p90_h", ("simulation", "total", "order_to_hand_h", "p90_h"), LOWER,
             "order to parcel in hand, p90 (h)"),
+        Kpi("orders_pending_share", ("simulation", "total", "parcels", "pending_share"), LOWER,
+            "orders pending when the run stopped (share)"),
         Kpi("villager_km_per_parcel", ("simulation", "total", "villager_travel", "km_per_parcel"), LOWER,
             "villager travel per parcel collected (km)"),
         Kpi("van_cost_yuan", ("simulation", "vans", "courier_cost_yuan"), LOWER, "courier van cost (yuan)"),
@@ -83,7 +85,7 @@ _KPIS = {
             "village-days cut off by typhoons", absent=0.0),
         Kpi("subsidy_total_yuan", ("subsidies", "total_yuan"), LOWER, "subsidies paid (yuan)"),
         Kpi("public_cost_yuan", ("simulation", "public_cost", "total_yuan"), LOWER,
-            "public money: subsidies and the 4PL the county pays (yuan)"),
+            "public cost: subsidies + county-paid 4PL (yuan)"),
         Kpi("produce_spoiled_share_without_4pl",
             ("simulation", "upstream", "spoiled_share_without_4pl"), LOWER,
             "produce that would spoil with backhaul only (share)"),
@@ -95,14 +97,15 @@ _KPIS = {
             "rural stations open at the end"),
     )
 }  # fmt: skip
-COMPARE_KPIS = ("coverage_share", "order_to_hand_mean_h", "order_to_hand_p90_h", "villager_km_per_parcel",
-                "van_km", "van_cost_yuan", "courier_cost_per_parcel_yuan", "subsidy_total_yuan",
-                "public_cost_yuan", "stations_open_last_year")  # fmt: skip
+COMPARE_KPIS = ("coverage_share", "order_to_hand_mean_h", "order_to_hand_p90_h", "orders_pending_share",
+                "villager_km_per_parcel", "van_km", "van_cost_yuan", "courier_cost_per_parcel_yuan",
+                "subsidy_total_yuan", "public_cost_yuan", "stations_open_last_year")  # fmt: skip
 #: Compared too when an alternative simulates produce going up, or faults.
 PRODUCE_KPIS = ("produce_spoiled_share", "produce_spoiled_share_without_4pl", "matching_cost_yuan",
                 "produce_to_city_p90_h")  # fmt: skip
 FAULT_KPIS = ("parcels_held_by_faults", "village_days_cut_off")
 SWEEP_KPIS = ("coverage_share", "population_covered", "order_to_hand_p50_h", "order_to_hand_p90_h",
+              "orders_pending_share",
               "subsidy_total_yuan", "subsidy_per_covered_resident_yuan",
               "stations_open_last_year")  # fmt: skip
 

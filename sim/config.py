@@ -392,11 +392,15 @@ class Simulation(Section):
     """`days`: simulate only this many days (default: the whole horizon); `warmup_days` run before
     the horizon so the network is not empty at its start (their parcels are not counted);
     `engine`: `fast` (parcels as arrays) or `reference` (one SimPy process per parcel);
-    `replications`: independent runs with derived seeds, reported as mean and 95% CI."""
+    `replications`: independent runs with derived seeds, reported as mean and 95% CI;
+    `run_on_days`: after the horizon the run goes on without new orders until every parcel
+    ordered is picked up or returned, at most this many days (0: stop at the horizon's end, so
+    parcels still on their way are left out of the lead times)."""
 
     enabled: bool = True
     days: int | None = Field(default=None, ge=1, le=36_600)
     warmup_days: int = Field(default=7, ge=0, le=365)
+    run_on_days: int = Field(default=60, ge=0, le=365)
     engine: str = "fast"
     replications: int = Field(default=1, ge=1, le=1000)
 

@@ -39,6 +39,7 @@ from sim.events import (
 )
 from sim.model import Model
 from sim.pickup import BAYS_PER_STOP
+from sim.runon import RunOn, run_on
 from sim.station_state import StationState
 from sim.trips import assign_vans, cut_loads, legs_per_van, time_trips
 from sim.unload import StockPool, unload
@@ -49,13 +50,15 @@ from sim.warehouse import Sorter
 @dataclass(frozen=True)
 class RunInfo:
     """How a run went: route plans by the date they came into force, seconds spent planning
-    routes and simulating (planning excluded), parcels ordered in all (warm-up included), and
-    the produce that went up (`ProduceFlow.summary`; None when not simulated)."""
+    routes and simulating (planning excluded), parcels ordered in all (warm-up included), the
+    days it ran on past the horizon (`sim.runon`), and the produce that went up
+    (`ProduceFlow.summary`; None when not simulated)."""
 
     plans: dict[str, tuple]
     planning_s: float
     simulation_s: float
     parcels: int
+    run_on_days: int
     upstream: dict | None = None
 
 
@@ -132,6 +135,7 @@ class FastEngine:
         self.produce = ProduceFlow(model, seed) if sc.upstream.enabled else None
         self.faults = model.fault_plan(seed)
         self.trips_out: list[tuple] = []  # the county's trips of this departure, for backhaul
+        self.run_on = RunOn()
 
     # ---------------------------------------------------------------------------------- run
     def run(self) -> RunInfo:
@@ -140,11 +144,18 @@ class FastEngine:
         env.process(self._days(env))
         env.process(self._departures(env))
         env.run(until=self.m.end_h)
-        self._finish()
+        self._day_end(self.m.total_days - 1)
+        stop = run_on(env, self.m, lambda day: self.run_on.resolved(day, self.next_id))
+        self._finish(stop)
         planning = self.m.planner.planning_s - planned
         upstream = None if self.produce is None else self.produce.summary(self.m.points.county_names)
         return RunInfo(
-            self.plans_in_force, planning, time.perf_counter() - started - planning, self.next_id, upstream
+            self.plans_in_force,
+            planning,
+            time.perf_counter() - started - planning,
+            self.next_id,
+            round((stop - self.m.end_h) / 24.0),
+            upstream,
         )
 
     def _days(self, env: simpy.Environment):
@@ -198,7 +209,7 @@ class FastEngine:
         while True:
             depart = env.now
             cutoff = depart - sc.warehouses.cutoff_h
-            limit = min(depart + 24.0, self.m.end_h)  # no later trip reaches a point before
+            limit = min(depart + 24.0, self.m.resolve_h)  # no later trip reaches a point before
             due = normal = [index.due(day) for index in self.net.indexes]
             if self.faults is not None:
                 due = [self._fault_due(k, day, d) for k, d in enumerate(normal)]
@@ -221,7 +232,7 @@ class FastEngine:
                     waiting += sum(int((b <= depart).sum()) for _, b in self.riding_back[f])
                     self.bus.emit(Dispatched(c, depart, loaded, vans, len(back), waiting, held))
                 self._unload(c, limit)
-                if self.produce is not None:
+                if self.produce is not None and depart < self.m.end_h:  # produce: the horizon only
                     self.produce.collect(c, day, self.trips_out, counted=depart >= self.m.start_h)
             day += 1
             yield env.timeout(24.0)
@@ -389,10 +400,12 @@ class FastEngine:
         self.pool[c].forget_before(limit)
         arrive = now.arrive_h[now.drop]
         if out.accepted.all():
+            self.run_on.delivered(arrive, out.release)
             self.bus.emit(Delivered(p, arrive, out.release, out.returned, out.km))
             return
         a, r = out.accepted, ~out.accepted
         if a.any():
+            self.run_on.delivered(arrive[a], out.release[a])
             self.bus.emit(Delivered(p.take(a), arrive[a], out.release[a], out.returned[a], out.km[a]))
         refused, back = p.take(r), now.back_h[now.drop[r]]
         self.bus.emit(Refused(refused, arrive[r], back))
@@ -402,23 +415,22 @@ class FastEngine:
             self.riding_back[f].append((refused.take(mine), back[mine]))
 
     # ---------------------------------------------------------------------------------- end
-    def _finish(self) -> None:
-        """The last day's end, and where the parcels not yet at a point are."""
+    def _finish(self, stop_h: float) -> None:
+        """Where the parcels not yet at a point are when the run stops at `stop_h`."""
         m = self.m
-        self._day_end(m.total_days - 1)
         trunk, warehouse, van = [], [], []
         for f in range(m.n_fleets):
             inbound = ParcelBatch.concat_slices([x for pieces in self.inbound[f].values() for x in pieces])
-            arrived = inbound.hub_h < m.end_h
+            arrived = inbound.hub_h < stop_h
             trunk.append(inbound.take(~arrived))
             warehouse += [inbound.take(arrived), self.queue[f]]
             for parcels, back in self.riding_back[f]:
-                warehouse.append(parcels.take(back < m.end_h))
-                van.append(parcels.take(back >= m.end_h))
+                warehouse.append(parcels.take(back < stop_h))
+                van.append(parcels.take(back >= stop_h))
         van += [d.parcels for d in self.drops if d is not None]
 
         def placed(batches: list[ParcelBatch]) -> ParcelBatch:
             b = ParcelBatch.concat([x for x in batches if len(x)])
             return b.with_(dest=self.net.dest[b.point], ptype=self.net.ptype[b.point])
 
-        self.bus.emit(RunEnd(m.end_h, placed(trunk), placed(warehouse), placed(van)))
+        self.bus.emit(RunEnd(stop_h, placed(trunk), placed(warehouse), placed(van)))

@@ -94,6 +94,11 @@ class FaultPlan:
             for day in rng.integers(0, days, size=rng.poisson(o.rate_per_year * days / 365.0)).tolist():
                 outage[day : day + int(_days(rng, o.median_days, o.sigma, o.max_days, 1)[0]), c] = True
         blocked[:, :nv] |= cut_off | away
+        # On the days the run goes on past the horizon (`sim.runon`) roads are open, operators in
+        # and warehouses working (breakdowns go on: they belong to driving).
+        blocked, cut_off, away, outage = (
+            np.pad(x, ((0, model.run_on_days), (0, 0))) for x in (blocked, cut_off, away, outage)
+        )
         return cls(blocked, cut_off, away, outage, cfg.breakdowns.per_van_day, seed, stream, events)
 
     # ----------------------------------------------------------------------------- engines

@@ -10,6 +10,10 @@ type) pairs, so totals and per-county and per-type figures all come from the sam
 parcel counts when ordered within the horizon; its group is the point it was delivered to (or,
 still on its way at the end, the point serving it then). Figures are kept unrounded: rounding
 is for whoever writes them.
+
+Parcels are followed until the run stops, past the horizon when it runs on (`sim.runon`), so
+lead times are not censored; what describes operations (vans, backlogs, warehouse orders,
+station-days, stock at points) counts the horizon only.
 """
 
 from __future__ import annotations
@@ -92,16 +96,20 @@ class Kpi:
         *,
         start_h: float,
         end_h: float,
+        resolve_h: float | None = None,
         warmup_days: int,
         days: int,
         villager_speed_kmh: float,
         van_capacity: int,
         carriers: tuple[str, ...] = ("all",),
     ):
-        """`carriers`: names of the carriers (`ParcelBatch.carrier` indexes them)."""
+        """Parcels ordered from `start_h` to `end_h` are counted, and followed until `resolve_h`
+        (default `end_h`), the latest the run may stop at; `carriers`: names of the carriers
+        (`ParcelBatch.carrier` indexes them)."""
         self.points = points
         self.counties = len(points.county_names)
         self.start_h, self.end_h, self.warmup, self.days = start_h, end_h, warmup_days, days
+        self.resolve_h = end_h if resolve_h is None else resolve_h
         self.speed = villager_speed_kmh
         g = self.counties * TYPES
         self.available = LeadTimes(g)
@@ -113,7 +121,7 @@ class Kpi:
         self.villager_km = np.zeros(g)
         self.village_hand_sum = np.zeros(points.n_villages)  # order to hand, hours
         self.village_picked = np.zeros((TYPES, points.n_villages), dtype=np.int64)  # by point type
-        hours = int(np.ceil(end_h)) + 1
+        hours = int(np.ceil(self.resolve_h)) + 1
         self.point_arrivals_per_h = np.zeros(hours, dtype=np.int64)
         self.point_releases_per_h = np.zeros(hours, dtype=np.int64)
         self.sojourn_h = 0.0
@@ -156,7 +164,7 @@ class Kpi:
         np.add.at(self.warehouse_orders.ravel(), county[inside] * self.days + day[inside], 1)
 
     def on_dispatched(self, e: Dispatched) -> None:
-        if e.depart_h < self.start_h:
+        if not self.start_h <= e.depart_h < self.end_h:
             return
         self.held_by_faults[e.county] += e.held
         if self.backlog_at[e.county] == e.depart_h:  # another fleet of the county, same departure
@@ -166,7 +174,7 @@ class Kpi:
             self.backlog_at[e.county] = e.depart_h
 
     def on_trips(self, e: Trips) -> None:
-        if e.depart_h < self.start_h:
+        if not self.start_h <= e.depart_h < self.end_h:
             return
         v = self.van
         vans = len(e.route)
@@ -188,17 +196,17 @@ class Kpi:
         np.add.at(self.refused, self.group(e.parcels)[counted], 1)
 
     def on_delivered(self, e: Delivered) -> None:
-        p, arrive, release, end = e.parcels, e.arrive_h, e.release_h, self.end_h
+        p, arrive, release, end = e.parcels, e.arrive_h, e.release_h, self.resolve_h
         # Stock at points, over every parcel (warm-up ones too), for Little's law. (Masks are
         # made only when needed: most batches lie wholly within the horizon.)
         np.add.at(self.point_arrivals_per_h, arrive.astype(np.int64), 1)
         gone = release if release.max(initial=0) < end else release[release < end]
         np.add.at(self.point_releases_per_h, gone.astype(np.int64), 1)
-        if arrive.min(initial=end) >= self.start_h:
+        if arrive.min(initial=end) >= self.start_h and arrive.max(initial=0) < self.end_h:
             self.sojourn_h += float((release - arrive).sum())
             self.sojourn_n += len(arrive)
         else:
-            within = arrive >= self.start_h
+            within = (arrive >= self.start_h) & (arrive < self.end_h)
             self.sojourn_h += float((release[within] - arrive[within]).sum())
             self.sojourn_n += int(within.sum())
         self._station_days(p, arrive)
@@ -216,7 +224,7 @@ class Kpi:
 
     def _by_carrier(self, p: ParcelBatch, release: np.ndarray, returned: np.ndarray) -> None:
         kernels.tally_carriers(
-            p.carrier, p.order_h, release, returned, self.start_h, self.end_h, self.carrier_delivered,
+            p.carrier, p.order_h, release, returned, self.start_h, self.resolve_h, self.carrier_delivered,
             self.carrier_hand.hist, self.carrier_hand.total, EDGES_H, FINE_H, FINE_UNTIL_H,
         )  # fmt: skip
 
@@ -402,6 +410,7 @@ class Kpi:
                 "picked_up": picked,
                 "returned": returned,
                 "pending": ordered - picked - returned,
+                "pending_share": (ordered - picked - returned) / ordered if ordered else 0.0,
                 "refusals_at_full_point": int(self.refused[groups].sum()),
             },
             "order_to_available_h": self.available.summary(groups),

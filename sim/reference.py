@@ -38,6 +38,7 @@ from sim.events import (
 from sim.fast import RunInfo
 from sim.model import Model
 from sim.points import COMMUNITY_LOCKER, TOWNSHIP_POINT
+from sim.runon import RunOn, run_on
 from sim.station_state import StationState
 from sim.warehouse import Sorter
 
@@ -127,6 +128,7 @@ class ReferenceEngine:
         self.noise = lognormal_params(1.0, sc.couriers.travel_noise_cv)
         self.plans_in_force: dict[str, tuple] = {}
         self.faults = model.fault_plan(seed)
+        self.run_on = RunOn()
 
     def run(self) -> RunInfo:
         started, planned = time.perf_counter(), self.m.planner.planning_s
@@ -135,10 +137,16 @@ class ReferenceEngine:
         for f in range(self.m.n_fleets):
             env.process(self._departures(f))
         env.run(until=self.m.end_h)
-        self._finish()
+        self._day_end(self.m.total_days - 1)
+        stop = run_on(env, self.m, lambda day: self.run_on.resolved(day, len(self.parcels)))
+        self._finish(stop)
         planning = self.m.planner.planning_s - planned
         return RunInfo(
-            self.plans_in_force, planning, time.perf_counter() - started - planning, len(self.parcels)
+            self.plans_in_force,
+            planning,
+            time.perf_counter() - started - planning,
+            len(self.parcels),
+            round((stop - self.m.end_h) / 24.0),
         )
 
     # ------------------------------------------------------------------------ days, parcels
@@ -378,6 +386,7 @@ class ReferenceEngine:
                 if got:
                     release, returned, km = (np.array(col) for col in zip(*collected, strict=True))
                     stock += release.tolist()
+                    self.run_on.delivered(np.full(len(got), arrive), release)
                     self.bus.emit(Delivered(_batch(got), np.full(len(got), arrive), release, returned, km))
                 if refused:
                     at, home = np.full(len(refused), arrive), np.full(len(refused), back)
@@ -385,20 +394,19 @@ class ReferenceEngine:
         yield env.timeout(back - env.now)
 
     # ---------------------------------------------------------------------------------- end
-    def _finish(self) -> None:
-        m = self.m
-        self._day_end(m.total_days - 1)
+    def _finish(self, stop_h: float) -> None:
+        """Where the parcels not yet at a point are when the run stops at `stop_h`."""
         where = {"in_trunk": [], "at_warehouse": [], "in_van": []}
         for parcel in self.parcels:
             state = parcel.state
-            if state == "in_trunk" and parcel.hub < m.end_h:
+            if state == "in_trunk" and parcel.hub < stop_h:
                 state = "at_warehouse"
             elif state == "riding_back":
-                state = "at_warehouse" if parcel.ready < m.end_h else "in_van"
+                state = "at_warehouse" if parcel.ready < stop_h else "in_van"
             if state in where:
                 parcel.dest, parcel.ptype = (
                     int(self.net.dest[parcel.point]),
                     int(self.net.ptype[parcel.point]),
                 )
                 where[state].append(parcel)
-        self.bus.emit(RunEnd(m.end_h, *(_batch(where[s]) for s in ("in_trunk", "at_warehouse", "in_van"))))
+        self.bus.emit(RunEnd(stop_h, *(_batch(where[s]) for s in ("in_trunk", "at_warehouse", "in_van"))))

@@ -73,6 +73,7 @@ def kpi_observer(model: Model) -> Kpi:
         model.points,
         start_h=model.start_h,
         end_h=model.end_h,
+        resolve_h=model.resolve_h,
         warmup_days=model.warmup,
         days=model.days,
         villager_speed_kmh=sc.pickup.villager_speed_kmh,
@@ -128,6 +129,7 @@ def simulate(
             "simulated": False,
             "note": f"the {scenario.simulation.engine} engine models the downstream flow only",
         }
+    summary["run_on_days"] = info.run_on_days  # past the horizon, until every order was resolved
     names = model.points.county_names
     summary["route_plans"] = {
         since: {

@@ -105,6 +105,6 @@ def test_the_order_to_hand_line_gives_the_pending_share_beside_it():
     }
     lines = run_lines({"simulation": sim}, "joint")
     assert lines[0] == (
-        "order to hand: mean 30.0 h, p90 40.0 h (parcels picked up; 8.0% of orders still pending at the end "
-        "are not in them)"
+        "order to hand: mean 30.0 h, p90 40.0 h (parcels picked up; 8.0% of orders still pending when the "
+        "run stopped, at the horizon's end)"
     )

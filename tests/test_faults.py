@@ -66,6 +66,8 @@ def planned(days: int, **faults) -> FaultPlan:
 
 def trace_of(write, engine, plan, rows, days=4, base_h=2.0):
     model = Model(one_village_network(), one_station(write, engine, days, base_h), orders=scripted(rows))
+    for name in ("blocked", "cut_off", "away", "outage"):  # no closures on the days it runs on
+        setattr(plan, name, np.pad(getattr(plan, name), ((0, model.run_on_days), (0, 0))))
     model.fault_plan = lambda seed: plan
     trace, kpi = Trace(), kpi_observer(model)
     ENGINES[engine](model, 0, Bus([trace, kpi])).run()

@@ -100,7 +100,7 @@ def frontier_case(path: Path) -> None:
     figures = {"coverage_share": covered, "population_covered": covered * 54_000,
                "order_to_hand_p50_h": 110 - 0.5 * target, "order_to_hand_p90_h": 320 - 2.2 * target,
                "subsidy_total_yuan": 2000.0 * target, "subsidy_per_covered_resident_yuan": target / 10,
-               "stations_open_last_year": target}  # fmt: skip
+               "stations_open_last_year": target, "orders_pending_share": np.zeros(5)}  # fmt: skip
     for kpi in SWEEP_KPIS:
         table[kpi] = figures[kpi]
         table[f"{kpi}_ci_low"], table[f"{kpi}_ci_high"] = figures[kpi] * 0.97, figures[kpi] * 1.03

@@ -1,0 +1,101 @@
+"""Running on past the horizon (`sim.runon`): lead times of a short run are not censored, the
+operations counted are the horizon's, and both engines stop on the same midnight."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.engines import ENGINES
+from sim.events import Bus
+from sim.model import Model
+from sim.network import build_network
+from sim.replicate import kpi_observer
+from sim.runon import RunOn
+from tests.test_sim import PRESSURE, assert_same_kpis, small
+
+
+def test_resolved_only_when_every_parcel_reached_a_point_before_the_day_and_left_it():
+    r = RunOn()
+    r.delivered(np.array([10.0, 30.0]), np.array([20.0, 40.0]))  # days 0 and 1, gone by 40 h
+    assert not r.resolved(1, 2)  # the second parcel reached its point on day 1
+    assert r.resolved(2, 2)  # by 48 h both arrived (10 h, 30 h) and left (20 h, 40 h)
+    assert not r.resolved(2, 3)  # a third parcel never arrived
+    r.delivered(np.array([47.0]), np.array([50.0]))  # arrived on day 1, collected after midnight
+    assert not r.resolved(2, 3) and r.resolved(3, 3)
+    r.delivered(np.array([]), np.array([]))  # nothing: nothing changes
+    assert r.resolved(3, 3)
+
+
+def _run(loaded, engine="fast"):
+    model = Model(build_network(loaded), loaded.scenario)
+    kpi = kpi_observer(model)
+    info = ENGINES[engine](model, 1, Bus([kpi])).run()
+    return model, kpi, info
+
+
+@pytest.fixture(scope="module")
+def censored_and_not(tmp_path_factory):
+    """The same 10 days stopped at the horizon's end, and run on until resolved."""
+    folder = tmp_path_factory.mktemp("runon")
+
+    def write(name, text):
+        path = folder / name
+        path.write_text(text)
+        return path
+
+    out = {}
+    for days in (0, 60):
+        loaded = small(write, f"simulation.run_on_days={days}", "simulation.warmup_days=3", days=10)
+        out[days] = _run(loaded)
+    return out
+
+
+def test_a_short_run_counts_its_slowest_parcels_when_it_runs_on(censored_and_not):
+    (_, cut, cut_info), (model, full, info) = censored_and_not[0], censored_and_not[60]
+    assert cut_info.run_on_days == 0 and 0 < info.run_on_days < 60
+    pending = {k: sum(int(k_.state[s].sum()) for s in ("waiting_at_point", "in_van", "at_warehouse", "in_trunk"))
+               for k, k_ in (("cut", cut), ("full", full))}  # fmt: skip
+    assert pending["cut"] > 0 and pending["full"] == 0  # censored at the horizon; every order resolved
+    assert int(full.state["picked_up"].sum()) + int(full.state["returned"].sum()) == int(
+        full.ordered_by_county.sum()
+    )
+    # Same orders; every parcel picked up before the horizon's end has the same lead time in both,
+    # so the run-on histogram holds the censored one bin by bin, plus the slow parcels it left out.
+    assert int(cut.ordered_by_county.sum()) == int(full.ordered_by_county.sum())
+    assert (full.in_hand.hist >= cut.in_hand.hist).all()
+    groups = full.groups_where()
+    assert full.in_hand.summary(groups)["mean_h"] > cut.in_hand.summary(groups)["mean_h"]
+    assert full.in_hand.summary(groups)["p90_h"] > cut.in_hand.summary(groups)["p90_h"]
+
+
+def test_operations_are_counted_over_the_horizon_only(censored_and_not):
+    (_, cut, _), (_, full, _) = censored_and_not[0], censored_and_not[60]
+    assert full.van == cut.van  # vans that left after the horizon are not the horizon's cost
+    assert full.backlog == cut.backlog
+    np.testing.assert_array_equal(full.warehouse_orders, cut.warehouse_orders)
+    np.testing.assert_array_equal(full.station_day_counts, cut.station_day_counts)
+
+
+def test_run_on_stops_at_its_limit_and_still_reconciles(write):
+    # Slow pickups at township points (no station): one day is not enough to resolve everything.
+    loaded = small(write, "stations.rural.target=0", "pickup.township_point.base_h=200",
+                   "simulation.run_on_days=1", "simulation.warmup_days=2", days=6)  # fmt: skip
+    model, kpi, info = _run(loaded)
+    assert info.run_on_days == 1
+    states = {s: int(v.sum()) for s, v in kpi.state.items()}
+    assert states["waiting_at_point"] > 0
+    assert sum(states.values()) == int(kpi.ordered_by_county.sum())
+
+
+def test_both_engines_run_on_to_the_same_midnight_with_the_same_counts(write):
+    loaded = small(write, *PRESSURE, "simulation.warmup_days=2", days=8, villages=40)
+    network = build_network(loaded)
+    model = Model(network, loaded.scenario)
+    runs = []
+    for name in ("fast", "reference"):
+        kpi = kpi_observer(model)
+        runs.append((kpi, ENGINES[name](model, 1, Bus([kpi])).run()))
+    (fast, fast_info), (ref, ref_info) = runs
+    assert fast_info.run_on_days == ref_info.run_on_days > 0
+    assert_same_kpis(fast, ref)
