@@ -43,6 +43,7 @@ from sim.scenario import load_scenario
 ROOT = Path(__file__).resolve().parents[2]
 LISHUI = ROOT / "scenarios" / "lishui-2018.yaml"
 BASELINE = "588c506"  # main before the engine-core issue (10)
+BEFORE_RIGHT_ANSWERS = "2079814"  # main before issue 20 (run on past the horizon, plans per year, ...)
 OLD_YEAR = """
 import resource, sys
 from sim.scenario import load_scenario
@@ -77,14 +78,14 @@ def _one_year(seed: int) -> dict:
     }
 
 
-def _baseline_year(tmp: Path) -> tuple[float, int, float] | None:
-    """(simulation s, parcels, peak MB) of the `BASELINE` engine on the same year, or None
+def _baseline_year(tmp: Path, commit: str = BASELINE) -> tuple[float, int, float] | None:
+    """(simulation s, parcels, peak MB) of the engine at `commit` on the same year, or None
     when git or the commit is not at hand."""
     if shutil.which("git") is None:
         return None
-    tree = tmp / "baseline"
+    tree = tmp / f"baseline-{commit}"
     made = subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), BASELINE], capture_output=True
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit], capture_output=True
     )
     if made.returncode:
         return None
@@ -131,6 +132,14 @@ def test_lishui_one_year(benchmark, tmp_path):
         print(
             f"  baseline engine ({BASELINE}) in the same session: {old_s:.1f} s for {old_parcels:,} parcels, "
             f"peak {old_mb:,.0f} MB: this engine is {old_s / run['simulation_s']:.2f}x as fast (target 4x)"
+        )
+    before = _baseline_year(tmp_path, BEFORE_RIGHT_ANSWERS)
+    if before is not None:  # issue 20: running on past the horizon and the new rules cost time
+        ratio = run["simulation_s"] / before[0]
+        benchmark.extra_info.update(before_issue_20_s=before[0], issue_20_ratio=ratio)
+        print(
+            f"  main before issue 20 ({BEFORE_RIGHT_ANSWERS}) in the same session: {before[0]:.1f} s for "
+            f"{before[1]:,} parcels: this run takes {ratio:.2f}x its time (target <= 1.3x)"
         )
     assert peak < 1024
 
