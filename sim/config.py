@@ -131,8 +131,9 @@ class Couriers(Section):
     township points daily. Cost: `cost_per_km` + `cost_per_hour` yuan, the hours being the
     vans' hours on the road (`cost_basis: road_hours`) or a whole shift (`shift_h`) for every
     van that leaves (`van_days`), plus `cost_per_van_day` for every van that leaves. PyVRP searches
-    `route_search_iterations` per county and network (a count, not a time, so that plans are
-    the same on every machine; about a second for a Lishui county).
+    `route_search_iterations` per county and network, split among its day patterns (at least
+    300 each): a count, not a time, so that plans are the same on every machine (a few seconds
+    for a Lishui county).
 
     `carriers` (name -> market share): each parcel is carried by one, drawn by share. `mode`:
     `joint` (共同配送: one pooled fleet per county plans routes for every carrier's parcels) or

@@ -163,7 +163,7 @@ class FastEngine:
         for day in range(m.total_days):
             if day:
                 self._day_end(day - 1)
-            if day == 0 or self.state.changes_on(day):
+            if day == 0 or self.state.changes_on(day) or self.m.replans_on(day):  # a new plan year
                 self._network(day)
             if self.produce is not None:
                 self.produce.offer(day, self.net.rural_open)
@@ -210,6 +210,9 @@ class FastEngine:
             depart = env.now
             cutoff = depart - sc.warehouses.cutoff_h
             limit = min(depart + 24.0, self.m.resolve_h)  # no later trip reaches a point before
+            self.net = self.net.on(day)  # the routes of the day's pattern
+            counties = np.arange(self.n + 1)
+            self.first_route = [np.searchsorted(i.route_county, counties) for i in self.net.indexes]
             due = normal = [index.due(day) for index in self.net.indexes]
             if self.faults is not None:
                 due = [self._fault_due(k, day, d) for k, d in enumerate(normal)]

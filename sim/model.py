@@ -10,7 +10,7 @@ shelves so that the horizon does not start empty). After `end_h` nobody orders; 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from sim.batch import ParcelBatch
 from sim.config import Warehouses
-from sim.courier import CountyRoutes, RouteIndex, RoutePlanner
+from sim.courier import CountyRoutes, DailyRoutes, RouteIndex, RoutePlanner
 from sim.demand import day_factors, draw_orders
 from sim.events import DayEnd, YearEnd
 from sim.faults import FaultPlan
@@ -59,8 +59,10 @@ class Streams:
 class DayNetwork:
     """The station network in force on a day: open village stations (`rural_open`) and
     community stations per seat (`community_open`), each demand point's stop and point type
-    (`dest`, `ptype`), each bay's capacity, the route plans per fleet (`Model.fleet_of`) and
-    their look-up tables per fleet of a county (`RoutePlanner.plans`)."""
+    (`dest`, `ptype`), each bay's capacity (the plan year's shelves), the route plans per
+    fleet (`Model.fleet_of`; every day pattern of the period) and the look-up tables per fleet
+    of a county of the day it was made for (`RoutePlanner.plans`). `on(day)` is the network
+    with `plans` and `indexes` of the day's pattern: what the vans drive that day."""
 
     rural_open: np.ndarray
     community_open: np.ndarray
@@ -69,6 +71,12 @@ class DayNetwork:
     capacity: np.ndarray
     plans: tuple[CountyRoutes, ...]
     indexes: tuple[RouteIndex, ...]
+    daily: DailyRoutes
+
+    def on(self, day: int) -> DayNetwork:
+        """The network with the routes vans drive on simulation `day`."""
+        plans, indexes = self.daily.on(day)
+        return replace(self, plans=plans, indexes=indexes)
 
 
 #: Where a run's parcels come from: (model, day, community stations open per seat, first id,
@@ -142,19 +150,49 @@ class Model:
             p.households * scenario.demand.parcels_per_household_day,
             scenario.pickup.community_parcels_per_day,
         )
-        # Plan for a busy day (90th percentile of the season), not an average one.
-        self.busy_daily = self.rate_each * np.maximum(p.community, 1) * float(np.percentile(self.factors, 90))
-        self.pickups = PickupModel(scenario.pickup, p, self.busy_daily)
+        # Plans (routes, fleets, shelves) are made on 1 January of each year (the first year
+        # at the run's start, warm-up included) for a busy day of that year.
+        self.first_year = scenario.horizon.start.year
+        self._busy: dict[int, np.ndarray] = {}
+        self._pickups: dict[int, PickupModel] = {}
+        self.busy_daily = self.busy_daily_of(self.first_year)
+        self.pickups = self.pickups_of(self.first_year)
         self.planner = RoutePlanner(
             p,
-            self.busy_daily,
-            self.pickups.shelf,
+            self.busy_daily_of,
+            lambda year: self.pickups_of(year).shelf,
             network.distances,
             network.region.counties["circuity"].to_numpy(dtype=float),
             scenario.couriers,
             seed=scenario.seed,
             cache_dir=cache_dir,
+            first_year=self.first_year,
         )
+
+    def plan_year(self, day: int) -> int:
+        """The year whose plans are in force on `day` (warm-up days belong to the first)."""
+        return max(self.date(day).year, self.first_year)
+
+    def replans_on(self, day: int) -> bool:
+        """Whether plans are made again on `day`: 1 January of each year after the first."""
+        return day > 0 and self.plan_year(day) != self.plan_year(day - 1)
+
+    def busy_daily_of(self, year: int) -> np.ndarray:
+        """Parcels per demand point on a busy day of plan `year`: its rate at the 90th
+        percentile of that calendar year's day factors (growth, seasons, weekdays; the first
+        year's from the run's first warm-up day), whatever part of the year is simulated."""
+        if year not in self._busy:
+            first = self.first_date if year == self.first_year else date(year, 1, 1)
+            factors = day_factors(self.scenario.demand, first, (date(year, 12, 31) - first).days + 1)
+            busy = float(np.percentile(factors, 90))
+            self._busy[year] = self.rate_each * np.maximum(self.points.community, 1) * busy
+        return self._busy[year]
+
+    def pickups_of(self, year: int) -> PickupModel:
+        """The pickup model whose shelves are sized for plan `year` (`busy_daily_of`)."""
+        if year not in self._pickups:
+            self._pickups[year] = PickupModel(self.scenario.pickup, self.points, self.busy_daily_of(year))
+        return self._pickups[year]
 
     def streams(self, seed: int) -> Streams:
         def rng(*k: int) -> np.random.Generator:
@@ -205,11 +243,15 @@ class Model:
         return self.first_date + timedelta(days=day)
 
     def network_on(self, state: StationState, day: int) -> DayNetwork:
-        """The network `state` has on `day` (route plans made on first use, then kept)."""
+        """The network `state` has on `day`, with the plans of `day`'s plan year (made on first
+        use, then kept; repairs after closures start from the year's own plans)."""
         rural, community = state.rural_open(day), state.community_open(day)
         dest, ptype = self.points.destinations(rural, community)
-        plans, indexes = self.planner.plans(dest, ptype, community, state.route_base)
-        return DayNetwork(rural, community, dest, ptype, self.pickups.bay_capacity(community), plans, indexes)
+        year = self.plan_year(day)
+        base = state.route_base.setdefault(year, {})
+        plans, daily = self.planner.plans(dest, ptype, community, base, year=year)
+        capacity = self.pickups_of(year).bay_capacity(community)
+        return DayNetwork(rural, community, dest, ptype, capacity, plans, daily.on(day)[1], daily)
 
     def day_end_events(self, day: int, net: DayNetwork) -> list:
         """What to tell observers when `day` is over: its end, and the year's when it was the

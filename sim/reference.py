@@ -155,7 +155,7 @@ class ReferenceEngine:
         for day in range(m.total_days):
             if day:
                 self._day_end(day - 1)
-            if day == 0 or self.state.changes_on(day):
+            if day == 0 or self.state.changes_on(day) or self.m.replans_on(day):  # a new plan year
                 self._network(day)
             batch, _ = m.orders(m, day, self.net.community_open, len(self.parcels), self.streams)
             self.bus.emit(Ordered(day, batch))
@@ -249,7 +249,8 @@ class ReferenceEngine:
 
     def _dispatch(self, f: int, day: int, depart: float, cutoff: float) -> None:
         cfg = self.m.scenario.couriers
-        plan, index = self.net.plans[f], self.net.indexes[f % self.m.fleets_per_county]
+        net = self.net.on(day)  # the routes of the day's pattern
+        plan, index = net.plans[f], net.indexes[f % self.m.fleets_per_county]
         where = {}  # matrix index -> (route, position)
         for r, route in enumerate(plan.routes):
             for k, m in enumerate(route.tolist()):

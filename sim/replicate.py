@@ -57,6 +57,7 @@ def routes_of_day(model: Model, plans: dict[str, tuple], day: int) -> tuple[tupl
     out = []
     for f, plan in enumerate(in_force):
         c = int(model.fleet_county[f])
+        plan = plan.on(day)  # the routes of the day's pattern
         due = plan.due(day)
         for route in plan.routes:
             stops = route[due[route]]
@@ -133,8 +134,10 @@ def simulate(
     names = model.points.county_names
     summary["route_plans"] = {
         since: {
-            "vans": int(sum(int(p.vans.sum()) for p in plans)),
-            "routes": int(sum(len(p.routes) for p in plans)),
+            # Each fleet's busiest day of the visit period; planned km: a day's mean.
+            "vans": int(sum(int(p.per_day()[1].max(initial=0)) for p in plans)),
+            "routes": int(sum(int(p.per_day()[0].max(initial=0)) for p in plans)),
+            "km_per_day": float(sum(float(p.per_day()[2].mean()) for p in plans)),
             "counties_over_fleet_or_shift": sorted(
                 {names[model.fleet_county[f]] for f, p in enumerate(plans) if not p.feasible}
             ),

@@ -247,7 +247,7 @@ def june(tmp_path_factory):
         "horizon: {start: 2018-06-01, days: 20}\nsimulation: {warmup_days: 3}\n"
         # stations beyond 20 minutes visited every third day: some produce cannot wait
         "couriers: {frequency: [{max_minutes: 60, every_days: 1}, {every_days: 3}]}\n"
-        "pickup: {shelf_days: 0, station_capacity: 400}\n"
+        "pickup: {shelf_days: 0, station_capacity: 1000}\n"  # shelves that let them wait three days
     )
     out = {}
     for name, sets in (("off", []), ("on", ["upstream.enabled=true"]),
