@@ -26,6 +26,7 @@ from sim.network import Network, build_network
 from sim.points import POINT_TYPES
 from sim.programme import Programme
 from sim.scenario import LoadedScenario
+from sim.trips import ShiftCheck
 from sim.upstream import ledger_rows, operators_share_yuan, public_cost
 
 
@@ -102,13 +103,15 @@ def simulate(
         )
     kpi, state = kpi_observer(model), model.stations()
     programme = Programme(model, state, seed, kpi.warehouse_orders)
-    bus = Bus([kpi, programme, *observers])
+    shift = ShiftCheck(scenario.couriers.shift_h, model.start_h, model.end_h)
+    bus = Bus([kpi, programme, shift, *observers])
     info = ENGINES[scenario.simulation.engine](model, seed, bus, progress=progress, stations=state).run()
     c, payer = scenario.couriers, scenario.upstream.matching_payer
     summary = kpi.summary(
         cost_per_km=c.cost_per_km, cost_per_hour=c.cost_per_hour, shift_h=c.shift_h, cost_basis=c.cost_basis,
         cost_per_van_day=c.cost_per_van_day, matching_yuan=operators_share_yuan(info.upstream, payer),
     )  # fmt: skip
+    summary["vans"].update(shift.summary())  # trips longer than the shift (they still run)
     delivered = summary["total"]["parcels"]["delivered"]
     result = programme.result(parcels_delivered=delivered)
     summary["subsidies"], summary["stations_survival"] = result.subsidies, result.survival
@@ -138,6 +141,9 @@ def simulate(
             "vans": int(sum(int(p.per_day()[1].max(initial=0)) for p in plans)),
             "routes": int(sum(int(p.per_day()[0].max(initial=0)) for p in plans)),
             "km_per_day": float(sum(float(p.per_day()[2].mean()) for p in plans)),
+            # Planned routes (any day of the period) longer than the shift, and the longest.
+            "routes_over_shift": int(sum(int((p.route_minutes > 60 * c.shift_h).sum()) for p in plans)),
+            "longest_route_h": max((float(p.route_minutes.max(initial=0)) / 60 for p in plans), default=0.0),
             "counties_over_fleet_or_shift": sorted(
                 {names[model.fleet_county[f]] for f, p in enumerate(plans) if not p.feasible}
             ),

@@ -14,6 +14,7 @@ Rules:
   `service_min_per_stop` + `service_min_per_parcel` x the parcels it carries for that stop
   (those the point refuses included: the courier handles them too), then drives on; after the
   last stop it drives home. Times are summed leg, service, leg, ... in that order.
+- A trip longer than `shift_h` still runs to its end; `ShiftCheck` counts such trips.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 
 from sim import kernels
 from sim.config import Couriers
+from sim.events import Trips
 
 
 def assign_vans(planned: np.ndarray, needed: np.ndarray, available: int) -> np.ndarray:
@@ -139,3 +141,33 @@ def time_trips(
         km=driven,
         back_h=depart_h + total / 60.0,
     )
+
+
+class ShiftCheck:
+    """Observer of the engines' `Trips`: van trips (depot to depot) longer than the shift,
+    `shift_h`, among those that left in the horizon [`start_h`, `end_h`). Such trips still run
+    to the end (nothing is cut short); they are counted and their hours past the shift summed."""
+
+    def __init__(self, shift_h: float, start_h: float, end_h: float):
+        self.shift_min, self.start_h, self.end_h = 60.0 * shift_h, start_h, end_h
+        self.trips = self.over = 0
+        self.minutes_over = self.longest_min = 0.0
+
+    def on_trips(self, e: Trips) -> None:
+        if not self.start_h <= e.depart_h < self.end_h:
+            return
+        over = e.minutes > self.shift_min
+        self.trips += len(e.minutes)
+        self.over += int(over.sum())
+        self.minutes_over += float((e.minutes[over] - self.shift_min).sum())
+        self.longest_min = max(self.longest_min, float(e.minutes.max(initial=0.0)))
+
+    def summary(self) -> dict[str, float | int]:
+        """`trips_over_shift` (count and share of the trips), `hours_over_shift` (summed past
+        the shift) and `longest_trip_h`."""
+        return {
+            "trips_over_shift": self.over,
+            "trips_over_shift_share": self.over / self.trips if self.trips else 0.0,
+            "hours_over_shift": self.minutes_over / 60.0,
+            "longest_trip_h": self.longest_min / 60.0,
+        }

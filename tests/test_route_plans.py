@@ -16,7 +16,7 @@ from sim.engines import ENGINES
 from sim.events import Bus, Delivered, Trips
 from sim.model import Model
 from sim.network import Network, build_network
-from sim.replicate import kpi_observer
+from sim.replicate import kpi_observer, simulate
 from sim.scenario import load_scenario
 from tests.test_sim import assert_same_kpis, both, small
 
@@ -216,3 +216,23 @@ def test_each_stop_is_due_once_every_few_days_and_the_days_carry_about_the_same_
     for d in range(7):
         xy = model.points.stop_xy[plan.stops[plan.due(d)[1:] & remote]]
         assert len(xy) == 5 and np.ptp(xy, axis=0).max() < 5000
+
+
+# ------------------------------------------------------------------- item 8: the shift limit
+
+
+def test_routes_and_trips_longer_than_the_shift_are_reported(write):
+    """Three villages 160 km out (320 minutes each way at 30 km/h): no route reaches them within
+    a 10-hour shift. Their route is planned anyway and reported, and every day's trip to them
+    runs and is counted as over the shift."""
+    network = county([(12, 30, 6), (160, 90, 3)])
+    path = write("k.yaml", "name: k\nregion: small\nhorizon: {start: 2018-01-01, days: 7}\n")
+    sets = ["simulation.warmup_days=2", "couriers.travel_noise_cv=0", "couriers.frequency=[{every_days: 1}]"]
+    run = simulate(network, load_scenario(path, sets), 1)
+    plans = run.summary["route_plans"]["2017-12-30"]
+    assert plans["routes_over_shift"] == 1 and plans["longest_route_h"] > 640 / 60
+    assert plans["counties_over_fleet_or_shift"] == ["K"]
+    vans = run.summary["vans"]
+    assert vans["trips_over_shift"] == 7  # one a day, to the far villages
+    assert vans["trips_over_shift_share"] == 7 / vans["routes_driven"]
+    assert vans["longest_trip_h"] > 640 / 60 and vans["hours_over_shift"] > 7 * (640 / 60 - 10)
