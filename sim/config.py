@@ -13,7 +13,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Hour = Annotated[float, Field(ge=0, le=24)]
 Positive = Annotated[float, Field(gt=0)]
@@ -136,8 +136,13 @@ class Couriers(Section):
     for a Lishui county).
 
     `carriers` (name -> market share): each parcel is carried by one, drawn by share. `mode`:
-    `joint` (共同配送: one pooled fleet per county plans routes for every carrier's parcels) or
-    `separate` (each carrier its own fleet, routes, sorting line and its share of each shelf)."""
+    `joint` (共同配送: one pooled fleet per county plans routes for every carrier's parcels),
+    `separate` (each carrier its own fleet, routes, sorting line and its share of each shelf) or
+    `township` (what existed before joint distribution, "brands to the township, postal to the
+    villages": each carrier its own fleet and sorting line; `village_carrier`'s fleet (China
+    Post) calls at the village stations, with their whole shelves, and at the township points;
+    every other carrier's fleet calls only at township points and lockers, and its parcels for
+    a village with a station wait at the village's township point, where villagers collect them)."""
 
     departure_h: Hour = 8.0
     vans_per_county: int = Field(default=150, ge=1, le=10_000)
@@ -156,8 +161,9 @@ class Couriers(Section):
         Frequency(every_days=7),
     )
     route_search_iterations: int = Field(default=2000, ge=1, le=1_000_000)
-    mode: Literal["joint", "separate"] = "joint"
+    mode: Literal["joint", "separate", "township"] = "joint"
     carriers: dict[str, Carrier] = Field(default_factory=lambda: {"all": Carrier(share=1.0)}, min_length=1)
+    village_carrier: str = "postal"
 
     @field_validator("carriers")
     @classmethod
@@ -169,9 +175,25 @@ class Couriers(Section):
             raise ValueError("at most 100 carriers")
         return value
 
+    @model_validator(mode="after")
+    def _village_carrier_is_a_carrier(self) -> Couriers:
+        if self.mode == "township" and self.village_carrier not in self.carriers:
+            raise ValueError(
+                f"village_carrier {self.village_carrier!r} is not one of couriers.carriers "
+                f"({', '.join(self.carriers)}): township mode needs the carrier that serves the villages"
+            )
+        return self
+
+    def serves_villages(self) -> tuple[bool, ...]:
+        """Per fleet of a county (`fleets` order): whether it calls at village stations. Every
+        fleet does, but in township mode only `village_carrier`'s."""
+        if self.mode != "township":
+            return (True,) * len(self.fleets())
+        return tuple(name == self.village_carrier for name in self.carriers)
+
     def fleets(self) -> tuple[tuple[float, int], ...]:
         """(share of parcels, vans) of each county's fleets: one pooled fleet in joint mode,
-        one per carrier (in `carriers` order) in separate mode."""
+        one per carrier (in `carriers` order) in separate and township modes."""
         if self.mode == "joint":
             return ((1.0, self.vans_per_county),)
         return tuple(

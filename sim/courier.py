@@ -29,7 +29,7 @@ from pyvrp.stop import MaxIterations
 
 from geo.distance import DistanceModel
 from sim.config import Couriers
-from sim.points import Points
+from sim.points import TOWNSHIP_POINT, VILLAGE_STATION, Points
 
 #: PyVRP works in integers: metres and tenths of a minute.
 DECIMINUTES = 10
@@ -348,7 +348,7 @@ def _key(xy, is_station, daily, description, circuity, cfg: Couriers, seed) -> s
     h = hashlib.sha256()
     for a in (xy, is_station.astype(float), daily):
         h.update(np.ascontiguousarray(a, dtype=float).tobytes())
-    settings = cfg.model_dump_json(exclude={"mode", "carriers"})  # a fleet's own settings
+    settings = cfg.model_dump_json(exclude={"mode", "carriers", "village_carrier"})  # a fleet's own
     h.update(repr((CACHE_VERSION, description, circuity, settings, seed)).encode())
     return h.hexdigest()[:32]
 
@@ -485,11 +485,28 @@ class RouteIndex:
         return self.routed & ((day + self.phase) % self.every == 0)
 
 
+def fleet_destinations(
+    points: Points, dest: np.ndarray, ptype: np.ndarray, serves_villages: tuple[bool, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stop and point type of every demand point for each fleet of a county (arrays of
+    (fleets, points)): the network's (`Points.destinations`) for a fleet that calls at village
+    stations; for one that does not (`Couriers.serves_villages`, township mode), a village
+    station's parcels go to its village's township express point."""
+    station = ptype == VILLAGE_STATION
+    town_stop = (points.n_villages + points.township).astype(dest.dtype)
+    mine = np.where(station, town_stop, dest).astype(dest.dtype)
+    mine_type = np.where(station, TOWNSHIP_POINT, ptype).astype(ptype.dtype)
+    dests = np.stack([dest if v else mine for v in serves_villages])
+    ptypes = np.stack([ptype if v else mine_type for v in serves_villages])
+    return dests, ptypes
+
+
 class DailyRoutes:
     """Every fleet's routes day by day for one set of plans (per fleet, `Model.fleet_of`
     order): `on(day)` gives the plans cut to the day's pattern (`CountyRoutes.on`) and their
     look-up tables per fleet of a county, made on first use for each day of the period and
-    kept (their travel matrices shared)."""
+    kept (their travel matrices shared). `dest`, `ptype`: (fleets of a county, demand points),
+    each fleet's stops and point types (`fleet_destinations`)."""
 
     def __init__(
         self,
@@ -513,7 +530,7 @@ class DailyRoutes:
             indexes = []
             for k in range(g):
                 index = RouteIndex.of(
-                    plans[k::g], self.dest, self.ptype, self.points.county, n_stops, like=self._like[k]
+                    plans[k::g], self.dest[k], self.ptype[k], self.points.county, n_stops, like=self._like[k]
                 )
                 if self._like[k] is None:
                     self._like[k] = index
@@ -527,9 +544,11 @@ class RoutePlanner:
     carrier) for the stations open, planned on first use for each distinct network (open
     village stations and community stations per seat) and plan year, and kept.
 
-    Stops are the open village stations and every township seat; each stop is planned for a
-    busy day's parcels of the plan year (`busy_daily(year)` per demand point) and each village
-    station's shelf of that year (`shelf(year)`). A county whose stops are a subset of those
+    Stops are the open village stations (for the fleets that call there, `fleet_destinations`)
+    and every township seat; each stop is planned for a busy day's parcels of the plan year
+    (`busy_daily(year)` per demand point) and each village station's shelf of that year
+    (`shelf(year)`; a carrier's own fleet its share of it, the village carrier in township mode
+    all of it). A county whose stops are a subset of those
     PyVRP last planned for it in the run and year (`base`: stations closed, none opened) gets
     that plan repaired (`without_stops`), not a new search. What a run's repairs start from is
     the run's own (held by its `StationState`), so runs sharing a planner never see each other's
@@ -552,6 +571,7 @@ class RoutePlanner:
         self.distances, self.circuity, self.cfg = distances, circuity, cfg
         self.seed, self.cache_dir, self.first_year = seed, cache_dir, first_year
         self.fleets = cfg.fleets()
+        self.serves_villages = cfg.serves_villages()
         self._fleet_cfg = [cfg.model_copy(update={"vans_per_county": vans}) for _, vans in self.fleets]
         self.planning_s = 0.0
         self.on_county: Callable[[int, int], None] | None = None  # (counties planned, of), for progress
@@ -572,9 +592,9 @@ class RoutePlanner:
     ) -> tuple[tuple[CountyRoutes, ...], DailyRoutes]:
         """Plans per fleet (county by county, each county's fleets in `Couriers.fleets` order)
         and their routes day by day (`DailyRoutes`), for demand points served at stops `dest` as
-        point types `ptype` (`Points.destinations`), with `community_open` stations per seat, in
-        plan `year` (default: the first). `base` (updated): per fleet, the plan PyVRP last made
-        in this run and year."""
+        point types `ptype` (`Points.destinations`; each fleet's own by `fleet_destinations`),
+        with `community_open` stations per seat, in plan `year` (default: the first). `base`
+        (updated): per fleet, the plan PyVRP last made in this run and year."""
         base = {} if base is None else base
         year = self.first_year if year is None else year
         n = len(self.points.county_names) * len(self.fleets)
@@ -583,8 +603,9 @@ class RoutePlanner:
         if key not in self._plans:
             start = time.perf_counter()
             after = dict(base)
-            plans = self._plan(dest, community_open, after, year)
-            daily = DailyRoutes(plans, dest, ptype, self.points, len(self.fleets))
+            dests, ptypes = fleet_destinations(self.points, dest, ptype, self.serves_villages)
+            plans = self._plan(dests, community_open, after, year)
+            daily = DailyRoutes(plans, dests, ptypes, self.points, len(self.fleets))
             self._plans[key] = (plans, daily), after
             self.planning_s += time.perf_counter() - start
         found, after = self._plans[key]
@@ -592,25 +613,32 @@ class RoutePlanner:
         return found
 
     def _plan(
-        self, dest: np.ndarray, community_open: np.ndarray, base: dict[int, CountyRoutes], year: int
+        self, dests: np.ndarray, community_open: np.ndarray, base: dict[int, CountyRoutes], year: int
     ) -> tuple[CountyRoutes, ...]:
+        """`dests`: each fleet's stop per demand point (`fleet_destinations`)."""
         p, n_stops = self.points, len(self.points.stop_xy)
         per_station = np.where(p.community > 0, community_open[p.township] / np.maximum(p.community, 1), 1.0)
-        daily = np.bincount(dest, weights=self.busy_daily(year) * per_station, minlength=n_stops)
+        weights = self.busy_daily(year) * per_station
+        daily, active = [], []
+        for dest in dests:  # per fleet of a county: its stops and their parcels
+            daily.append(np.bincount(dest, weights=weights, minlength=n_stops))
+            on = np.zeros(n_stops, dtype=bool)
+            on[dest] = True
+            on[p.n_villages :] = True  # township points are always served
+            active.append(on)
         shelves = self.shelf(year)
-        active = np.zeros(n_stops, dtype=bool)
-        active[dest] = True
-        active[p.n_villages :] = True  # township points are always served
         plans = []
         for c in range(len(p.county_names)):
             if self.on_county is not None:
                 self.on_county(c, len(p.county_names))
-            stops = np.flatnonzero(active & (p.stop_county == c))
-            is_station = stops < p.n_villages
             for k, (share, vans) in enumerate(self.fleets):
-                # A carrier's own fleet plans for its share of the parcels and of each shelf.
+                stops = np.flatnonzero(active[k] & (p.stop_county == c))
+                is_station = stops < p.n_villages
+                # A carrier's own fleet plans for its share of the parcels and of each shelf (in
+                # township mode the village carrier's is the stations' only fleet: all of it).
                 f, cfg = c * len(self.fleets) + k, self._fleet_cfg[k]
-                parcels, shelf = daily[stops] * share, shelves[stops[is_station]] * share
+                shelf_share = 1.0 if self.cfg.mode == "township" else share
+                parcels, shelf = daily[k][stops] * share, shelves[stops[is_station]] * shelf_share
                 last = base.get(f)
                 if last is not None and len(stops) < len(last.stops) and np.isin(stops, last.stops).all():
                     plans.append(without_stops(last, stops, is_station, parcels, cfg, shelf))

@@ -244,7 +244,7 @@ class FastEngine:
         """`due` (per demand point, for the `k`-th fleet of each county) less the stops no van
         can reach today, the counties whose warehouse is down and the routes whose van broke."""
         fp, net, index = self.faults, self.net, self.net.indexes[k]
-        ok = ~fp.blocked[day][net.dest] & ~fp.outage[day][self.m.points.county]
+        ok = ~fp.blocked[day][net.fleet_dest[k]] & ~fp.outage[day][self.m.points.county]
         broken = [fp.broken(f, day, len(net.plans[f].routes)) for f in range(k, self.m.n_fleets, self.g)]
         broken = np.concatenate([*broken, np.zeros(0, dtype=bool)])
         if broken.any():
@@ -434,6 +434,7 @@ class FastEngine:
 
         def placed(batches: list[ParcelBatch]) -> ParcelBatch:
             b = ParcelBatch.concat([x for x in batches if len(x)])
-            return b.with_(dest=self.net.dest[b.point], ptype=self.net.ptype[b.point])
+            dest, ptype = self.net.placed(m.fleet_of(b) % self.g, b.point)  # its fleet's stop
+            return b.with_(dest=dest, ptype=ptype)
 
         self.bus.emit(RunEnd(stop_h, placed(trunk), placed(warehouse), placed(van)))

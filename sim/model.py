@@ -59,15 +59,18 @@ class Streams:
 class DayNetwork:
     """The station network in force on a day: open village stations (`rural_open`) and
     community stations per seat (`community_open`), each demand point's stop and point type
-    (`dest`, `ptype`), each bay's capacity (the plan year's shelves), the route plans per
-    fleet (`Model.fleet_of`; every day pattern of the period) and the look-up tables per fleet
-    of a county of the day it was made for (`RoutePlanner.plans`). `on(day)` is the network
-    with `plans` and `indexes` of the day's pattern: what the vans drive that day."""
+    for each fleet of a county (`fleet_dest`, `fleet_ptype`: (fleets per county, demand points),
+    `sim.courier.fleet_destinations`; in township mode the brands' fleets leave the village
+    stations' parcels at the township points), each bay's capacity (the plan year's shelves),
+    the route plans per fleet (`Model.fleet_of`; every day pattern of the period) and the
+    look-up tables per fleet of a county of the day it was made for (`RoutePlanner.plans`).
+    `on(day)` is the network with `plans` and `indexes` of the day's pattern: what the vans
+    drive that day."""
 
     rural_open: np.ndarray
     community_open: np.ndarray
-    dest: np.ndarray
-    ptype: np.ndarray
+    fleet_dest: np.ndarray
+    fleet_ptype: np.ndarray
     capacity: np.ndarray
     plans: tuple[CountyRoutes, ...]
     indexes: tuple[RouteIndex, ...]
@@ -77,6 +80,11 @@ class DayNetwork:
         """The network with the routes vans drive on simulation `day`."""
         plans, indexes = self.daily.on(day)
         return replace(self, plans=plans, indexes=indexes)
+
+    def placed(self, kind: np.ndarray | int, point: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+        """(stop, point type) of parcels for demand `point` carried by each county's `kind`-th
+        fleet (`Model.fleet_of` % fleets per county)."""
+        return self.fleet_dest[kind, point], self.fleet_ptype[kind, point]
 
 
 #: Where a run's parcels come from: (model, day, community stations open per seat, first id,
@@ -136,7 +144,8 @@ class Model:
         self.resolve_h = self.end_h + 24.0 * self.run_on_days
         self.points = p = build_points(network)
         self.n_counties = len(p.county_names)
-        # Fleets: each county's pooled fleet (joint mode) or one per carrier (separate mode).
+        # Fleets: each county's pooled fleet (joint mode) or one per carrier (separate and
+        # township modes).
         self.shares = np.array([c.share for c in scenario.couriers.carriers.values()])
         self.fleets = scenario.couriers.fleets()
         self.fleets_per_county = len(self.fleets)
@@ -251,7 +260,7 @@ class Model:
         base = state.route_base.setdefault(year, {})
         plans, daily = self.planner.plans(dest, ptype, community, base, year=year)
         capacity = self.pickups_of(year).bay_capacity(community)
-        return DayNetwork(rural, community, dest, ptype, capacity, plans, daily.on(day)[1], daily)
+        return DayNetwork(rural, community, daily.dest, daily.ptype, capacity, plans, daily.on(day)[1], daily)
 
     def day_end_events(self, day: int, net: DayNetwork) -> list:
         """What to tell observers when `day` is over: its end, and the year's when it was the

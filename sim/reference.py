@@ -288,7 +288,8 @@ class ReferenceEngine:
         for r, parcels in enumerate(ready):
             load = parcels[: vans[r] * cfg.van_capacity]
             # Visiting order; at a seat its express point's parcels, then its lockers'; FIFO in each.
-            load.sort(key=lambda x: (where[x[1]][1], self.net.ptype[x[0].point]))
+            kind = f % self.m.fleets_per_county
+            load.sort(key=lambda x: (where[x[1]][1], self.net.fleet_ptype[kind, x[0].point]))
             for k in range(0, len(load), cfg.van_capacity):
                 trips.append((r, load[k : k + cfg.van_capacity]))
             loaded_ids.update(p.id for p, _ in load)
@@ -306,7 +307,8 @@ class ReferenceEngine:
         stops: list[tuple[int, list[_Parcel]]] = []
         for parcel, m in load:
             parcel.state = "in_van"
-            parcel.dest, parcel.ptype = int(self.net.dest[parcel.point]), int(self.net.ptype[parcel.point])
+            dest, ptype = self.net.placed(f % self.m.fleets_per_county, parcel.point)  # its fleet's stop
+            parcel.dest, parcel.ptype = int(dest), int(ptype)
             if stops and stops[-1][0] == m:
                 stops[-1][1].append(parcel)
             else:
@@ -405,9 +407,7 @@ class ReferenceEngine:
             elif state == "riding_back":
                 state = "at_warehouse" if parcel.ready < stop_h else "in_van"
             if state in where:
-                parcel.dest, parcel.ptype = (
-                    int(self.net.dest[parcel.point]),
-                    int(self.net.ptype[parcel.point]),
-                )
+                dest, ptype = self.net.placed(parcel.fleet % self.m.fleets_per_county, parcel.point)
+                parcel.dest, parcel.ptype = int(dest), int(ptype)
                 where[state].append(parcel)
         self.bus.emit(RunEnd(stop_h, *(_batch(where[s]) for s in ("in_trunk", "at_warehouse", "in_van"))))

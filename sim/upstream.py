@@ -138,7 +138,9 @@ class ProduceFlow:
         self.depot_min = np.zeros(self.nv)
         self.matrix = np.zeros(self.nv, dtype=np.int64)  # each station's index in its county's matrices
         self.stop_matrix = np.zeros(self.n_stops, dtype=np.int64)  # every stop's (township points too)
-        self.plans = plans[::g]  # a county's fleets share its stops and travel matrices
+        # Per county, the plan of its fleet with the most stops: every fleet's stops are among
+        # them (in township mode the brands' fleets call at township points only).
+        self.plans = tuple(max(plans[c : c + g], key=lambda p: len(p.stops)) for c in range(0, len(plans), g))
         for plan in self.plans:
             self.stop_matrix[plan.stops] = 1 + np.arange(len(plan.stops))
         for f, plan in enumerate(plans):

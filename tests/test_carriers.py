@@ -166,7 +166,7 @@ def test_joint_never_drives_more_than_separate(write, seed):
             "couriers.carriers={a: {share: 0.5}, b: {share: 0.4}}",
             "market shares must add up to 1 (they add up to 0.9)",
         ),
-        ("couriers.mode=shared", "'joint' or 'separate'"),
+        ("couriers.mode=shared", "'joint', 'separate' or 'township'"),
         ("couriers.carriers={a: {share: 0}}", "couriers.carriers.a.share: must be > 0 (got 0)"),
         ("couriers.carriers={a: {share: 1, vans: 3}}", "couriers.carriers.a.vans: unknown field"),
     ],
