@@ -6,7 +6,7 @@ from typing import Any
 
 
 def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
-    """Coverage, order to hand, vans (per carrier with their own fleets in `mode` separate),
+    """Coverage, order to hand, vans (per carrier with their own fleets, `mode` separate or township),
     produce going up, faults by county and subsidies, with units."""
     lines = []
     years = metrics.get("years") or {}
@@ -32,12 +32,15 @@ def run_lines(metrics: dict[str, Any], mode: str) -> list[str]:
             f"(parcels picked up; {pending:.1%} of orders still pending when the run stopped, {after})"
         )
     vans = sim["vans"]
-    fleets = "each carrier its own fleet" if mode == "separate" else "one pooled fleet per county"
+    fleets = {
+        "separate": "each carrier its own fleet",
+        "township": "each carrier its own fleet, the village carrier's alone to the village stations",
+    }.get(mode, "one pooled fleet per county")
     lines.append(
         f"vans ({mode}: {fleets}): {vans['km']:,.0f} km, {vans['hours']:,.0f} van-hours, "
         f"{vans['courier_cost_per_parcel_yuan']:.2f} yuan a parcel"
     )
-    if mode == "separate":
+    if mode in ("separate", "township"):
         for name, c in sim["carriers"].items():
             lines.append(
                 f"  {name}: {c['van_km']:,.0f} km, {c['courier_cost_per_parcel_yuan']:.2f} yuan a parcel, "

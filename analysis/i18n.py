@@ -95,6 +95,10 @@ _EN = {
     "couriers": "Couriers",
     "mode_joint": "joint distribution: one pooled fleet per county carries every carrier's parcels",
     "mode_separate": "separate: each carrier runs its own fleet",
+    "mode_township": (
+        "township (before joint distribution): each carrier runs its own fleet; the postal carrier "
+        "alone serves the village stations, the other brands deliver to the township express points"
+    ),
     "carrier": "carrier",
     "delivered": "parcels delivered",
     "van_km": "van km",
@@ -191,6 +195,7 @@ _ZH = {
     "couriers": "快递配送",
     "mode_joint": "共同配送：每县一个共用车队配送各快递品牌的包裹",
     "mode_separate": "各自配送：各快递品牌自有车队",
+    "mode_township": "共同配送之前：各快递品牌自有车队，邮政独自送到村级服务站，其他品牌送到乡镇快递点",
     "carrier": "快递品牌",
     "delivered": "送达包裹",
     "van_km": "车辆公里",

@@ -185,7 +185,7 @@ def test_run_reports_van_km_and_cost_per_parcel_for_each_mode(tmp_path, capsys):
     from analysis.cli import main
 
     km = {}
-    for mode in ("separate", "joint"):
+    for mode in ("separate", "joint", "township"):
         out = tmp_path / mode
         args = [
             "run",
@@ -205,12 +205,13 @@ def test_run_reports_van_km_and_cost_per_parcel_for_each_mode(tmp_path, capsys):
         assert captured.out.strip() == str(out)
         head = captured.err
         assert f"vans ({mode}:" in head and "yuan a parcel" in head and "produce:" in head
-        assert ("  postal:" in head) == (mode == "separate")
+        assert ("  postal:" in head) == (mode != "joint")
         metrics = json.loads((out / "metrics.json").read_text())
         km[mode] = metrics["simulation"]["vans"]["km"]
         assert f"{km[mode]:,.0f} km" in head
         assert list(metrics["simulation"]["carriers"]) == ["postal", "zto", "yunda"]
-    assert km["joint"] < km["separate"]
+        assert (out / "report.html").exists()
+    assert km["joint"] < km["township"] < km["separate"]
 
 
 def test_every_random_stream_has_its_own_number():
