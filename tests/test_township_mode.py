@@ -196,3 +196,40 @@ def test_joint_distribution_against_what_existed(write, seed):
     villager = {m: k.villager_km.sum() for m, k in out.items()}  # the same parcels' households
     assert per_parcel["joint"] < per_parcel["township"]
     assert villager["joint"] < 0.8 * villager["township"]
+
+
+def test_stations_closing_in_township_mode_both_engines_agree(tmp_path):
+    """Every station loses money and closes on 1 March: the postal fleet's plans are repaired
+    (the brands' never had the stations), postal's parcels for those villages then go to the
+    township points too, and both engines keep the same stations, ledger and lead times."""
+    import pandas as pd
+
+    from tests.test_programme import LOSING
+
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "name: p\nseed: 4\nregion: {preset: small, villages: 40, roads: synthetic}\n"
+        "horizon: {start: 2016-01-01, days: 100}\nstations: {rural: {target: 10}, community: {count: 2}}\n"
+        "simulation: {warmup_days: 3}\n"
+    )
+    runs = {}
+    for engine in ("fast", "reference"):
+        loaded = load_scenario(
+            path, [*LOSING, THREE, "couriers.mode=township", f"simulation.engine={engine}"]
+        )
+        runs[engine] = simulate(build_network(loaded), loaded, 4)
+    fast, ref = runs["fast"], runs["reference"]
+    rural = fast.stations[fast.stations["kind"] == "rural_station"]
+    assert len(rural) == 10 and (rural["closed_on"] == "2016-03-01").all()
+    assert rural["parcels_received"].sum() > 0
+    assert fast.summary["parcels_at_end"]["reconciled"]
+    pd.testing.assert_frame_equal(fast.ledger, ref.ledger)
+    pd.testing.assert_frame_equal(fast.stations, ref.stations)
+    a, b = fast.summary["total"], ref.summary["total"]
+    assert a["parcels"] == b["parcels"]
+    for lead in ("order_to_available_h", "order_to_hand_h"):
+        assert a[lead] == pytest.approx(b[lead], rel=1e-12)
+    for name, c in fast.summary["carriers"].items():
+        r = ref.summary["carriers"][name]
+        assert c["parcels_delivered"] == r["parcels_delivered"] and c["routes_driven"] == r["routes_driven"]
+        assert c["van_km"] == pytest.approx(r["van_km"], rel=1e-12)
