@@ -548,9 +548,9 @@ class RoutePlanner:
     and every township seat; each stop is planned for a busy day's parcels of the plan year
     (`busy_daily(year)` per demand point) and each village station's shelf of that year
     (`shelf(year)`; a carrier's own fleet its share of it, the village carrier in township mode
-    all of it). A county whose stops are a subset of those
-    PyVRP last planned for it in the run and year (`base`: stations closed, none opened) gets
-    that plan repaired (`without_stops`), not a new search. What a run's repairs start from is
+    all of it). A fleet whose stops are a subset of those PyVRP last planned for it in the run
+    and year (`base`: stations closed, none opened) gets that plan repaired (`without_stops`),
+    not a new search. What a run's repairs start from is
     the run's own (held by its `StationState`), so runs sharing a planner never see each other's
     history."""
 
