@@ -233,3 +233,24 @@ def test_stations_closing_in_township_mode_both_engines_agree(tmp_path):
         r = ref.summary["carriers"][name]
         assert c["parcels_delivered"] == r["parcels_delivered"] and c["routes_driven"] == r["routes_driven"]
         assert c["van_km"] == pytest.approx(r["van_km"], rel=1e-12)
+
+
+def test_produce_rides_on_postal_vans_in_township_mode_whatever_the_carriers_order(tmp_path):
+    """Produce in June, township mode, the village carrier listed second: backhaul and 4PL calls
+    on vans on the road take the county's travel matrices from the fleet that calls at the
+    stations (postal's), not the first fleet's (zto's, township points only). Everything offered
+    ends somewhere, and vans on the road do call at stations."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\nregion: {preset: small, roads: synthetic}\nstations: {rural: {target: 25}}\nseed: 3\n"
+        "horizon: {start: 2018-06-01, days: 12}\nsimulation: {warmup_days: 3}\n"
+        "couriers: {frequency: [{max_minutes: 60, every_days: 1}, {every_days: 3}]}\n"
+        "pickup: {shelf_days: 0, station_capacity: 1000}\nupstream: {enabled: true, matching: vans}\n"
+    )
+    sets = ["region.villages=60", carriers(zto=0.4, postal=0.35, yunda=0.25), "couriers.mode=township"]
+    loaded = load_scenario(path, sets)
+    model = Model(build_network(loaded), loaded.scenario)
+    info = ENGINES["fast"](model, 5, Bus([])).run()
+    u = info.upstream
+    assert u["reconciled"] and u["offered"] > 500
+    assert u["backhaul"]["parcels"] > 0 and u["matching"]["on_vans"]["calls"] > 0
