@@ -11,7 +11,11 @@ from sim.network import build_network
 from sim.replicate import simulate
 from tests.test_sim import small
 
-JUNE = ("horizon.start=2018-06-01", "upstream.enabled=true", "simulation.warmup_days=2")
+# Stations visited once a week (shelves large enough for a week of parcels, so that they are not
+# visited more often): bayberries (48 h on an ambient shelf) would spoil waiting for the backhaul,
+# so the 4PL is called.
+JUNE = ("horizon.start=2018-06-01", "upstream.enabled=true", "simulation.warmup_days=2",
+        "couriers.frequency=[{every_days: 7}]", "pickup.station_capacity=2000")  # fmt: skip
 
 
 @pytest.fixture(scope="module")
