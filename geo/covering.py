@@ -210,7 +210,7 @@ def _cover(args: _Args, keep_rows: np.ndarray) -> _Cover:
 
 def _coverable(args: _Args) -> np.ndarray:
     """(n_demand,) bool: some allowed candidate covers the point."""
-    return (args.cost[:, args.allowed] <= args.radius).any(axis=1)
+    return np.asarray((args.cost[:, args.allowed] <= args.radius).any(axis=1))
 
 
 def covered_weight(cost: np.ndarray, weights: np.ndarray, radius: float, sites: np.ndarray) -> float:

@@ -466,7 +466,9 @@ def _membership(
         if "township" in v.data:
             index = pd.Index(tw_ids).get_indexer(v.data["township"])
         else:
-            index = _nearest(placed["townships"].xy, vp.xy)
+            tw_xy = placed["townships"].xy
+            assert tw_xy is not None  # townships are points, so placed with xy
+            index = _nearest(tw_xy, vp.xy)
     elif "township" in v.data:
         index, tw_ids = pd.factorize(v.data["township"])
     if "county" in v.data:

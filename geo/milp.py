@@ -115,6 +115,6 @@ def solve_milp(
     optimal = status == highspy.HighsModelStatus.kOptimal
     is_mip = integer is not None and np.any(integer)
     bound = float(info.mip_dual_bound) if is_mip else (objective if optimal else None)
-    if is_mip and optimal and objective is not None:
+    if is_mip and optimal and objective is not None and bound is not None:  # bound is set when is_mip
         bound = objective if abs(bound - objective) <= 1e-9 * max(1.0, abs(objective)) else bound
     return MilpResult(x=x, objective=objective, bound=bound, optimal=optimal, status=words)

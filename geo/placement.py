@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -71,6 +72,24 @@ class Request:
     def open_candidates(self) -> np.ndarray:
         return np.setdiff1d(np.flatnonzero(self.allowed), self.fixed)
 
+    # `check_request` has made sure that a strategy gets what its `needs_*` flags ask for, and a
+    # target p for every strategy but lscp; these give the checked fields their narrow types
+    # (casts: no run-time work, no change to what a strategy receives).
+    @property
+    def matrix(self) -> np.ndarray:
+        """`cost`, for the strategies with `needs_cost`."""
+        return cast(np.ndarray, self.cost)
+
+    @property
+    def target(self) -> int:
+        """`p`, for every strategy but lscp."""
+        return cast(int, self.p)
+
+    @property
+    def within(self) -> float:
+        """`radius`, for the strategies with `needs_radius`."""
+        return cast(float, self.radius)
+
 
 @dataclass(frozen=True)
 class Strategy:
@@ -97,19 +116,21 @@ def _ranked(r: Request, new: np.ndarray) -> Solution:
 def _largest(r: Request) -> Solution:
     """Largest villages first among the allowed; ties to the earlier village."""
     candidates = r.open_candidates
-    new = candidates[np.argsort(-r.weights[candidates], kind="stable")[: r.p - len(r.fixed)]]
+    new = candidates[np.argsort(-r.weights[candidates], kind="stable")[: r.target - len(r.fixed)]]
     return _ranked(r, new)
 
 
 def _random(r: Request) -> Solution:
     candidates = r.open_candidates
     return _ranked(
-        r, np.random.default_rng(r.seed).choice(candidates, size=r.p - len(r.fixed), replace=False)
+        r, np.random.default_rng(r.seed).choice(candidates, size=r.target - len(r.fixed), replace=False)
     )
 
 
 def _quota_strategy(r: Request) -> Solution:
-    return _ranked(r, _quota(r.weights, r.open_candidates, r.fixed, r.p - len(r.fixed), np.asarray(r.groups)))
+    return _ranked(
+        r, _quota(r.weights, r.open_candidates, r.fixed, r.target - len(r.fixed), np.asarray(r.groups))
+    )
 
 
 # The optimisation algorithms import SciPy and HiGHS; they load when first used, so that the
@@ -119,13 +140,19 @@ def _mclp(r: Request) -> Solution:
 
     if r.exact:
         return mclp_exact(
-            r.cost, r.weights, r.p, r.radius, fixed=r.fixed, allowed=r.allowed, time_limit_s=r.time_limit_s
+            r.matrix,
+            r.weights,
+            r.target,
+            r.within,
+            fixed=r.fixed,
+            allowed=r.allowed,
+            time_limit_s=r.time_limit_s,
         )
     return mclp(
-        r.cost,
+        r.matrix,
         r.weights,
-        r.p,
-        r.radius,
+        r.target,
+        r.within,
         fixed=r.fixed,
         allowed=r.allowed,
         time_limit_s=r.time_limit_s,
@@ -138,26 +165,39 @@ def _pmedian(r: Request) -> Solution:
 
     if r.exact:
         return pmedian_exact(
-            r.cost, r.weights, r.p, fixed=r.fixed, allowed=r.allowed, time_limit_s=r.time_limit_s
+            r.matrix, r.weights, r.target, fixed=r.fixed, allowed=r.allowed, time_limit_s=r.time_limit_s
         )
     return pmedian(
-        r.cost, r.weights, r.p, fixed=r.fixed, allowed=r.allowed, seed=r.seed, time_limit_s=r.time_limit_s
+        r.matrix,
+        r.weights,
+        r.target,
+        fixed=r.fixed,
+        allowed=r.allowed,
+        seed=r.seed,
+        time_limit_s=r.time_limit_s,
     )
 
 
 def _pcenter(r: Request) -> Solution:
     from geo.pcenter import pcenter, pcenter_exact
 
-    kw = {"fixed": r.fixed, "allowed": r.allowed, "time_limit_s": r.time_limit_s, "weights": r.weights}
-    return pcenter_exact(r.cost, r.p, **kw) if r.exact else pcenter(r.cost, r.p, seed=r.seed, **kw)
+    kw: dict[str, Any] = {
+        "fixed": r.fixed,
+        "allowed": r.allowed,
+        "time_limit_s": r.time_limit_s,
+        "weights": r.weights,
+    }
+    return (
+        pcenter_exact(r.matrix, r.target, **kw) if r.exact else pcenter(r.matrix, r.target, seed=r.seed, **kw)
+    )
 
 
 def _lscp(r: Request) -> Solution:
     from geo.covering import lscp
 
     return lscp(
-        r.cost,
-        r.radius,
+        r.matrix,
+        r.within,
         fixed=r.fixed,
         allowed=r.allowed,
         exact=r.exact,

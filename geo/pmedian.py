@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -195,7 +196,7 @@ class CandidateLists:
         if k is None:
             k = m if m <= LIST_ABOVE else LIST_K
         k = max(1, min(k, m))
-        index = np.int32 if m < 2**31 else np.int64
+        index: type[np.signedinteger[Any]] = np.int32 if m < 2**31 else np.int64
         if k == m:
             order = np.argsort(matrix, axis=1, kind="stable").astype(index)
         else:
@@ -571,7 +572,8 @@ def pmedian(
     if problem.p == 1:  # one site, none fixed: try them all
         return _heuristic_solution(problem, np.array([int(np.argmin(w @ matrix))]))
     lists = CandidateLists.build(matrix)
-    n_starts = starts if starts is not None else default_starts(*matrix.shape, problem.p)
+    n_demand, n_candidates = matrix.shape
+    n_starts = starts if starts is not None else default_starts(n_demand, n_candidates, problem.p)
     columns = _search(matrix, w, lists, problem.fixed_columns, problem.p, n_starts, seed, deadline)
     return _heuristic_solution(problem, columns)
 
