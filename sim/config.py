@@ -421,8 +421,9 @@ class Simulation(Section):
     `engine`: `fast` (parcels as arrays) or `reference` (one SimPy process per parcel);
     `replications`: independent runs with derived seeds, reported as mean and 95% CI;
     `run_on_days`: after the horizon the run goes on without new orders until every parcel
-    ordered is picked up or returned, at most this many days (0: stop at the horizon's end, so
-    parcels still on their way are left out of the lead times)."""
+    ordered has reached its delivery point, at most this many days (0: stop at the horizon's
+    end, so parcels still on their way are left out of the lead times); parcels collected
+    within that many days of the horizon's end count as picked up."""
 
     enabled: bool = True
     days: int | None = Field(default=None, ge=1, le=36_600)

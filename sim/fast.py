@@ -403,12 +403,12 @@ class FastEngine:
         self.pool[c].forget_before(limit)
         arrive = now.arrive_h[now.drop]
         if out.accepted.all():
-            self.run_on.delivered(arrive, out.release)
+            self.run_on.delivered(arrive)
             self.bus.emit(Delivered(p, arrive, out.release, out.returned, out.km))
             return
         a, r = out.accepted, ~out.accepted
         if a.any():
-            self.run_on.delivered(arrive[a], out.release[a])
+            self.run_on.delivered(arrive[a])
             self.bus.emit(Delivered(p.take(a), arrive[a], out.release[a], out.returned[a], out.km[a]))
         refused, back = p.take(r), now.back_h[now.drop[r]]
         self.bus.emit(Refused(refused, arrive[r], back))

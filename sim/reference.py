@@ -389,7 +389,7 @@ class ReferenceEngine:
                 if got:
                     release, returned, km = (np.array(col) for col in zip(*collected, strict=True))
                     stock += release.tolist()
-                    self.run_on.delivered(np.full(len(got), arrive), release)
+                    self.run_on.delivered(np.full(len(got), arrive))
                     self.bus.emit(Delivered(_batch(got), np.full(len(got), arrive), release, returned, km))
                 if refused:
                     at, home = np.full(len(refused), arrive), np.full(len(refused), back)

@@ -15,16 +15,16 @@ from sim.runon import RunOn
 from tests.test_sim import PRESSURE, assert_same_kpis, small
 
 
-def test_resolved_only_when_every_parcel_reached_a_point_before_the_day_and_left_it():
+def test_resolved_once_every_parcel_reached_a_point_before_the_day():
     r = RunOn()
-    r.delivered(np.array([10.0, 30.0]), np.array([20.0, 40.0]))  # days 0 and 1, gone by 40 h
+    r.delivered(np.array([10.0, 30.0]))  # days 0 and 1
     assert not r.resolved(1, 2)  # the second parcel reached its point on day 1
-    assert r.resolved(2, 2)  # by 48 h both arrived (10 h, 30 h) and left (20 h, 40 h)
+    assert r.resolved(2, 2)  # its collection follows from the pickup rules: no need to wait
     assert not r.resolved(2, 3)  # a third parcel never arrived
-    r.delivered(np.array([47.0]), np.array([50.0]))  # arrived on day 1, collected after midnight
-    assert not r.resolved(2, 3) and r.resolved(3, 3)
-    r.delivered(np.array([]), np.array([]))  # nothing: nothing changes
-    assert r.resolved(3, 3)
+    r.delivered(np.array([47.0]))
+    assert r.resolved(2, 3)
+    r.delivered(np.array([]))  # nothing: nothing changes
+    assert r.resolved(2, 3) and not r.resolved(2, 4)
 
 
 def _run(loaded, engine="fast"):
@@ -78,13 +78,28 @@ def test_operations_are_counted_over_the_horizon_only(censored_and_not):
 
 
 def test_run_on_stops_at_its_limit_and_still_reconciles(write):
-    # Slow pickups at township points (no station): one day is not enough to resolve everything.
-    loaded = small(write, "stations.rural.target=0", "pickup.township_point.base_h=200",
+    # Stations visited once a week with shelves for it: one day past the horizon is not enough
+    # for every parcel to reach its point.
+    loaded = small(write, "couriers.frequency=[{every_days: 7}]", "pickup.station_capacity=5000",
                    "simulation.run_on_days=1", "simulation.warmup_days=2", days=6)  # fmt: skip
     model, kpi, info = _run(loaded)
     assert info.run_on_days == 1
     states = {s: int(v.sum()) for s, v in kpi.state.items()}
-    assert states["waiting_at_point"] > 0
+    assert states["at_warehouse"] > 0
+    assert sum(states.values()) == int(kpi.ordered_by_county.sum())
+
+
+def test_slow_collections_do_not_keep_the_run_going(write):
+    # Villagers who take weeks to come to the township point: the run stops once their parcels
+    # are there (their collection is known then), and counts as pending only those collected
+    # later than `run_on_days` after the horizon.
+    loaded = small(write, "stations.rural.target=0", "pickup.township_point.base_h=300",
+                   "simulation.warmup_days=2", days=6)  # fmt: skip
+    model, kpi, info = _run(loaded)
+    assert 0 < info.run_on_days < 10
+    states = {s: int(v.sum()) for s, v in kpi.state.items()}
+    assert states["in_van"] == states["at_warehouse"] == states["in_trunk"] == 0
+    assert int(kpi.in_hand.hist.sum()) == states["picked_up"] > 0
     assert sum(states.values()) == int(kpi.ordered_by_county.sum())
 
 
