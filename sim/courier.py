@@ -170,15 +170,15 @@ def visit_phases(every: np.ndarray, load: np.ndarray, bearing: np.ndarray) -> np
     sectors.sort(key=lambda x: (-float(load[x[1]].sum()), -len(x[1]), x[0], int(x[1].min())))
     days = np.arange(period)
     for k, members in sectors:
-        weight, count = float(load[members].sum()), len(members)
+        sector_load, count = float(load[members].sum()), len(members)
         best, best_cost = 0, None
         for p in range(k):
             on = days[(days + p) % k == 0]
-            cost = ((day_load[on] + weight).max(), (day_stops[on] + count).max())
+            cost = ((day_load[on] + sector_load).max(), (day_stops[on] + count).max())
             if best_cost is None or cost < best_cost:
                 best, best_cost = p, cost
         on = days[(days + best) % k == 0]
-        day_load[on] += weight
+        day_load[on] += sector_load
         day_stops[on] += count
         phase[members] = best
     return phase

@@ -19,6 +19,7 @@ station-days, stock at points) counts the horizon only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -292,7 +293,8 @@ class Kpi:
         }
         states = {s: int(v.sum()) for s, v in self.state.items()}
         ordered = int(self.ordered_by_county.sum())
-        by_county = sum(self.state.values()).reshape(self.counties, TYPES).sum(axis=1)
+        # cast: a sum of the (never empty) state arrays is an array, not sum()'s start value 0
+        by_county = cast(np.ndarray, sum(self.state.values())).reshape(self.counties, TYPES).sum(axis=1)
         out["parcels_at_end"] = {
             **states,
             "ordered": ordered,
@@ -303,7 +305,7 @@ class Kpi:
         v = self.van
         parcels = max(int(self.delivered.sum()), 1)
         cost = self._van_cost(v["km"], v["hours"], v["routes"]) + matching_yuan
-        out["vans"] = {
+        vans = {
             "routes_driven": v["routes"],
             "stops_visited": v["stops"],
             "km": v["km"],
@@ -316,7 +318,8 @@ class Kpi:
             "courier_cost_yuan": cost,
             "courier_cost_per_parcel_yuan": cost / parcels,
         }
-        out["carriers"] = self._carrier_block(cost_per_km, cost_per_hour, out["vans"])
+        out["vans"] = vans
+        out["carriers"] = self._carrier_block(cost_per_km, cost_per_hour, vans)
         out["warehouses"] = {
             name: {
                 "orders_per_day_mean": float(self.warehouse_orders[i].mean()) if self.days else 0.0,

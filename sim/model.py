@@ -51,7 +51,9 @@ class Streams:
     van: tuple[np.random.Generator, ...]
 
     @property
-    def orders(self) -> tuple[np.random.Generator, ...]:
+    def orders(
+        self,
+    ) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator, np.random.Generator]:
         return self.demand, self.trunk, self.pickup, self.carrier
 
 
@@ -265,7 +267,7 @@ class Model:
     def day_end_events(self, day: int, net: DayNetwork) -> list:
         """What to tell observers when `day` is over: its end, and the year's when it was the
         year's last counted day or the run's last day."""
-        events = [DayEnd(day, self.date(day), day >= self.warmup, net.rural_open)]
+        events: list[DayEnd | YearEnd] = [DayEnd(day, self.date(day), day >= self.warmup, net.rural_open)]
         last_of_year = self.date(day + 1).year != self.date(day).year
         if day >= self.warmup and (last_of_year or day == self.total_days - 1):
             events.append(YearEnd(self.date(day).year))

@@ -44,8 +44,10 @@ def build_region(loaded: LoadedScenario) -> Region:
     if cfg.preset is not None:
         region = generate(PRESETS[cfg.preset](), seed=cfg.seed, villages=cfg.villages)
     else:
+        assert cfg.file is not None  # the scenario check asks for a preset or a file
+        villages = _layer(loaded, ("region",), cfg.file, cfg.layer, cfg.columns)
         layers = {
-            "villages": _layer(loaded, ("region",), cfg.file, cfg.layer, cfg.columns),
+            "villages": villages,
             **{
                 name: _optional_layer(loaded, name, getattr(cfg, name))
                 for name in ("townships", "counties", "candidates")
@@ -61,7 +63,7 @@ def build_region(loaded: LoadedScenario) -> Region:
         if missing:
             raise InputError(missing)
         region = load_region(
-            layers["villages"],
+            villages,
             townships=layers["townships"],
             counties=layers["counties"],
             candidates=layers["candidates"],
@@ -88,11 +90,13 @@ def build_roads(loaded: LoadedScenario, region: Region) -> tuple[RoadNetwork | N
     if roads is None:
         return None, []
     if roads.synthetic:
+        assert cfg.preset is not None  # the scenario check: synthetic roads only with a preset
         spec = PRESETS[cfg.preset]()
         network = synthetic_roads(
             region, total_km=spec.road_km, expressway_km=spec.expressway_km, speeds_kmh=roads.speeds_kmh
         )
     else:
+        assert roads.file is not None  # the scenario check asks for synthetic or a file
         network = read_roads(
             _layer(loaded, ("region", "roads"), roads.file, roads.layer, roads.columns),
             crs=region.crs,
@@ -114,6 +118,7 @@ def build_distances(
     cfg = loaded.scenario.region
     if roads is None:
         return StraightLine(cfg.speed_kmh), None, notes
+    assert cfg.roads is not None  # the network was built from it
     travel = RoadTravel(
         roads, connector_speed_kmh=cfg.roads.connector_speed_kmh, cache_dir=default_cache_dir()
     )
@@ -139,6 +144,7 @@ def check_region(loaded: LoadedScenario, region: Region) -> None:
     ]
     rural = loaded.scenario.stations.rural
     n = len(region.villages)
+    items: list[tuple[tuple[str | int, ...], int]]
     if rural.build_plan is None:
         items = [(("stations", "rural", "target"), rural.target or 0)]
     else:

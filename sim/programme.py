@@ -124,7 +124,8 @@ class Programme:
         # Produce offered at each station a day in season (the growers `sim.upstream` draws,
         # from the scenario's seed), and each product's season by day: a station's expected
         # offers on a day it is open. None: produce is not simulated.
-        self.produce_rates = self.season = None
+        self.produce_rates: np.ndarray | None = None
+        self.season: np.ndarray | None = None
         if sc.upstream.enabled:
             self.produce_rates = grower_rates(sc.upstream, p.households[: p.n_villages], sc.seed)[self.sites]
             self.season = in_season(sc.upstream, [model.date(d) for d in range(model.total_days)])
@@ -143,7 +144,8 @@ class Programme:
         # Each operator's rent and reservation wage, drawn once per station.
         self.costs = draw_costs(self.operator, s, np.random.default_rng([seed, STREAM_OPERATORS]))
         self.month = {"open_days": np.zeros(s), "received": np.zeros(s), "produce": np.zeros(s)}
-        self.year = {
+        # This year's sums: arrays per station, community station or county, and "days" an int.
+        self.year: dict[str, Any] = {
             "open_days": np.zeros(s), "received": np.zeros(s), "produce": np.zeros(s),
             "community_open_days": np.zeros(c),
             "community_received": np.zeros(c), "days": 0,
@@ -200,7 +202,7 @@ class Programme:
         open_ = e.rural_open[self.sites]
         self.month["open_days"] += open_
         y = self.year
-        if self.produce_rates is not None:
+        if self.produce_rates is not None and self.season is not None:  # set together
             offered = (self.produce_rates @ self.season[d]) * open_
             self.month["produce"] += offered
             y["warehouse_produce"] += np.bincount(self.site_county, offered, minlength=m.n_counties)

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from geo.errors import InputError
 from geo.placement import STRATEGIES
@@ -280,7 +281,7 @@ class LoadedScenario:
         runs again from anywhere."""
         data = self.scenario.model_dump(mode="json")
         for loc in PATH_FIELDS:
-            parent = data
+            parent: dict[str, Any] | None = data
             for part in loc[:-1]:
                 parent = parent.get(part) if isinstance(parent, dict) else None
             if isinstance(parent, dict) and parent.get(loc[-1]):
@@ -487,7 +488,7 @@ _MESSAGES = {
 _BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
 
 
-def _pydantic_problem(origin: Origin, err: dict[str, Any]) -> str:
+def _pydantic_problem(origin: Origin, err: ErrorDetails) -> str:
     loc = tuple(str(p) for p in err["loc"])
     kind = err["type"]
     ctx = err.get("ctx", {})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,8 @@ class Ledger:
         for name, rule in self._rules():
             if rule.applies_to == kind and rule.trigger == "build":
                 mine = which[self.in_scope(rule)[which]]
-                amount = np.full(len(mine), float(rule.amount.yuan))
+                # cast: `policy_problems` makes build rules pay a fixed yuan, never None here
+                amount = np.full(len(mine), float(cast(float, rule.amount.yuan)))
                 self._pay(name, rule, mine, amount, on, np.full(len(mine), f"opened {on.isoformat()}"))
 
     def year_end(self, year: int, figures: dict[str, dict[str, np.ndarray]], on: date) -> None:
@@ -121,8 +123,8 @@ class Ledger:
                     amount = np.minimum(amount, a.cap_yuan)
                 parcels = np.array([f"parcels_handled={_fmt(h)}" for h in handled], dtype=object)
                 by_row = parcels[None, :] if by_row is None else np.vstack([by_row, parcels])
-            else:
-                amount = np.full(len(pay), float(a.yuan))
+            else:  # cast: `policy_problems` asks for exactly one of yuan and yuan_per_parcel
+                amount = np.full(len(pay), float(cast(float, a.yuan)))
             if rule.consecutive_years > 1:
                 run = np.array([f"{s} years in a row" for s in streak[pay]], dtype=object)
                 by_row = run[None, :] if by_row is None else np.vstack([by_row, run])
@@ -252,13 +254,13 @@ def summarise(
             "by_year": per_year,
         }
     thresholds = {}
-    for name, per_year in ledger.outcomes.items():
+    for name, outcome_years in ledger.outcomes.items():
         rule = rules[name]
         ids = ledger.recipients[rule.applies_to].ids
         named = rule.applies_to not in WITH_PARCELS
         conds = rule.conditions
-        tried = sum(len(o["met"]) + len(o["missed"]) for o in per_year.values())
-        missed_each = sum((o["missed_by_condition"] for o in per_year.values()), np.zeros(len(conds)))
+        tried = sum(len(o["met"]) + len(o["missed"]) for o in outcome_years.values())
+        missed_each = sum((o["missed_by_condition"] for o in outcome_years.values()), np.zeros(len(conds)))
         never = [c.describe() for c, m in zip(rule.conditions, missed_each, strict=True) if tried and not m]
         thresholds[name] = {
             "conditions": [c.describe() for c in rule.conditions],
@@ -285,7 +287,7 @@ def summarise(
                         else {}
                     ),
                 }
-                for y, o in sorted(per_year.items())
+                for y, o in sorted(outcome_years.items())
             },
         }
     counties = {str(c) for r in ledger.recipients.values() for c in r.county} - {""}
