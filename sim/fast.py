@@ -244,9 +244,10 @@ class FastEngine:
         """`due` (per demand point, for the `k`-th fleet of each county) less the stops no van
         can reach today, the counties whose warehouse is down and the routes whose van broke."""
         fp, net, index = self.faults, self.net, self.net.indexes[k]
+        assert fp is not None  # called only when the run has faults
         ok = ~fp.blocked[day][net.fleet_dest[k]] & ~fp.outage[day][self.m.points.county]
-        broken = [fp.broken(f, day, len(net.plans[f].routes)) for f in range(k, self.m.n_fleets, self.g)]
-        broken = np.concatenate([*broken, np.zeros(0, dtype=bool)])
+        per_fleet = [fp.broken(f, day, len(net.plans[f].routes)) for f in range(k, self.m.n_fleets, self.g)]
+        broken = np.concatenate([*per_fleet, np.zeros(0, dtype=bool)])
         if broken.any():
             ok &= ~(index.routed & broken[np.maximum(index.key_route[index.visit_key], 0)])
         return due & ok
@@ -385,9 +386,10 @@ class FastEngine:
 
     def _unload(self, c: int, limit: float) -> None:
         """Unload county `c`'s pending drops before `limit`, in time order per bay."""
-        if self.drops[c] is None:
+        pending = self.drops[c]
+        if pending is None:
             return
-        now, self.drops[c] = self.drops[c].split(self.drops[c].arrive_h < limit)
+        now, self.drops[c] = pending.split(pending.arrive_h < limit)
         if not len(now.bay):
             return
         p = now.parcels

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -136,7 +137,7 @@ class FaultPlan:
             release += 24.0
         return release
 
-    def summary(self, model) -> dict[str, object]:
+    def summary(self, model) -> dict[str, Any]:
         """What the faults were, within the horizon: typhoons (each with its recovery days),
         village-days cut off, station-days with the operator away and warehouse outage days,
         by county."""

@@ -19,7 +19,7 @@ station-days, stock at points) counts the horizon only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -275,7 +275,7 @@ class Kpi:
         cost_basis: str = "road_hours",
         cost_per_van_day: float = 0.0,
         matching_yuan: float = 0.0,
-    ) -> dict[str, object]:
+    ) -> dict[str, Any]:
         """The simulation part of `metrics.json` (hours, km, yuan), unrounded. Van cost: km x
         `cost_per_km`, plus `cost_per_hour` x the hours on the road (`cost_basis` road_hours) or
         x `shift_h` for every van that left (van_days: a van-day is paid whole), plus
@@ -284,7 +284,7 @@ class Kpi:
         self._rates = (cost_per_km, cost_per_hour, shift_h, cost_basis, cost_per_van_day)
         names = self.points.county_names
         every = self.groups_where()
-        out: dict[str, object] = {
+        out: dict[str, Any] = {
             "total": self._block(every),
             "by_county": {name: self._block(self.groups_where(county=i)) for i, name in enumerate(names)},
             "by_point_type": {

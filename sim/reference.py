@@ -264,7 +264,7 @@ class ReferenceEngine:
             broken = self.faults.broken(f, day, len(plan.routes))
         self.fleet[f] = [b for b in self.fleet[f] if b > depart]
         vans_out = len(self.fleet[f])
-        ready = [[] for _ in plan.routes]
+        ready: list[list[tuple[_Parcel, int]]] = [[] for _ in plan.routes]  # (parcel, stop) per route
         held = 0
         for parcel in sorted(self.waiting[f], key=lambda p: (p.sorted, p.id)):
             m = int(index.stop[parcel.point])
@@ -284,7 +284,8 @@ class ReferenceEngine:
             more = min(n - vans[r], available)
             vans[r] += more
             available -= more
-        loaded_ids, trips = set(), []
+        loaded_ids: set[int] = set()
+        trips: list[tuple[int, list[tuple[_Parcel, int]]]] = []
         for r, parcels in enumerate(ready):
             load = parcels[: vans[r] * cfg.van_capacity]
             # Visiting order; at a seat its express point's parcels, then its lockers'; FIFO in each.
@@ -374,7 +375,9 @@ class ReferenceEngine:
                 bay = int(plan.stops[m - 1]) * 3 + ptype
                 stock = self.stock[bay] = [r for r in self.stock[bay] if r > arrive]
                 room = capacity[bay] - len(stock)
-                got, refused, collected = [], [], []
+                got: list[_Parcel] = []
+                refused: list[_Parcel] = []
+                collected: list[tuple[float, bool, float]] = []
                 for parcel in (p for p in parcels if p.ptype == ptype):
                     if len(got) < room:
                         release, returned, km = self._pickup(parcel, arrive)
@@ -387,10 +390,10 @@ class ReferenceEngine:
                         parcel.event.succeed(("refused", back))
                         refused.append(parcel)
                 if got:
-                    release, returned, km = (np.array(col) for col in zip(*collected, strict=True))
-                    stock += release.tolist()
+                    releases, returns, kms = (np.array(col) for col in zip(*collected, strict=True))
+                    stock += releases.tolist()
                     self.run_on.delivered(np.full(len(got), arrive))
-                    self.bus.emit(Delivered(_batch(got), np.full(len(got), arrive), release, returned, km))
+                    self.bus.emit(Delivered(_batch(got), np.full(len(got), arrive), releases, returns, kms))
                 if refused:
                     at, home = np.full(len(refused), arrive), np.full(len(refused), back)
                     self.bus.emit(Refused(_batch(refused), at, home))
@@ -399,7 +402,7 @@ class ReferenceEngine:
     # ---------------------------------------------------------------------------------- end
     def _finish(self, stop_h: float) -> None:
         """Where the parcels not yet at a point are when the run stops at `stop_h`."""
-        where = {"in_trunk": [], "at_warehouse": [], "in_van": []}
+        where: dict[str, list[_Parcel]] = {"in_trunk": [], "at_warehouse": [], "in_van": []}
         for parcel in self.parcels:
             state = parcel.state
             if state == "in_trunk" and parcel.hub < stop_h:

@@ -20,7 +20,9 @@ the minutes it would take are reported as van hours added.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -166,7 +168,8 @@ class ProduceFlow:
         counts = self.rng.poisson(rate.ravel())
         cell = np.repeat(np.arange(counts.size), counts)
         station, product = np.divmod(cell, len(self.ambient))
-        offer_h = 24.0 * day + self.rng.uniform(*self.cfg.offer_hours, size=len(cell))
+        low, high = self.cfg.offer_hours
+        offer_h = 24.0 * day + self.rng.uniform(low, high, size=len(cell))
         new = _Items(station, product, offer_h, offer_h + self.ambient[product])
         both = _Items.concat([w, new])
         self.waiting = both.take(np.lexsort((both.offer_h, self.rank[both.station])))
@@ -418,7 +421,7 @@ class ProduceFlow:
         )
 
     # ------------------------------------------------------------------------------ summary
-    def summary(self, county_names: list[str]) -> dict[str, object]:
+    def summary(self, county_names: Sequence[str]) -> dict[str, Any]:
         """Counts, times (hours) and costs (yuan) of the produce offered within the horizon:
         offered = arrived fresh + spoiled + waiting + in transit at the end."""
         m, cfg = self.m, self.cfg
@@ -455,7 +458,7 @@ class ProduceFlow:
         spoiled_p = count(spoiled_transit, product, k) + count(s_mine, spoiled_at.product, k)
         arrived_p = count(arrived, product, k)
         hours = city[arrived] - offer[arrived]
-        block = {
+        block: dict[str, Any] = {
             "offered": int(offered_p.sum()),
             "arrived_fresh": int(arrived_p.sum()),
             "spoiled_at_station": int(s_mine.sum()),
@@ -596,7 +599,7 @@ def public_cost(
     }
 
 
-def _share(part: int, whole: int) -> float | None:
+def _share(part: float, whole: float) -> float | None:
     return part / whole if whole else None
 
 
