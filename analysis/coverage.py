@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ def summarise(
     acc: Access,
     coverage_km: float,
     coverage_minutes: float | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Coverage in total and per county (in the order of `counties`; arrays are per village):
     villages with a station, residents within `coverage_km` (and `coverage_minutes` when given)
     of a station, and the resident-weighted mean and p95 road km and minutes to the nearest."""

@@ -43,7 +43,11 @@ def region_layers(network: Network, acc: Access, year: int) -> dict[str, gpd.Geo
             "households": v["households"].astype(np.int64),
             "synthetic": v["synthetic"].astype(bool),
             "has_station": acc.has_station,
-            "station_year": pd.array(np.where((built != NO_STATION) & (built <= year), built, None), "Int64"),
+            # numpy's stubs leave out None as a branch of where (an object array; Int64 makes it <NA>)
+            "station_year": pd.array(
+                np.where((built != NO_STATION) & (built <= year), built, None),  # type: ignore[call-overload]
+                "Int64",
+            ),
             "station_id": acc.station_id.astype(str),
             "station_kind": acc.station_kind.astype(str),
             "dist_km": np.round(acc.distance_km, 4),

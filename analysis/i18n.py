@@ -241,7 +241,9 @@ def cjk_font() -> str:
     for name in CJK_FONTS:
         if name in installed:
             return name
-    font_manager.fontManager.__init__()  # a font installed since matplotlib built its cache
+    # A font installed since matplotlib built its cache: rebuild the shared manager in place
+    # (modules hold it by reference), which the type checker calls unsound in general.
+    font_manager.fontManager.__init__()  # type: ignore[misc]
     installed = {f.name for f in font_manager.fontManager.ttflist}
     for name in CJK_FONTS:
         if name in installed:

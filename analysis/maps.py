@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -170,7 +171,9 @@ def county_panels(
         counties[counties["county"] == county["county"]].boundary.plot(ax=ax, color="0.35", linewidth=0.8)
         joined = mine & np.isfinite(station_of_village[:, 0])
         segments = np.stack([xy[joined], station_of_village[joined]], axis=1)
-        ax.add_collection(LineCollection(segments, colors="0.55", linewidths=0.35, zorder=1))
+        # matplotlib takes the (n, 2, 2) array; its stubs ask for a sequence of (2, 2) arrays
+        lines = LineCollection(segments, colors="0.55", linewidths=0.35, zorder=1)  # type: ignore[arg-type]
+        ax.add_collection(lines)
         ok = mine & finite
         dots = ax.scatter(
             xy[ok, 0],
@@ -200,7 +203,7 @@ def county_panels(
 
 
 #: How stations are drawn, on every map and in its legend.
-MARKS = {
+MARKS: dict[str, dict[str, Any]] = {
     "rural": {"marker": "^", "color": "#1f4e9c", "linewidths": 0, "zorder": 3},
     "closed": {"marker": "x", "color": "0.15", "linewidths": 0.9, "zorder": 3},
     "community": {"marker": "s", "color": "#c0392b", "edgecolors": "white", "linewidths": 0.5, "zorder": 4},

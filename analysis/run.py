@@ -144,7 +144,9 @@ def villages_table(network: Network, acc: Access) -> pd.DataFrame:
     table = pd.DataFrame(network.region.villages[list(VILLAGE_COLUMNS)])
     table = table.round({"x": 1, "y": 1, "lon": 6, "lat": 6})
     built = network.plan.year_built
-    table["station_year"] = pd.array(np.where(built == NO_STATION, None, built), dtype="Int64")
+    # numpy's stubs leave out None as a branch of where (an object array; Int64 makes it <NA>)
+    station_year = np.where(built == NO_STATION, None, built)  # type: ignore[call-overload]
+    table["station_year"] = pd.array(station_year, dtype="Int64")
     table["nearest_station"] = acc.station_id
     table["nearest_station_kind"] = acc.station_kind
     table["distance_to_station_km"] = np.round(acc.distance_km, 4)

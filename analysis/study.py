@@ -15,7 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -237,7 +237,8 @@ def run(
 
         execute(pending, finished, executor=executor, workers=workers, scheduler=scheduler)
     counts = {"tasks": len(study.tasks), "run_now": len(pending), "reused": len(study.tasks) - len(pending)}
-    ordered = [results[t.key] for t in study.tasks]
+    # cast: `execute` has stored a result for every pending task by now, so none is None
+    ordered = [cast(dict[str, Any], results[t.key]) for t in study.tasks]
     if study.command == "compare":
         return _compare_report(study, ordered, counts)
     return _sweep_report(study, ordered, counts)
@@ -283,7 +284,7 @@ def compare_table(
     its difference from the best holds 0)."""
     rows = []
     sims = [r["metrics"].get("simulation", {}) for r in results]
-    kpis = COMPARE_KPIS
+    kpis: tuple[str, ...] = COMPARE_KPIS
     if any("spoiled_share" in sim.get("upstream", {}) for sim in sims):
         kpis += PRODUCE_KPIS
     if any("faults" in sim for sim in sims):

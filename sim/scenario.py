@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -290,7 +291,7 @@ class LoadedScenario:
 
 
 def load_scenario(
-    path: str | os.PathLike[str], overrides: list[str] | tuple[str, ...] = ()
+    path: str | os.PathLike[str], overrides: Sequence[str | tuple[str, str]] = ()
 ) -> LoadedScenario:
     """Read `path` (following `extends:`), apply `overrides` ("dotted.key=yaml-value", or
     `(source, "key=value")` pairs) and validate. Raises `InputError` listing every problem."""
