@@ -52,9 +52,10 @@ def censored_and_not(tmp_path_factory):
 
 
 def test_a_short_run_counts_its_slowest_parcels_when_it_runs_on(censored_and_not):
-    (_, cut, cut_info), (model, full, info) = censored_and_not[0], censored_and_not[60]
+    (_, cut, cut_info), (_, full, info) = censored_and_not[0], censored_and_not[60]
     assert cut_info.run_on_days == 0 and 0 < info.run_on_days < 60
-    pending = {k: sum(int(k_.state[s].sum()) for s in ("waiting_at_point", "in_van", "at_warehouse", "in_trunk"))
+    unresolved = ("waiting_at_point", "in_van", "at_warehouse", "in_trunk")
+    pending = {k: sum(int(k_.state[s].sum()) for s in unresolved)
                for k, k_ in (("cut", cut), ("full", full))}  # fmt: skip
     assert pending["cut"] > 0 and pending["full"] == 0  # censored at the horizon; every order resolved
     assert int(full.state["picked_up"].sum()) + int(full.state["returned"].sum()) == int(
@@ -82,7 +83,7 @@ def test_run_on_stops_at_its_limit_and_still_reconciles(write):
     # for every parcel to reach its point.
     loaded = small(write, "couriers.frequency=[{every_days: 7}]", "pickup.station_capacity=5000",
                    "simulation.run_on_days=1", "simulation.warmup_days=2", days=6)  # fmt: skip
-    model, kpi, info = _run(loaded)
+    _, kpi, info = _run(loaded)
     assert info.run_on_days == 1
     states = {s: int(v.sum()) for s, v in kpi.state.items()}
     assert states["at_warehouse"] > 0
@@ -95,7 +96,7 @@ def test_slow_collections_do_not_keep_the_run_going(write):
     # later than `run_on_days` after the horizon.
     loaded = small(write, "stations.rural.target=0", "pickup.township_point.base_h=300",
                    "simulation.warmup_days=2", days=6)  # fmt: skip
-    model, kpi, info = _run(loaded)
+    _, kpi, info = _run(loaded)
     assert 0 < info.run_on_days < 10
     states = {s: int(v.sum()) for s, v in kpi.state.items()}
     assert states["in_van"] == states["at_warehouse"] == states["in_trunk"] == 0
