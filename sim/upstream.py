@@ -254,11 +254,14 @@ class ProduceFlow:
         home = np.zeros(len(w))
         stations, first = np.unique(w.station, return_index=True)
         ends = np.r_[first[1:], len(w)]
-        for s, i0, i1 in zip(stations.tolist(), first.tolist(), ends.tolist(), strict=True):
+        calls = np.add.reduceat(urgent, first) > 0  # only stations with produce at risk
+        for s, i0, i1 in zip(
+            stations[calls].tolist(), first[calls].tolist(), ends[calls].tolist(), strict=True
+        ):
+            if not free.any():
+                break
             mine = slice(i0, i1)
             u = urgent[mine]
-            if not u.any() or not free.any():
-                continue
             ms = self.matrix[s]
             detour_min = plan.minutes[at, ms] + plan.minutes[ms, 0] - plan.minutes[at, 0]
             detour_km = plan.km[at, ms] + plan.km[ms, 0] - plan.km[at, 0]
@@ -408,15 +411,17 @@ class ProduceFlow:
         if not len(items):
             return
         city_h, used, chain = self._arrival(items, warehouse_h)
+        # Kept until the summary, a year's produce (millions of items, twice with the
+        # counterfactual flow): small integer types for the small numbers.
         self.collected.append(
             (
-                items.product,
-                self.county[items.station],
+                items.product.astype(np.int8),
+                self.county[items.station].astype(np.int16),
                 items.offer_h,
                 city_h,
                 used < 1.0,
-                np.full(len(items), how),
-                chain,
+                np.full(len(items), how, dtype=np.int8),
+                np.asarray(chain, dtype=bool),
             )
         )
 
@@ -424,6 +429,8 @@ class ProduceFlow:
     def summary(self, county_names: Sequence[str]) -> dict[str, Any]:
         """Counts, times (hours) and costs (yuan) of the produce offered within the horizon:
         offered = arrived fresh + spoiled + waiting + in transit at the end."""
+        # The counterfactual first, so that its item arrays are gone before this flow's are made.
+        alone = None if self.shadow is None else self.shadow.summary(county_names)  # without 4PL
         m, cfg = self.m, self.cfg
         start, end = m.start_h, m.end_h
         w = self.waiting
@@ -437,12 +444,12 @@ class ProduceFlow:
             else [np.empty(0)] * 7
         )
         product, county, offer, city, fresh, how, chain = cols
-        product, county, how = (x.astype(np.int64) for x in (product, county, how))
-        fresh, chain = fresh.astype(bool), chain.astype(bool)
         mine = offer >= start
         product, county, offer, city, fresh, how, chain = (
             x[mine] for x in (product, county, offer, city, fresh, how, chain)
         )
+        product, county, how = (x.astype(np.int64) for x in (product, county, how))
+        fresh, chain = fresh.astype(bool), chain.astype(bool)
         there = city < end
         arrived, spoiled_transit = there & fresh, there & ~fresh
         s_mine, w_mine = spoiled_at.offer_h >= start, waiting.offer_h >= start
@@ -503,7 +510,7 @@ class ProduceFlow:
         }
         block["value_offered_yuan"] = float(offered_p @ self.value)
         block["value_spoiled_yuan"] = float(spoiled_p @ self.value)
-        alone = block if self.shadow is None else self.shadow.summary(county_names)  # without 4PL
+        alone = block if alone is None else alone
         block["without_4pl"] = {
             "spoiled": alone["spoiled_at_station"] + alone["spoiled_in_transit"],
             "spoiled_share": alone["spoiled_share"],
