@@ -201,36 +201,36 @@ ONE_YEAR_S = 11.6  # lishui-2018's simulation time recorded by the engine-core i
 
 
 def _programme_and_year() -> dict:
-    """The programme (2016-2022) and the one-year lishui-2018, in one fresh process (route plans
-    first, timed apart)."""
+    """The programme's first five years (2016-2020, as issue 11 measured it; it now runs to
+    2022) and the one-year lishui-2018, in one fresh process (route plans first, timed apart)."""
     out = {}
-    for name, path in (("year", LISHUI), ("programme", PROGRAMME)):
-        loaded = load_scenario(path)
+    for name, path, sets in (("year", LISHUI, []), ("programme", PROGRAMME, ["horizon.years=5"])):
+        loaded = load_scenario(path, sets)
         network = build_network(loaded)
         model = Model(network, loaded.scenario, cache_dir=default_cache_dir())
-        simulate(network, load_scenario(path, ["simulation.days=1"]), loaded.scenario.seed, model=model)
+        one_day = load_scenario(path, [*sets, "simulation.days=1"])
+        simulate(network, one_day, loaded.scenario.seed, model=model)
         run = simulate(network, loaded, loaded.scenario.seed, model=model)
         out[name] = {"summary": run.summary, "parcels": run.parcels, "simulation_s": run.simulation_s,
                      "planning_s": run.planning_s, "ledger_rows": len(run.ledger)}  # fmt: skip
     return out
 
 
-def test_lishui_programme(benchmark):
-    """Issue 11: the programme (builds, subsidies, closures) within 5 times the one-year time of
-    issue 10 for five years; since issue 20 it runs seven (2016-2022, two years past the last
-    cohort's subsidies), so 7 times. The one-year run in the same process gives the ratio."""
+def test_lishui_programme_five_years(benchmark):
+    """Issue 11: the programme's five years 2016-2020 (builds, subsidies, closures) within 5 times
+    the one-year time of issue 10; the one-year run in the same process gives the ratio."""
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         runs = benchmark.pedantic(lambda: pool.submit(_programme_and_year).result(), rounds=1, iterations=1)
     year, five = runs["year"], runs["programme"]
     s = five["summary"]
-    assert s["parcels_at_end"]["reconciled"] and five["parcels"] > 300_000_000
+    assert s["parcels_at_end"]["reconciled"] and five["parcels"] > 150_000_000
     assert s["stations_survival"]["rural_closed"] > 0 and five["ledger_rows"] > 5000
     ratio = five["simulation_s"] / year["simulation_s"]
     print(
-        f"\nlishui-programme, 2016-2022: simulation {five['simulation_s']:.1f} s for {five['parcels']:,} "
+        f"\nlishui-programme, 2016-2020: simulation {five['simulation_s']:.1f} s for {five['parcels']:,} "
         f"parcels (route planning during the run, timed apart: {five['planning_s']:.1f} s for the "
         f"plan years' networks and the closures' repairs); lishui-2018 in the same process "
-        f"{year['simulation_s']:.1f} s for {year['parcels']:,}: {ratio:.2f}x (target 7x); "
+        f"{year['simulation_s']:.1f} s for {year['parcels']:,}: {ratio:.2f}x (target 5x); "
         f"{five['simulation_s'] / ONE_YEAR_S:.2f}x issue 10's {ONE_YEAR_S} s"
     )
     benchmark.extra_info.update(
