@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS := constraints.txt
 SCENARIO ?= scenarios/lishui-2018.yaml
 
-.PHONY: run test bench lint install install-test clean
+.PHONY: run test test-slow bench lint install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,18 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	$(BIN)/ruralsim run $(SCENARIO)
 
+# The tests run on every core (pytest-xdist; TEST_WORKERS=1 for one process). `make test` is the
+# fast loop: all but the few marked slow, a file's tests on one worker so that the runs a module's
+# tests share are made once. `make test-slow` runs the slow ones, each on the next free worker
+# (they are few and long). CI (.ci/run) runs both.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -q --ignore=tests/bench -n $(TEST_WORKERS)
+
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q --ignore=tests/bench
+	$(PYTEST) --dist loadfile -m "not slow"
+
+test-slow: $(VENV)/.installed-test
+	$(PYTEST) --dist load -m slow
 
 $(VENV)/.installed-bench: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test,lint,osm,dask,bench]"

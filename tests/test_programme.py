@@ -260,6 +260,7 @@ def closing_runs(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_losing_stations_close_after_the_months_of_losses_and_parcels_are_conserved(closing_runs):
     run = closing_runs["fast"]
     rural = run.stations[run.stations["kind"] == "rural_station"]
@@ -278,6 +279,7 @@ def test_losing_stations_close_after_the_months_of_losses_and_parcels_are_conser
     assert run.summary["by_point_type"]["township_point"]["parcels"]["delivered"] > 0
 
 
+@pytest.mark.slow
 def test_fast_and_reference_close_the_same_stations_and_keep_the_same_ledger(closing_runs):
     fast, ref = closing_runs["fast"], closing_runs["reference"]
     pd.testing.assert_frame_equal(fast.ledger, ref.ledger)

@@ -417,6 +417,7 @@ def test_fast_engine_equals_reference_under_capacity_pressure(write, case, extra
         assert seen.longest_trip_h > 24  # trips still out at the next departure
 
 
+@pytest.mark.slow
 def test_fast_engine_equals_reference_over_several_counties(write):
     path = write(
         "l.yaml",
@@ -429,6 +430,7 @@ def test_fast_engine_equals_reference_over_several_counties(write):
     assert_same_kpis(fast, ref)
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(0, 10_000),
@@ -454,6 +456,7 @@ def test_fast_engine_equals_reference_whatever_the_settings(write, seed, shelf, 
     assert_same_kpis(fast, ref)
 
 
+@pytest.mark.slow
 def test_fast_and_reference_agree_in_distribution_on_different_seeds(write):
     """The one statistical comparison: different random numbers (fast: seeds 1-3, reference:
     seeds 4-6), so only the distributions can agree: mean order-to-hand within three combined

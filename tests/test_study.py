@@ -193,6 +193,7 @@ def test_knee_of_a_hand_made_curve():
 SWEEP = ["--vary", "stations.rural.target=5:25:10", "--replications", "3", "--quiet"]
 
 
+@pytest.mark.slow
 def test_serial_process_pool_dask_and_a_running_cluster_give_identical_results(scenario, tmp_path, capsys):
     path = str(scenario())
     outputs = {}
@@ -238,6 +239,7 @@ def test_serial_process_pool_dask_and_a_running_cluster_give_identical_results(s
     capsys.readouterr()
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_without_losing_or_repeating_a_task(scenario, tmp_path):
     path = str(scenario(days=20))
     args = ["sweep", path, "--vary", "stations.rural.target=4:24:4", "--replications", "2", "--quiet",

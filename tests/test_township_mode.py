@@ -198,6 +198,7 @@ def test_joint_distribution_against_what_existed(write, seed):
     assert villager["joint"] < 0.8 * villager["township"]
 
 
+@pytest.mark.slow
 def test_stations_closing_in_township_mode_both_engines_agree(tmp_path):
     """Every station loses money and closes on 1 March: the postal fleet's plans are repaired
     (the brands' never had the stations), postal's parcels for those villages then go to the
