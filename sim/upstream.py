@@ -438,15 +438,13 @@ class ProduceFlow:
         spoiled_at = _Items.concat([*self.spoiled_waiting, w.take(late)])
         waiting = w.take(~late)
         names = list(cfg.products)
-        cols = (
-            [np.concatenate(c) for c in zip(*self.collected, strict=True)]
-            if self.collected
-            else [np.empty(0)] * 7
-        )
-        product, county, offer, city, fresh, how, chain = cols
-        mine = offer >= start
+        # The items offered within the horizon, column by column (a year holds millions).
+        mine = [piece[2] >= start for piece in self.collected]
         product, county, offer, city, fresh, how, chain = (
-            x[mine] for x in (product, county, offer, city, fresh, how, chain)
+            np.concatenate([piece[k][m] for piece, m in zip(self.collected, mine, strict=True)])
+            if self.collected
+            else np.empty(0)
+            for k in range(7)
         )
         product, county, how = (x.astype(np.int64) for x in (product, county, how))
         fresh, chain = fresh.astype(bool), chain.astype(bool)
