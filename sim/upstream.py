@@ -440,12 +440,13 @@ class ProduceFlow:
         names = list(cfg.products)
         # The items offered within the horizon, column by column (a year holds millions).
         mine = [piece[2] >= start for piece in self.collected]
-        product, county, offer, city, fresh, how, chain = (
+        cols: list[np.ndarray] = [
             np.concatenate([piece[k][m] for piece, m in zip(self.collected, mine, strict=True)])
             if self.collected
             else np.empty(0)
             for k in range(7)
-        )
+        ]
+        product, county, offer, city, fresh, how, chain = cols
         product, county, how = (x.astype(np.int64) for x in (product, county, how))
         fresh, chain = fresh.astype(bool), chain.astype(bool)
         there = city < end
