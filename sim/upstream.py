@@ -255,46 +255,53 @@ class ProduceFlow:
         stations, first = np.unique(w.station, return_index=True)
         ends = np.r_[first[1:], len(w)]
         calls = np.add.reduceat(urgent, first) > 0  # only stations with produce at risk
-        for s, i0, i1 in zip(
-            stations[calls].tolist(), first[calls].tolist(), ends[calls].tolist(), strict=True
-        ):
+        # Every van's detour to every such station at once (vans x stations).
+        ms_all = self.matrix[stations[calls]]
+        to_station = plan.minutes[np.ix_(at, ms_all)]
+        detour_min = to_station + plan.minutes[ms_all, 0][None, :] - plan.minutes[at, 0][:, None]
+        detour_km = (
+            plan.km[np.ix_(at, ms_all)] + plan.km[ms_all, 0][None, :] - plan.km[at, 0][:, None]
+        )
+        reach = leave[:, None] + to_station / 60.0
+        first_offer = np.minimum.reduceat(np.where(urgent, w.offer_h, np.inf), first)[calls]
+        last_spoil = np.maximum.reduceat(np.where(urgent, w.spoil_h, -np.inf), first)[calls]
+        can = (
+            (reach >= first_offer[None, :])
+            & (reach < last_spoil[None, :])
+            & (out_h[:, None] + detour_min / 60.0 + stop_h <= co.shift_h)
+        )
+        cost = detour_km * co.cost_per_km + (detour_min / 60.0 + stop_h) * co.cost_per_hour
+        for j, (i0, i1) in enumerate(zip(first[calls].tolist(), ends[calls].tolist(), strict=True)):
             if not free.any():
                 break
-            mine = slice(i0, i1)
-            u = urgent[mine]
-            ms = self.matrix[s]
-            detour_min = plan.minutes[at, ms] + plan.minutes[ms, 0] - plan.minutes[at, 0]
-            detour_km = plan.km[at, ms] + plan.km[ms, 0] - plan.km[at, 0]
-            reach = leave + plan.minutes[at, ms] / 60.0
-            ok = (
-                free
-                & (reach >= w.offer_h[mine][u].min())
-                & (reach < w.spoil_h[mine][u].max())
-                & (out_h + detour_min / 60.0 + stop_h <= co.shift_h)
-            )
+            ok = free & can[:, j]
             if not ok.any():
                 continue
-            cost = detour_km * co.cost_per_km + (detour_min / 60.0 + stop_h) * co.cost_per_hour
-            v = int(np.argmin(np.where(ok, cost, np.inf)))
-            t = reach[v]
+            v = int(np.argmin(np.where(ok, cost[:, j], np.inf)))
+            t = reach[v, j]
+            mine = slice(i0, i1)
             ready = np.flatnonzero((w.offer_h[mine] <= t) & (w.spoil_h[mine] > t))[: room[v]] + i0
             k = len(ready)
             if not k:
                 continue
+            ms = int(ms_all[j])
             back_h = t + stop_h + k * parcel_h + plan.minutes[ms, 0] / 60.0
-            cost_v = float(cost[v] + k * parcel_h * co.cost_per_hour)
+            cost_v = float(cost[v, j] + k * parcel_h * co.cost_per_hour)
             items = w.take(ready)
-            saves = urgent[ready] & (self._arrival(items, np.full(k, back_h))[1] < 1.0)
+            at_risk = urgent[ready]
+            if float(self.value[items.product[at_risk]].sum()) < cost_v:  # not even if all arrive
+                continue
+            saves = at_risk & (self._arrival(items, np.full(k, back_h))[1] < 1.0)
             if float(self.value[items.product[saves]].sum()) < cost_v:
                 continue
             take[ready], home[ready], free[v] = True, back_h, False
             if counted:
                 o = self.on_vans
                 o["calls"] += 1
-                o["km"] += float(detour_km[v])
-                o["hours"] += float(detour_min[v]) / 60.0 + stop_h + k * parcel_h
+                o["km"] += float(detour_km[v, j])
+                o["hours"] += float(detour_min[v, j]) / 60.0 + stop_h + k * parcel_h
                 o["cost"] += cost_v
-                self._book(c, day, 0, 1, float(detour_km[v]), cost_v)
+                self._book(c, day, 0, 1, float(detour_km[v, j]), cost_v)
         if take.any():
             self._settled(w.take(take), home[take], ON_VAN)
             return w.take(~take)
