@@ -36,6 +36,18 @@ THREE = carriers(postal=0.5, zto=0.3, yunda=0.2)
 FIVE = carriers(a=0.2, b=0.2, c=0.2, d=0.2, e=0.2)
 
 
+def kpis_by_mode(write, shares: str, modes: tuple[str, ...], seed: int) -> dict:
+    """KPIs of six days of the small region in each of `modes`, the same demand and stations."""
+    out = {}
+    for mode in modes:
+        loaded = small(write, shares, f"couriers.mode={mode}", f"seed={seed}", days=6)
+        model = Model(build_network(loaded), loaded.scenario)
+        kpi = kpi_observer(model)
+        ENGINES["fast"](model, seed, Bus([kpi])).run()
+        out[mode] = kpi
+    return out
+
+
 class Record:
     def __init__(self):
         self.km, self.vans, self.carrier, self.sorted = 0.0, 0, [], {}
@@ -147,13 +159,7 @@ def test_joint_never_drives_more_than_separate(write, seed):
     """Same demand (common random numbers), same stations: pooling the carriers' parcels on
     one fleet per county drives fewer km, in fewer van hours, for the same parcels."""
     five = carriers(a=0.3, b=0.25, c=0.2, d=0.15, e=0.1)
-    out = {}
-    for mode in ("separate", "joint"):
-        loaded = small(write, five, f"couriers.mode={mode}", f"seed={seed}", days=6)
-        model = Model(build_network(loaded), loaded.scenario)
-        kpi = kpi_observer(model)
-        ENGINES["fast"](model, seed, Bus([kpi])).run()
-        out[mode] = kpi
+    out = kpis_by_mode(write, five, ("separate", "joint"), seed)
     sep, joint = out["separate"], out["joint"]
     np.testing.assert_array_equal(sep.ordered_by_county, joint.ordered_by_county)
     assert joint.van["km"] < sep.van["km"] and joint.van["hours"] < sep.van["hours"]

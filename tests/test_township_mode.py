@@ -14,9 +14,9 @@ from sim.events import Bus, Delivered, Trips
 from sim.model import Model
 from sim.network import build_network
 from sim.points import TOWNSHIP_POINT, VILLAGE_STATION
-from sim.replicate import kpi_observer, simulate
+from sim.replicate import simulate
 from sim.scenario import load_scenario
-from tests.test_carriers import THREE, carriers, one_station
+from tests.test_carriers import THREE, carriers, kpis_by_mode, one_station
 from tests.test_faults import ALL
 from tests.test_sim import (
     NO_RANDOMNESS,
@@ -183,13 +183,7 @@ def test_joint_distribution_against_what_existed(write, seed):
     Joint brings every parcel to the village, so villagers travel less; and its vans drive fewer
     km a parcel (one fleet per county instead of five to the township seats)."""
     five = carriers(postal=0.35, zto=0.2, yto=0.2, sto=0.15, yunda=0.1)
-    out = {}
-    for mode in ("township", "joint"):
-        loaded = small(write, five, f"couriers.mode={mode}", f"seed={seed}", days=6)
-        model = Model(build_network(loaded), loaded.scenario)
-        kpi = kpi_observer(model)
-        ENGINES["fast"](model, seed, Bus([kpi])).run()
-        out[mode] = kpi
+    out = kpis_by_mode(write, five, ("township", "joint"), seed)
     town, joint = out["township"], out["joint"]
     np.testing.assert_array_equal(town.ordered_by_county, joint.ordered_by_county)
     per_parcel = {m: k.van["km"] / k.delivered.sum() for m, k in out.items()}
