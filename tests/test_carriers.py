@@ -102,10 +102,9 @@ def test_hand_case_two_carriers_one_station(write, engine):
     assert [joint.sorted[i] for i in range(4)] == pytest.approx([4 + k * minute for k in (1, 2, 3, 4)])
 
 
-@pytest.mark.parametrize("mode", ["separate", "joint"])
-@pytest.mark.parametrize("randomness", ["deterministic", "random"])
-def test_fast_engine_equals_reference_with_carriers(write, mode, randomness):
-    extra = NO_RANDOMNESS if randomness == "deterministic" else []
+def fast_and_reference_agree(write, mode: str, extra: list[str]):
+    """KPIs of both engines on a hard case with three carriers in `mode`, checked equal, counter
+    by counter and per carrier; returns them."""
     loaded = small(
         write,
         *PRESSURE,
@@ -121,6 +120,14 @@ def test_fast_engine_equals_reference_with_carriers(write, mode, randomness):
     np.testing.assert_array_equal(fast.carrier_delivered, ref.carrier_delivered)
     np.testing.assert_array_equal(fast.carrier_hand.hist, ref.carrier_hand.hist)
     np.testing.assert_allclose(fast.carrier_vans, ref.carrier_vans, rtol=1e-12)
+    return fast, ref
+
+
+@pytest.mark.parametrize("mode", ["separate", "joint"])
+@pytest.mark.parametrize("randomness", ["deterministic", "random"])
+def test_fast_engine_equals_reference_with_carriers(write, mode, randomness):
+    extra = NO_RANDOMNESS if randomness == "deterministic" else []
+    fast, _ = fast_and_reference_agree(write, mode, extra)
     assert fast.refused.sum() > 50 and fast.delivered.sum() > 150  # a hard case, and parcels got through
     own = fast.carrier_vans[:3, 2]  # routes driven by each carrier's own fleets
     assert (own > 0).all() if mode == "separate" else (own == 0).all()

@@ -16,13 +16,10 @@ from sim.network import build_network
 from sim.points import TOWNSHIP_POINT, VILLAGE_STATION
 from sim.replicate import simulate
 from sim.scenario import load_scenario
-from tests.test_carriers import THREE, carriers, kpis_by_mode, one_station
+from tests.test_carriers import THREE, carriers, fast_and_reference_agree, kpis_by_mode, one_station
 from tests.test_faults import ALL
 from tests.test_sim import (
     NO_RANDOMNESS,
-    PRESSURE,
-    assert_same_kpis,
-    both,
     one_village_network,
     scripted,
     small,
@@ -87,21 +84,7 @@ def test_hand_case_brands_to_the_township_postal_to_the_village(write, engine):
 @pytest.mark.parametrize("randomness", ["deterministic", "random", "faults"])
 def test_fast_engine_equals_reference_in_township_mode(write, randomness):
     extra = {"deterministic": NO_RANDOMNESS, "random": [], "faults": ALL}[randomness]
-    loaded = small(
-        write,
-        *PRESSURE,
-        *extra,
-        THREE,
-        "couriers.mode=township",
-        "simulation.warmup_days=2",
-        days=10,
-        villages=40,
-    )
-    (fast, _), (ref, _) = both(loaded, build_network(loaded))
-    assert_same_kpis(fast, ref)
-    np.testing.assert_array_equal(fast.carrier_delivered, ref.carrier_delivered)
-    np.testing.assert_array_equal(fast.carrier_hand.hist, ref.carrier_hand.hist)
-    np.testing.assert_allclose(fast.carrier_vans, ref.carrier_vans, rtol=1e-12)
+    fast, ref = fast_and_reference_agree(write, "township", extra)
     np.testing.assert_array_equal(fast.held_by_faults, ref.held_by_faults)
     np.testing.assert_allclose(fast.villager_km, ref.villager_km, rtol=1e-12)
     assert fast.delivered.sum() > 150 and (fast.carrier_vans[:3, 2] > 0).all()  # each carrier drove
