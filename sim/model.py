@@ -4,7 +4,7 @@ rates, the pickup model, the route planner, random streams, and the stations' op
 Day 0 is the first warm-up day; the horizon starts on day `warmup` (hour `start_h`) and ends at
 hour `end_h`. Parcels ordered before `start_h` are not counted (they fill warehouses, vans and
 shelves so that the horizon does not start empty). After `end_h` nobody orders; the run goes on
-(`sim.runon`) until every parcel is resolved, at the latest until `resolve_h`.
+(`sim.runon`) until every parcel has reached its delivery point, at the latest until `resolve_h`.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ class Model:
         self.first_date = scenario.horizon.start - timedelta(days=self.warmup)
         self.start_h = 24.0 * self.warmup
         self.end_h = 24.0 * self.total_days
-        # After the horizon: no new orders, the run goes on until every parcel is resolved.
+        # After the horizon: no new orders, the run goes on until every parcel is at its point.
         self.run_on_days = scenario.simulation.run_on_days
         self.resolve_h = self.end_h + 24.0 * self.run_on_days
         self.points = p = build_points(network)

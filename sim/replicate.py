@@ -133,23 +133,8 @@ def simulate(
             "simulated": False,
             "note": f"the {scenario.simulation.engine} engine models the downstream flow only",
         }
-    summary["run_on_days"] = info.run_on_days  # past the horizon, until every order was resolved
-    names = model.points.county_names
-    summary["route_plans"] = {
-        since: {
-            # Each fleet's busiest day of the visit period; planned km: a day's mean.
-            "vans": int(sum(int(p.per_day()[1].max(initial=0)) for p in plans)),
-            "routes": int(sum(int(p.per_day()[0].max(initial=0)) for p in plans)),
-            "km_per_day": float(sum(float(p.per_day()[2].mean()) for p in plans)),
-            # Planned routes (any day of the period) longer than the shift, and the longest.
-            "routes_over_shift": int(sum(int((p.route_minutes > 60 * c.shift_h).sum()) for p in plans)),
-            "longest_route_h": max((float(p.route_minutes.max(initial=0)) / 60 for p in plans), default=0.0),
-            "counties_over_fleet_or_shift": sorted(
-                {names[model.fleet_county[f]] for f, p in enumerate(plans) if not p.feasible}
-            ),
-        }
-        for since, plans in info.plans.items()
-    }
+    summary["run_on_days"] = info.run_on_days  # past the horizon, until every order reached its point
+    summary["route_plans"] = {since: _plans_block(model, p, c.shift_h) for since, p in info.plans.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
         hand = kpi.village_hand_sum / kpi.village_hand_count
     cdfs = {
@@ -169,6 +154,24 @@ def simulate(
         result.stations,
         routes,
     )
+
+
+def _plans_block(model: Model, plans: tuple, shift_h: float) -> dict[str, Any]:
+    """The route plans in force from a date: each fleet's busiest day of the visit period (vans,
+    routes), planned km a day (the period's mean), routes longer than the shift and the longest,
+    and the counties whose plan did not fit the fleet or the shift."""
+    days = [p.per_day() for p in plans]  # (routes, vans, km) per day of the period
+    names = model.points.county_names
+    return {
+        "vans": int(sum(int(vans.max(initial=0)) for _, vans, _ in days)),
+        "routes": int(sum(int(routes.max(initial=0)) for routes, _, _ in days)),
+        "km_per_day": float(sum(float(km.mean()) for _, _, km in days)),
+        "routes_over_shift": int(sum(int((p.route_minutes > 60 * shift_h).sum()) for p in plans)),
+        "longest_route_h": max((float(p.route_minutes.max(initial=0)) / 60 for p in plans), default=0.0),
+        "counties_over_fleet_or_shift": sorted(
+            {names[model.fleet_county[f]] for f, p in enumerate(plans) if not p.feasible}
+        ),
+    }
 
 
 def _task(args: tuple[LoadedScenario, int]) -> SimulationRun:
