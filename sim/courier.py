@@ -256,17 +256,15 @@ def plan_county(
 def without_stops(
     plan: CountyRoutes,
     stops: np.ndarray,
-    is_station: np.ndarray,
     daily_parcels: np.ndarray,
     cfg: Couriers,
-    shelf: np.ndarray,
 ) -> CountyRoutes:
     """`plan` repaired for a subset `stops` of its stops (stations closed): each day pattern's
     routes keep their order without the missing stops, each stop keeps its visit days
     (`every_days`, `phase`: a station's own parcels do not change when others close), and
     vans follow the new `daily_parcels` (the township points take over the closed stations'
     parcels). No search: closing stations one month at a time would otherwise re-plan a county
-    with PyVRP each time. (`is_station` and `shelf` are kept for the caller's convenience.)"""
+    with PyVRP each time."""
     start = time.perf_counter()
     keep = np.concatenate([[0], 1 + np.flatnonzero(np.isin(plan.stops, stops))])  # matrix indices
     renumber = np.full(len(plan.stops) + 1, -1, dtype=np.int64)
@@ -641,7 +639,7 @@ class RoutePlanner:
                 parcels, shelf = daily[k][stops] * share, shelves[stops[is_station]] * shelf_share
                 last = base.get(f)
                 if last is not None and len(stops) < len(last.stops) and np.isin(stops, last.stops).all():
-                    plans.append(without_stops(last, stops, is_station, parcels, cfg, shelf))
+                    plans.append(without_stops(last, stops, parcels, cfg))
                     continue
                 key = (
                     np.array([c, vans], dtype=np.int64).tobytes()

@@ -374,14 +374,7 @@ def test_closing_stations_repairs_routes_without_a_new_search(write, monkeypatch
         assert [repaired.stops[i - 1] for i in new] == [
             first.stops[i - 1] for i in old if first.stops[i - 1] not in closing
         ]
-    direct = without_stops(
-        first,
-        first.stops,
-        first.stops < model.points.n_villages,
-        np.ones(len(first.stops)),
-        loaded.scenario.couriers,
-        model.pickups.shelf[first.stops[first.stops < model.points.n_villages]],
-    )
+    direct = without_stops(first, first.stops, np.ones(len(first.stops)), loaded.scenario.couriers)
     assert [r.tolist() for r in direct.routes] == [r.tolist() for r in first.routes]
 
 
