@@ -12,9 +12,6 @@ from geo import presets
 from geo.region import Region
 from geo.synthetic import generate
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
-
 
 @pytest.fixture(scope="session", autouse=True)
 def _cache(tmp_path_factory) -> None:

@@ -1,6 +1,7 @@
-"""OR-Library p-median instances pmed1..pmed40 (Beasley 1985), as stored in ../shared/data.
+"""OR-Library p-median instances pmed1..pmed40 (Beasley 1985), shipped in `tests/data/pmed/`.
 
-The cost matrix follows the data folder's README: c = inf, c(i, i) = 0, edges read in order with
+The files, their sources and the published optima are described in `tests/data/pmed/README.md`
+(and `docs/sources.md`). The cost matrix follows that README: c = inf, c(i, i) = 0, edges read in order with
 **the last duplicate edge winning**, then all-pairs shortest paths (scipy). Clients and candidate
 sites are the n vertices, each with weight 1.
 """
@@ -14,14 +15,17 @@ from pathlib import Path
 import numpy as np
 from scipy.sparse.csgraph import csgraph_from_dense, shortest_path
 
-PMED_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks" / "pmed"
+PMED_DIR = Path(__file__).resolve().parent / "data" / "pmed"
 NAMES = tuple(f"pmed{k}" for k in range(1, 41))
-MISSING = f"OR-Library pmed data not found at {PMED_DIR} (needs the ../shared checkout)"
+MISSING = f"OR-Library pmed data not found in {PMED_DIR}: they ship with the tests, so the checkout is broken"
 
 
 def available() -> bool:
-    """Whether the pmed files are there."""
-    return (PMED_DIR / "pmed1.txt").is_file() and (PMED_DIR / "optima.tsv").is_file()
+    """True: the pmed files ship with the tests. Raises FileNotFoundError (`MISSING`) when they
+    are not there, since that is a broken checkout, not a reason to skip a test."""
+    if not ((PMED_DIR / "pmed1.txt").is_file() and (PMED_DIR / "optima.tsv").is_file()):
+        raise FileNotFoundError(MISSING)
+    return True
 
 
 def path(name: str) -> Path:

@@ -1,13 +1,14 @@
 """Loader for the São José dos Campos (SJC) maximal-covering instances (Lorena & Pereira 2002).
 
-The files live in `../shared/data/benchmarks/mclp/` (see its README): `SJC324.txt` … `SJC818.txt`
+The files ship in `tests/data/mclp/` (see its README and `docs/sources.md`; licence CC BY-NC-SA
+4.0): `SJC324.txt` … `SJC818.txt`
 hold `n 9999 p S` on the first line, then n lines `x y demand` (coordinates in metres, demand in
 people); every node is both a client and a candidate site, and a client is covered when its
 Euclidean distance to an open site is <= the radius. `optima_computed.tsv` lists 110 cases
 (instance, radius, p) with the proven optimum and a plain-greedy baseline.
 
-Used by `tests/test_covering.py` and `tests/bench/test_bench_mclp.py`; both skip when the shared
-data are absent (`available()` is False).
+Used by `tests/test_covering.py` and `tests/bench/test_bench_mclp.py`. The data ship with the
+tests: `available()` raises when they are missing (a broken checkout) instead of letting them skip.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-SJC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "benchmarks" / "mclp"
+SJC_DIR = Path(__file__).resolve().parent / "data" / "mclp"
 OPTIMA = SJC_DIR / "optima_computed.tsv"
-MISSING = f"SJC benchmark data not found in {SJC_DIR} (needs the ../shared checkout)"
+MISSING = f"SJC benchmark data not found in {SJC_DIR}: they ship with the tests, so the checkout is broken"
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,11 @@ class Case:
 
 
 def available() -> bool:
-    """Whether the SJC files are present."""
-    return OPTIMA.is_file()
+    """True: the SJC files ship with the tests. Raises FileNotFoundError (`MISSING`) when they are
+    not there, since that is a broken checkout, not a reason to skip a test."""
+    if not OPTIMA.is_file():
+        raise FileNotFoundError(MISSING)
+    return True
 
 
 @cache
