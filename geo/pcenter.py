@@ -18,8 +18,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from geo.milp import solve_milp
-from geo.pmedian import CandidateLists, Problem, SwapSearch, _check_options, _trivial, check_problem
 from geo.solution import Solution
+from geo.swap import CandidateLists, Problem, SwapSearch, check_options, check_problem, trivial_columns
 
 BREAKOUTS = 100
 """Rounds of raising the weight of uncovered demands before a radius is given up."""
@@ -204,17 +204,17 @@ def pcenter(
     nearest-candidate cost) and a farthest-first solution's radius: first a bisection where a
     radius counts as feasible when a greedy set cover needs at most p sites, then a search down
     from the radius found (steps of 1, 2, 4, ... levels, then bisection) where a radius is tested
-    by the greedy cover and, if that needs more than p sites, swap local search (the p-median
-    engine on 0/1 costs) minimising the weighted number of uncovered demands; when the swaps stall
+    by the greedy cover and, if that needs more than p sites, swap local search (`geo.swap`
+    on 0/1 costs) minimising the weighted number of uncovered demands; when the swaps stall
     the demands left uncovered weigh one more (breakout), for up to `BREAKOUTS` rounds. Stops at
     `time_limit_s` seconds with the best radius so far. `seed` is accepted for a uniform
     interface; the search is deterministic. Returns bound=None, optimal=False.
     """
     problem = check_problem(cost, weights, p, fixed, allowed)
-    _check_options(time_limit_s)
+    check_options(time_limit_s)
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     del seed
-    trivial = _trivial(problem)
+    trivial = trivial_columns(problem)
     radii = _Radii(problem)
     if trivial is not None:
         return radii.solution(trivial, None, False)
@@ -262,10 +262,10 @@ def pcenter_exact(
     candidate every objective is inf (objective and bound inf).
     """
     problem = check_problem(cost, weights, p, fixed, allowed)
-    _check_options(time_limit_s)
+    check_options(time_limit_s)
     start = time.perf_counter()
     deadline = None if time_limit_s is None else start + time_limit_s
-    trivial = _trivial(problem)
+    trivial = trivial_columns(problem)
     radii = _Radii(problem)
     if trivial is not None:
         solution = radii.solution(trivial, None, True)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from instances import small_instances
 
-from geo import pmedian as pm
+from geo import swap
 from geo.pmedian import pmedian, pmedian_exact, pmedian_greedy, pmedian_objective, pmedian_swap
 
 SOLVERS = [pmedian, pmedian_exact]
@@ -191,11 +191,11 @@ def test_swap_bookkeeping_matches_a_rebuild():
     matrix = rng.integers(0, 40, (50, 30)).astype(float)
     w = rng.integers(1, 6, 50).astype(float)
     for k in (None, 3):
-        lists = pm.CandidateLists.build(matrix, k)
-        search = pm.SwapSearch(matrix, w.copy(), lists, rng.choice(30, 6, replace=False), 1)
+        lists = swap.CandidateLists.build(matrix, k)
+        search = swap.SwapSearch(matrix, w.copy(), lists, rng.choice(30, 6, replace=False), 1)
         for _ in range(10):
             search.swap(int(rng.choice(np.flatnonzero(~search.is_open))), int(rng.integers(1, 6)))
-            fresh = pm.SwapSearch(matrix, w.copy(), lists, search.sites, 1)
+            fresh = swap.SwapSearch(matrix, w.copy(), lists, search.sites, 1)
             for name in ("d1", "d2", "gain", "loss", "extra"):
                 assert np.allclose(getattr(search, name), getattr(fresh, name)), name
             new, slot, profit = search.best_move()
@@ -218,8 +218,8 @@ def test_k_nearest_lists_give_the_same_answer(monkeypatch):
     cost = np.round(np.hypot(*(xy[:, None, :] - xy[None, :80, :]).transpose(2, 0, 1)))
     weights = rng.integers(1, 50, 120).astype(float)
     complete = pmedian(cost, weights, 6, fixed=np.array([3]), starts=3)
-    monkeypatch.setattr(pm, "LIST_ABOVE", 10)
-    monkeypatch.setattr(pm, "LIST_K", 4)
+    monkeypatch.setattr(swap, "LIST_ABOVE", 10)
+    monkeypatch.setattr(swap, "LIST_K", 4)
     listed = pmedian(cost, weights, 6, fixed=np.array([3]), starts=3)
     assert listed.sites.tolist() == complete.sites.tolist()
     assert listed.objective == complete.objective
