@@ -11,7 +11,8 @@ minutes, `radius` in the same unit; `np.inf` never covers). `weights` are the de
   elimination with a packing lower bound, or (`exact=True`) the set-covering MILP.
 
 All three return `geo.solution.Solution` with sorted candidate indices, honest bounds and an
-`optimal` flag that is True only when optimality is proven.
+`optimal` flag that is True only when optimality is proven. Their arguments are checked by
+`geo.request.check_inputs`, which raises `PlacementError`.
 """
 
 from __future__ import annotations
@@ -23,115 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix, hstack, identity, vstack
 
+from geo.errors import PlacementError
 from geo.milp import solve_milp
+from geo.request import Inputs, check_inputs, listed
 from geo.solution import Solution
-
-_FIRST = 5  # how many offending indices an error message lists
-
-
-# ---------------------------------------------------------------------------------------------
-# argument checks
-
-
-@dataclass(frozen=True)
-class _Args:
-    """Checked arguments: `cost` (n_demand, n_candidates) float, `weights` (n_demand,) float,
-    `fixed` sorted unique int64 candidate indices, `allowed` (n_candidates,) bool."""
-
-    cost: np.ndarray
-    weights: np.ndarray
-    radius: float
-    fixed: np.ndarray
-    allowed: np.ndarray
-
-
-def _first(indices: np.ndarray) -> str:
-    return ", ".join(str(int(i)) for i in indices[:_FIRST])
-
-
-def _check(
-    cost: np.ndarray,
-    weights: np.ndarray | None,
-    radius: float,
-    fixed: np.ndarray | None,
-    allowed: np.ndarray | None,
-    time_limit_s: float | None,
-) -> _Args:
-    """Validate the common arguments; raise ValueError with one clear message."""
-    cost = np.asarray(cost)
-    if cost.ndim != 2:
-        raise ValueError(f"cost must be a 2-d (n_demand, n_candidates) array (got shape {cost.shape})")
-    if not (np.issubdtype(cost.dtype, np.floating) or np.issubdtype(cost.dtype, np.integer)):
-        raise ValueError(f"cost must hold numbers (got dtype {cost.dtype})")
-    cost = cost.astype(float, copy=False)
-    n_demand, n_cand = cost.shape
-    nan = np.isnan(cost)
-    if nan.any():
-        i, j = np.argwhere(nan)[0]
-        raise ValueError(f"cost has {int(nan.sum())} NaN entries (first at demand {i}, candidate {j})")
-    if isinstance(radius, bool) or not isinstance(radius, (int, float, np.integer, np.floating)):
-        raise ValueError(f"radius must be a positive finite number (got {radius!r})")
-    radius = float(radius)
-    if not (math.isfinite(radius) and radius > 0):
-        raise ValueError(f"radius must be a positive finite number (got {radius})")
-    if weights is None:
-        weights = np.ones(n_demand)
-    else:
-        weights = np.asarray(weights)
-        if weights.shape != (n_demand,):
-            raise ValueError(
-                f"weights has shape {weights.shape}, expected ({n_demand},) to match cost {cost.shape}"
-            )
-        weights = weights.astype(float, copy=False)
-        bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
-        if len(bad):
-            raise ValueError(
-                f"weights must be finite and >= 0 ({len(bad)} bad entries, first: {_first(bad)})"
-            )
-    if allowed is None:
-        allowed = np.ones(n_cand, dtype=bool)
-    else:
-        allowed = np.asarray(allowed)
-        if allowed.shape != (n_cand,) or allowed.dtype != bool:
-            raise ValueError(
-                f"allowed must be a bool mask of shape ({n_cand},) (got {allowed.dtype} {allowed.shape})"
-            )
-    if fixed is None:
-        fixed = np.empty(0, dtype=np.int64)
-    else:
-        fixed = np.asarray(fixed).ravel()
-        if fixed.size == 0:
-            fixed = np.empty(0, dtype=np.int64)
-        elif not np.issubdtype(fixed.dtype, np.integer):
-            raise ValueError(f"fixed must hold integer candidate indices (got dtype {fixed.dtype})")
-        fixed = fixed.astype(np.int64)
-        out = fixed[(fixed < 0) | (fixed >= n_cand)]
-        if len(out):
-            raise ValueError(f"fixed indices must lie in [0, {n_cand}) (got {_first(out)})")
-        if len(np.unique(fixed)) != len(fixed):
-            raise ValueError("fixed holds duplicate candidate indices")
-        fixed = np.sort(fixed)
-        bad = fixed[~allowed[fixed]]
-        if len(bad):
-            raise ValueError(f"{len(bad)} fixed sites are not allowed candidates (first: {_first(bad)})")
-    if time_limit_s is not None and not (math.isfinite(time_limit_s) and time_limit_s > 0):
-        raise ValueError(f"time_limit_s must be a positive finite number of seconds (got {time_limit_s})")
-    return _Args(cost=cost, weights=weights, radius=radius, fixed=fixed, allowed=allowed)
-
-
-def _check_p(p: int, args: _Args) -> int:
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)):
-        raise ValueError(f"p must be an integer (got {p!r})")
-    p = int(p)
-    n_allowed = int(args.allowed.sum())
-    if p < 1:
-        raise ValueError(f"p must be >= 1 (got {p})")
-    if p < len(args.fixed):
-        raise ValueError(f"p = {p} is less than the {len(args.fixed)} fixed sites")
-    if p > n_allowed:
-        raise ValueError(f"p = {p} exceeds the {n_allowed} allowed candidates")
-    return p
-
 
 # ---------------------------------------------------------------------------------------------
 # sparse coverage
@@ -195,11 +91,11 @@ def _row_entries(m: csr_matrix, rows: np.ndarray) -> np.ndarray:
     return m.indices[offsets + np.arange(int(lengths.sum()))]
 
 
-def _cover(args: _Args, keep_rows: np.ndarray) -> _Cover:
+def _cover(args: Inputs, keep_rows: np.ndarray) -> _Cover:
     """Sparse coverage of the demand rows in `keep_rows` (bool) by the allowed candidates."""
     cols = np.flatnonzero(args.allowed)
     rows = np.flatnonzero(keep_rows)
-    within = args.cost[np.ix_(rows, cols)] <= args.radius
+    within = args.matrix[np.ix_(rows, cols)] <= args.within
     a = csr_matrix(within, dtype=float)
     a.sort_indices()
     at = a.T.tocsr()
@@ -208,9 +104,9 @@ def _cover(args: _Args, keep_rows: np.ndarray) -> _Cover:
     return _Cover(a=a, at=at, w=args.weights[rows], cols=cols, fixed=fixed)
 
 
-def _coverable(args: _Args) -> np.ndarray:
+def _coverable(args: Inputs) -> np.ndarray:
     """(n_demand,) bool: some allowed candidate covers the point."""
-    return np.asarray((args.cost[:, args.allowed] <= args.radius).any(axis=1))
+    return np.asarray((args.matrix[:, args.allowed] <= args.within).any(axis=1))
 
 
 def covered_weight(cost: np.ndarray, weights: np.ndarray, radius: float, sites: np.ndarray) -> float:
@@ -407,11 +303,11 @@ def _search(cov: _Cover, free: int, seed: int, rounds: int, deadline: float) -> 
     return _Found(cols=best_cols, value=best_value, bound=bound)
 
 
-def _solution(args: _Args, sites: np.ndarray, bound: float | None) -> Solution:
+def _solution(args: Inputs, sites: np.ndarray, bound: float | None) -> Solution:
     """Solution for the given candidate indices, its covered weight recomputed from `cost`;
     optimal when it meets the proven upper `bound`."""
     sites = np.sort(np.asarray(sites, dtype=np.int64))
-    value = covered_weight(args.cost, args.weights, args.radius, sites)
+    value = covered_weight(args.matrix, args.weights, args.within, sites)
     optimal = bound is not None and value >= bound - 1e-9 * max(1.0, abs(bound))
     if optimal:
         bound = value
@@ -444,10 +340,19 @@ def mclp(
     bounds f(S) + top-(p - |fixed|) gains over the solutions S seen, and the total coverable
     weight); `optimal` is True only when the objective meets that bound.
     """
-    args = _check(cost, weights, radius, fixed, allowed, time_limit_s)
-    p = _check_p(p, args)
+    args = check_inputs(
+        cost,
+        weights,
+        p,
+        fixed=fixed,
+        allowed=allowed,
+        radius=radius,
+        time_limit_s=time_limit_s,
+        needs_radius=True,
+    )
+    p = args.target
     if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 0:
-        raise ValueError(f"rounds must be an integer >= 0 (got {rounds!r})")
+        raise PlacementError(f"rounds must be an integer >= 0 (got {rounds!r})")
     deadline = math.inf if time_limit_s is None else time.perf_counter() + time_limit_s
     cov = _cover(args, (args.weights > 0) & _coverable(args))
     found = _search(cov, p - len(cov.fixed), seed, int(rounds), deadline)
@@ -532,8 +437,17 @@ def mclp_exact(
     `optimal` is True only when the objective meets it; under `time_limit_s` (seconds, for the whole
     call) a search that HiGHS does not finish returns the better of its incumbent and the heuristic.
     """
-    args = _check(cost, weights, radius, fixed, allowed, time_limit_s)
-    p = _check_p(p, args)
+    args = check_inputs(
+        cost,
+        weights,
+        p,
+        fixed=fixed,
+        allowed=allowed,
+        radius=radius,
+        time_limit_s=time_limit_s,
+        needs_radius=True,
+    )
+    p = args.target
     start = time.perf_counter()
     cov = _cover(args, (args.weights > 0) & _coverable(args))
     free = p - len(cov.fixed)
@@ -614,15 +528,15 @@ def _fill(cov: _Cover, cols: np.ndarray, pool: np.ndarray, p: int) -> np.ndarray
 # LSCP
 
 
-def _lscp_cover(args: _Args) -> _Cover:
+def _lscp_cover(args: Inputs) -> _Cover:
     """Coverage of the points that must be covered (weight > 0) by the allowed candidates.
-    Raises ValueError when some such point cannot be reached by any allowed candidate."""
+    Raises `PlacementError` when some such point cannot be reached by any allowed candidate."""
     need = args.weights > 0
     lost = np.flatnonzero(need & ~_coverable(args))
     if len(lost):
-        raise ValueError(
-            f"{len(lost)} demand points cannot be reached within radius {args.radius:g} by any allowed "
-            f"candidate (first: {_first(lost)})"
+        raise PlacementError(
+            f"{len(lost)} demand points cannot be reached within radius {args.within:g} by any allowed "
+            f"candidate (first: {listed(lost)})"
         )
     return _cover(args, need)
 
@@ -690,7 +604,7 @@ def lscp(
 ) -> Solution:
     """Location set covering (Toregas et al. 1971): the fewest sites (the `fixed` ones among them,
     all `allowed`) such that every demand point with weight > 0 (every point when `weights` is
-    None) is within `radius` of one. Raises ValueError naming the points no allowed candidate
+    None) is within `radius` of one. Raises `PlacementError` naming the points no allowed candidate
     reaches.
 
     Heuristic (default): greedy + redundancy elimination; `bound` is a packing lower bound
@@ -700,7 +614,16 @@ def lscp(
     a time limit that stops the search the better of its incumbent and the heuristic.
     `objective` is the number of sites.
     """
-    args = _check(cost, weights, radius, fixed, allowed, time_limit_s)
+    args = check_inputs(
+        cost,
+        weights,
+        fixed=fixed,
+        allowed=allowed,
+        radius=radius,
+        time_limit_s=time_limit_s,
+        needs_p=False,
+        needs_radius=True,
+    )
     cov = _lscp_cover(args)
     cols, lower = _lscp_greedy(cov)
     best = np.sort(cov.cols[cols]).astype(np.int64)

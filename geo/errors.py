@@ -23,3 +23,8 @@ class InputError(RuralsimError):
 
     def __reduce__(self):  # raised in a worker process, it arrives whole
         return (type(self), (self.problems,))
+
+
+class PlacementError(RuralsimError, ValueError):
+    """A placement request that cannot be met (more sites than candidates, a bad radius, NaN
+    costs, ...): one line. A `ValueError` too, as a bad argument to a placement algorithm."""

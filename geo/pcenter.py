@@ -6,7 +6,8 @@ Both functions search the radius r over the sorted distinct costs: r is feasible
 uncovered demands, the weights of those left uncovered rising when the swaps stall);
 `pcenter_exact` by solving the set-cover MILP with HiGHS at each radius.
 Costs are km or minutes in a dense (demands x candidates) matrix; ``np.inf`` marks unreachable
-pairs. Demands of zero weight (when `weights` is given) are ignored.
+pairs. Demands of zero weight (when `weights` is given) are ignored. Arguments are checked by
+`geo.request.check_inputs`, which raises `PlacementError`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from scipy.sparse import csr_matrix
 
 from geo.milp import solve_milp
 from geo.solution import Solution
-from geo.swap import CandidateLists, Problem, SwapSearch, check_options, check_problem, trivial_columns
+from geo.swap import CandidateLists, Problem, SwapSearch, check_problem, trivial_columns
 
 BREAKOUTS = 100
 """Rounds of raising the weight of uncovered demands before a radius is given up."""
@@ -27,12 +28,16 @@ BREAKOUTS = 100
 
 def pcenter_objective(cost: np.ndarray, sites: np.ndarray, weights: np.ndarray | None = None) -> float:
     """max over demands (with weight > 0 when `weights` is given) of min_{j in sites} c_ij, in cost
-    units; inf when one of them reaches no site, 0 when no demand counts."""
+    units; inf when one of them reaches no site and with no sites (every cost infinite), else 0
+    when no demand counts."""
+    sites = np.asarray(sites, dtype=np.int64)
+    if len(sites) == 0:
+        return np.inf
     cost = np.asarray(cost, dtype=np.float64)
     keep = np.ones(len(cost), dtype=bool) if weights is None else np.asarray(weights) > 0
     if not keep.any():
         return 0.0
-    return float(cost[np.ix_(keep, np.asarray(sites, dtype=np.int64))].min(axis=1).max())
+    return float(cost[np.ix_(keep, sites)].min(axis=1).max())
 
 
 class _Radii:
@@ -44,7 +49,7 @@ class _Radii:
         self.matrix = problem.submatrix()
         self.fixed = problem.fixed_columns
         # no radius below the largest distance from a demand to its nearest allowed candidate
-        self.lower = float(self.matrix.min(axis=1).max(initial=0.0))
+        self.lower = float(self.matrix.min(axis=1, initial=np.inf).max(initial=0.0))
         self._lists: CandidateLists | None = None
 
     @property
@@ -210,8 +215,7 @@ def pcenter(
     `time_limit_s` seconds with the best radius so far. `seed` is accepted for a uniform
     interface; the search is deterministic. Returns bound=None, optimal=False.
     """
-    problem = check_problem(cost, weights, p, fixed, allowed)
-    check_options(time_limit_s)
+    problem = check_problem(cost, weights, p, fixed, allowed, time_limit_s)
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     del seed
     trivial = trivial_columns(problem)
@@ -261,8 +265,7 @@ def pcenter_exact(
     radius leaves the search unproven (optimal False). If some demand reaches no allowed
     candidate every objective is inf (objective and bound inf).
     """
-    problem = check_problem(cost, weights, p, fixed, allowed)
-    check_options(time_limit_s)
+    problem = check_problem(cost, weights, p, fixed, allowed, time_limit_s)
     start = time.perf_counter()
     deadline = None if time_limit_s is None else start + time_limit_s
     trivial = trivial_columns(problem)

@@ -20,19 +20,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
 from geo.apportion import highest_averages
-from geo.errors import RuralsimError
+from geo.errors import PlacementError
+from geo.request import Inputs, check_inputs
 from geo.solution import Solution
 
 NO_STATION = -1
-
-
-class PlacementError(RuralsimError):
-    """A placement request that cannot be met (more sites than candidates, a bad radius, ...)."""
 
 
 @dataclass(frozen=True)
@@ -53,42 +50,17 @@ class Placement:
 
 
 @dataclass(frozen=True)
-class Request:
-    """A checked placement request (see `solve`): `fixed` sites already built, `allowed` a
-    bool mask over the candidates."""
+class Request(Inputs):
+    """A checked placement request (see `solve`): its numbers (`geo.request.Inputs`), whether
+    to solve exactly, the random seed and `groups` (the township of each demand point)."""
 
-    cost: np.ndarray | None
-    weights: np.ndarray
-    p: int | None
-    radius: float | None
-    fixed: np.ndarray
-    allowed: np.ndarray
     exact: bool
-    time_limit_s: float | None
     seed: int
     groups: np.ndarray | None
 
     @property
     def open_candidates(self) -> np.ndarray:
         return np.setdiff1d(np.flatnonzero(self.allowed), self.fixed)
-
-    # `check_request` has made sure that a strategy gets what its `needs_*` flags ask for, and a
-    # target p for every strategy but lscp; these give the checked fields their narrow types
-    # (casts: no run-time work, no change to what a strategy receives).
-    @property
-    def matrix(self) -> np.ndarray:
-        """`cost`, for the strategies with `needs_cost`."""
-        return cast(np.ndarray, self.cost)
-
-    @property
-    def target(self) -> int:
-        """`p`, for every strategy but lscp."""
-        return cast(int, self.p)
-
-    @property
-    def within(self) -> float:
-        """`radius`, for the strategies with `needs_radius`."""
-        return cast(float, self.radius)
 
 
 @dataclass(frozen=True)
@@ -270,19 +242,23 @@ def solve(
     Raises `PlacementError` with a clear message for impossible requests.
     """
     start = time.perf_counter()
-    weights = np.asarray(weights, dtype=float)
-    n_cand = cost.shape[1] if cost is not None else len(weights)
-    allowed = np.ones(n_cand, dtype=bool) if candidates is None else np.asarray(candidates, dtype=bool)
-    fixed_arr = np.unique(np.asarray(fixed, dtype=np.int64))
-    request = Request(cost, weights, p, radius, fixed_arr, allowed, exact, time_limit_s, seed, groups)
-    chosen = check_request(strategy, request)
-    try:
-        if strategy != "lscp" and p == len(fixed_arr) and chosen.needs_cost:  # nothing to choose
-            solution = _evaluate(strategy, cost, weights, fixed_arr, radius)
-        else:
-            solution = chosen.run(request)
-    except ValueError as err:
-        raise PlacementError(str(err)) from None
+    chosen, request = check_request(
+        strategy,
+        cost,
+        weights,
+        p,
+        radius=radius,
+        fixed=fixed,
+        candidates=candidates,
+        exact=exact,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        groups=groups,
+    )
+    if strategy != "lscp" and request.p == len(request.fixed) and chosen.needs_cost:  # nothing to choose
+        solution = _evaluate(strategy, request)
+    else:
+        solution = chosen.run(request)
     gap = None
     if solution.optimal:
         gap = 0.0
@@ -299,58 +275,70 @@ def solve(
     )
 
 
-def check_request(strategy: str, r: Request) -> Strategy:
-    """The one check of a placement request: the strategy exists and has what it needs, and the
-    numbers fit. Returns the strategy; raises `PlacementError` with a one-line reason."""
+def check_request(
+    strategy: str,
+    cost: np.ndarray | None,
+    weights: np.ndarray,
+    p: int | None,
+    *,
+    radius: float | None = None,
+    fixed: np.ndarray | tuple[int, ...] = (),
+    candidates: np.ndarray | None = None,
+    exact: bool = False,
+    time_limit_s: float | None = None,
+    seed: int = 0,
+    groups: np.ndarray | None = None,
+) -> tuple[Strategy, Request]:
+    """The one check of a placement request (the arguments of `solve`): the strategy exists and
+    has what it needs, and the numbers pass `geo.request.check_inputs`, the check every placement
+    algorithm makes. Returns the strategy and the checked request; raises `PlacementError` with a
+    one-line reason."""
     chosen = STRATEGIES.get(strategy)
     if chosen is None:
         raise PlacementError(f"unknown placement strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
-    cost, weights, allowed, fixed, p = r.cost, r.weights, r.allowed, r.fixed, r.p
     if chosen.needs_cost and cost is None:
         raise PlacementError(f"strategy {strategy} needs a cost matrix")
-    if cost is not None:
-        if cost.ndim != 2 or cost.shape[0] != len(weights):
-            raise PlacementError(f"cost has shape {cost.shape}; expected ({len(weights)}, candidates)")
-        if np.isnan(cost).any():
-            raise PlacementError("cost has NaN values")
-    elif len(allowed) != len(weights):
-        raise PlacementError("without a cost matrix the candidates are the demand points")
-    if chosen.needs_radius and (r.radius is None or not r.radius > 0):
-        raise PlacementError(f"strategy {strategy} needs a radius > 0 (got {r.radius})")
-    if r.exact and not chosen.has_exact:
+    if exact and not chosen.has_exact:
         with_exact = ", ".join(s.name for s in STRATEGIES.values() if s.has_exact)
         raise PlacementError(f"strategy {strategy} has no exact mode; exact works with {with_exact}")
-    if chosen.needs_groups and r.groups is None:
+    if chosen.needs_groups and groups is None:
         raise PlacementError(f"strategy {strategy} needs groups (the township of each village)")
-    if chosen.needs_candidates and allowed.all():
+    inputs = check_inputs(
+        cost,
+        weights,
+        p,
+        fixed=fixed,
+        allowed=candidates,
+        radius=radius,
+        time_limit_s=time_limit_s,
+        needs_p=strategy != "lscp",
+        needs_radius=chosen.needs_radius,
+    )
+    if not chosen.needs_cost and len(inputs.allowed) != len(inputs.weights):
+        raise PlacementError(
+            f"strategy {strategy} ranks the demand points: it needs one candidate per demand point "
+            f"(got {len(inputs.allowed)} candidates for {len(inputs.weights)} demand points)"
+        )
+    if chosen.needs_candidates and inputs.allowed.all():
         raise PlacementError(f"strategy {strategy} needs candidate shops (a region `candidates` layer)")
-    if len(fixed) and (fixed.min() < 0 or fixed.max() >= len(allowed) or not allowed[fixed].all()):
-        raise PlacementError("a station already built is not among the allowed candidates")
-    if strategy == "lscp":
-        return chosen
-    if p is None or p < 0:
-        raise PlacementError(f"the number of stations must be >= 0 (got {p})")
-    if p < len(fixed):
-        raise PlacementError(f"target {p} is below the {len(fixed)} stations already built")
-    if p > allowed.sum():
-        raise PlacementError(f"target {p} exceeds the {int(allowed.sum())} candidate villages")
-    return chosen
+    return chosen, Request(**vars(inputs), exact=exact, seed=seed, groups=groups)
 
 
-def _evaluate(strategy, cost, weights, sites, radius) -> Solution:
-    """The objective of given sites (no choice left); with no sites nothing is covered and every
-    distance is infinite."""
+def _evaluate(strategy: str, r: Request) -> Solution:
+    """The objective of the fixed sites (no choice left); with no sites nothing is covered and
+    every distance is infinite."""
     from geo.covering import covered_weight
     from geo.pcenter import pcenter_objective
     from geo.pmedian import pmedian_objective
 
+    sites = r.fixed
     if len(sites) == 0:
         return Solution(sites, 0.0 if strategy == "mclp" else float("inf"), optimal=True)
     if strategy == "mclp":
-        return Solution(sites, covered_weight(cost, weights, radius, sites))
+        return Solution(sites, covered_weight(r.matrix, r.weights, r.within, sites))
     if strategy == "pcenter":
-        return Solution(sites, pcenter_objective(cost, sites, weights))
-    return Solution(sites, pmedian_objective(cost, weights, sites))
+        return Solution(sites, pcenter_objective(r.matrix, sites, r.weights))
+    return Solution(sites, pmedian_objective(r.matrix, r.weights, sites))
 
 
 def _quota(

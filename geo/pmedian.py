@@ -5,7 +5,8 @@ restarts from randomised greedy solutions and path relinking among an elite pool
 Werneck 2004). `pmedian_exact` solves the strong formulation with HiGHS. Both take a dense
 (demands x candidates) cost matrix in km or minutes, where ``np.inf`` marks unreachable pairs;
 above `geo.swap.LIST_ABOVE` candidates the heuristic keeps only each demand's `geo.swap.LIST_K`
-nearest candidates and falls back to the dense row when a list runs out.
+nearest candidates and falls back to the dense row when a list runs out. Arguments are checked by
+`geo.request.check_inputs`, which raises `PlacementError`.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ import time
 import numpy as np
 from scipy.sparse import coo_matrix
 
+from geo.errors import PlacementError
 from geo.milp import solve_milp
 from geo.solution import Solution
 from geo.swap import (
     CandidateLists,
     Problem,
     SwapSearch,
-    check_options,
     check_problem,
     chunks,
     trivial_columns,
@@ -33,12 +34,15 @@ from geo.swap import (
 
 def pmedian_objective(cost: np.ndarray, weights: np.ndarray, sites: np.ndarray) -> float:
     """sum_i w_i min_{j in sites} c_ij over the demands with w_i > 0 (cost units x weight units);
-    inf when one of them reaches no site."""
+    inf when one of them reaches no site, and with no sites (every cost infinite)."""
+    sites = np.asarray(sites, dtype=np.int64)
+    if len(sites) == 0:
+        return np.inf
     weights = np.asarray(weights, dtype=np.float64)
     keep = weights > 0
     if not keep.any():
         return 0.0
-    nearest = np.asarray(cost, dtype=np.float64)[np.ix_(keep, np.asarray(sites, dtype=np.int64))].min(axis=1)
+    nearest = np.asarray(cost, dtype=np.float64)[np.ix_(keep, sites)].min(axis=1)
     return float(weights[keep] @ nearest)
 
 
@@ -167,8 +171,9 @@ def pmedian(
     optimal=False. If some demand cannot reach any p sites the objective is inf; the sites then
     still reach as much of the demand as the search could.
     """
-    problem = check_problem(cost, weights, p, fixed, allowed)
-    check_options(time_limit_s, starts)
+    problem = check_problem(cost, weights, p, fixed, allowed, time_limit_s)
+    if starts is not None and (isinstance(starts, bool) or not isinstance(starts, int) or starts < 1):
+        raise PlacementError(f"starts must be an integer >= 1 (got {starts!r})")
     deadline = None if time_limit_s is None else time.perf_counter() + time_limit_s
     trivial = trivial_columns(problem)
     if trivial is not None:
@@ -290,11 +295,11 @@ def pmedian_swap(
     """Swap local search from the given `sites` (distinct allowed candidates, every fixed one among
     them) to a local optimum: never worse than where it started."""
     sites = np.unique(np.asarray(sites, dtype=np.int64))
-    problem = check_problem(cost, weights, max(len(sites), 1), fixed, allowed)
-    if len(sites) == 0 or not np.isin(sites, problem.candidates).all():
-        raise ValueError("sites must be allowed candidates")
+    problem = check_problem(cost, weights, len(sites), fixed, allowed)
+    if not np.isin(sites, problem.candidates).all():
+        raise PlacementError("sites must be allowed candidates")
     if not np.isin(problem.fixed, sites).all():
-        raise ValueError("sites must include every fixed site")
+        raise PlacementError("sites must include every fixed site")
     trivial = trivial_columns(problem)
     if trivial is not None or problem.p == 1:
         if problem.p == 1 and trivial is None:
@@ -335,8 +340,7 @@ def pmedian_exact(
     best sites found; the heuristic's sites if HiGHS found none). If some demand cannot reach any p
     sites every objective is inf: objective and bound are inf.
     """
-    problem = check_problem(cost, weights, p, fixed, allowed)
-    check_options(time_limit_s)
+    problem = check_problem(cost, weights, p, fixed, allowed, time_limit_s)
     trivial = trivial_columns(problem)
     if trivial is not None:
         solution = _heuristic_solution(problem, trivial)

@@ -1,11 +1,12 @@
 """What p-median and p-center share: the checked problem, candidate lists and the swap search.
 
-`check_problem` checks a request and keeps the demands that matter; `CandidateLists` holds each
-demand's candidates in ascending cost (all of them, or above `LIST_ABOVE` candidates the `LIST_K`
-nearest, with a fall-back to the dense row when a list runs out); `SwapSearch` is the swap local
-search with the gain / loss / extra bookkeeping of Whitaker (1983) as refined by Resende &
-Werneck (2007): on costs in km or minutes it minimises the weighted cost (`geo.pmedian`), on 0/1
-costs the weighted number of uncovered demands (`geo.pcenter`).
+`check_problem` checks a request (`geo.request`) and keeps the demands that matter;
+`CandidateLists` holds each demand's candidates in ascending cost (all of them, or above
+`LIST_ABOVE` candidates the `LIST_K` nearest, with a fall-back to the dense row when a list runs
+out); `SwapSearch` is the swap local search with the gain / loss / extra bookkeeping of Whitaker
+(1983) as refined by Resende & Werneck (2007): on costs in km or minutes it minimises the
+weighted cost (`geo.pmedian`), on 0/1 costs the weighted number of uncovered demands
+(`geo.pcenter`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from geo.request import check_inputs
 
 LIST_ABOVE = 1500
 """Above this many candidates, each demand keeps only its `LIST_K` nearest candidates in memory."""
@@ -59,92 +62,30 @@ class Problem:
         return np.sort(self.candidates[np.asarray(columns, dtype=np.int64)]).astype(np.int64)
 
 
-def _first(mask: np.ndarray) -> str:
-    """'row i, column j' of the first True entry of a 2-D mask."""
-    i, j = np.argwhere(mask)[0]
-    return f"row {i}, column {j}"
-
-
 def check_problem(
     cost: np.ndarray,
     weights: np.ndarray | None,
     p: int,
     fixed: np.ndarray | None,
     allowed: np.ndarray | None,
+    time_limit_s: float | None = None,
 ) -> Problem:
-    """Check the arguments shared by the placement models and restrict them to what matters.
-
-    Raises ValueError with one line naming the first problem found. `weights` None means 1 each.
-    """
-    cost = np.asarray(cost)
-    if cost.ndim != 2:
-        raise ValueError(f"cost must be a 2-D (demands x candidates) array (got shape {cost.shape})")
-    if not (np.issubdtype(cost.dtype, np.floating) or np.issubdtype(cost.dtype, np.integer)):
-        raise ValueError(f"cost must be numeric (got dtype {cost.dtype})")
-    cost = cost.astype(np.float64, copy=False)
-    n, m = cost.shape
-    if np.isnan(cost).any():
-        bad = np.isnan(cost)
-        raise ValueError(f"cost contains NaN ({int(bad.sum())} entries, first at {_first(bad)})")
-    if (cost < 0).any():
-        bad = cost < 0
-        raise ValueError(
-            f"cost must be non-negative ({int(bad.sum())} negative entries, first at {_first(bad)})"
-        )
-    if weights is None:
-        weights = np.ones(n)
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.shape != (n,):
-        raise ValueError(f"weights has shape {weights.shape}, expected ({n},): one per row of cost")
-    if not np.isfinite(weights).all() or (weights < 0).any():
-        raise ValueError("weights must be finite and non-negative")
-    if isinstance(p, bool) or not isinstance(p, int | np.integer):
-        raise ValueError(f"p must be an integer (got {p!r})")
-    p = int(p)
-    if p < 1:
-        raise ValueError(f"p must be >= 1 (got {p})")
-    if allowed is None:
-        candidates = np.arange(m, dtype=np.int64)
-    else:
-        allowed = np.asarray(allowed)
-        if allowed.dtype != bool:
-            raise ValueError(f"allowed must be a bool mask over the candidates (got dtype {allowed.dtype})")
-        if allowed.shape != (m,):
-            raise ValueError(f"allowed has shape {allowed.shape}, expected ({m},): one per column of cost")
-        candidates = np.flatnonzero(allowed).astype(np.int64)
-    fixed_arr = np.asarray([] if fixed is None else fixed)
-    if fixed_arr.size and not np.issubdtype(fixed_arr.dtype, np.integer):
-        raise ValueError(f"fixed must hold candidate indices (integers), got dtype {fixed_arr.dtype}")
-    fixed_arr = np.unique(fixed_arr.astype(np.int64).ravel())
-    out = fixed_arr[(fixed_arr < 0) | (fixed_arr >= m)]
-    if out.size:
-        raise ValueError(f"fixed candidate {out[0]} is out of range (there are {m} candidates)")
-    not_allowed = np.setdiff1d(fixed_arr, candidates)
-    if not_allowed.size:
-        raise ValueError(f"fixed candidate {not_allowed[0]} is not an allowed candidate")
-    if p < len(fixed_arr):
-        raise ValueError(f"p={p} is less than the {len(fixed_arr)} fixed sites")
-    if p > len(candidates):
-        raise ValueError(f"p={p} exceeds the {len(candidates)} allowed candidates")
-    positive = weights > 0
-    reach = np.isfinite(cost)[:, candidates].any(axis=1)
+    """Check a request (`geo.request.check_inputs`: raises `PlacementError` with one line naming
+    the first problem) and restrict it to what matters. `weights` None means 1 each."""
+    inputs = check_inputs(cost, weights, p, fixed=fixed, allowed=allowed, time_limit_s=time_limit_s)
+    matrix, candidates = inputs.matrix, inputs.candidates
+    positive = inputs.weights > 0
+    reach = np.isfinite(matrix)[:, candidates].any(axis=1)
     rows = np.flatnonzero(positive & reach).astype(np.int64)
     return Problem(
-        cost=cost,
-        weights=weights,
-        p=p,
-        fixed=fixed_arr,
+        cost=matrix,
+        weights=inputs.weights,
+        p=inputs.target,
+        fixed=inputs.fixed,
         candidates=candidates,
         rows=rows,
         unreachable=bool((positive & ~reach).any()),
     )
-
-
-def check_options(time_limit_s: float | None, starts: int | None = None) -> None:
-    if time_limit_s is not None and not time_limit_s > 0:
-        raise ValueError(f"time_limit_s must be > 0 (got {time_limit_s})")
-    if starts is not None and (isinstance(starts, bool) or not isinstance(starts, int) or starts < 1):
-        raise ValueError(f"starts must be an integer >= 1 (got {starts!r})")
 
 
 def trivial_columns(problem: Problem) -> np.ndarray | None:

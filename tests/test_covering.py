@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from geo import covering
 from geo.covering import covered_weight, lscp, mclp, mclp_exact
+from geo.errors import PlacementError
+from geo.request import check_inputs
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -142,7 +144,7 @@ def test_infinite_costs_never_cover():
     assert sol.sites.tolist() == [1] and sol.objective == 2 and sol.optimal
     heur = mclp(cost, w, 2, 1.0)
     assert heur.objective == 3 and heur.optimal and heur.bound == 3
-    with pytest.raises(ValueError, match=re.escape("1 demand points cannot be reached within radius 1")):
+    with pytest.raises(PlacementError, match=re.escape("1 demand points cannot be reached within radius 1")):
         lscp(cost, 1.0)
     assert lscp(cost, 1.0, weights=np.array([1.0, 0.0, 1.0])).objective == 2
 
@@ -235,7 +237,7 @@ def test_submodular_bound_holds_from_any_solution(instance, data):
     cost, w, allowed, fixed, radius = instance
     p = data.draw(st.integers(max(1, len(fixed)), int(allowed.sum())))
     best = brute_mclp(cost, w, p, radius, fixed, allowed)
-    args = covering._check(cost, w, radius, fixed, allowed, None)
+    args = check_inputs(cost, w, p, fixed=fixed, allowed=allowed, radius=radius, needs_radius=True)
     cov = covering._cover(args, (args.weights > 0) & covering._coverable(args))
     pool = np.setdiff1d(np.arange(cov.n_cols), cov.fixed).tolist()
     extra = data.draw(st.lists(st.sampled_from(pool), unique=True, max_size=p - len(fixed))) if pool else []
@@ -250,7 +252,7 @@ def test_lscp_matches_brute_force(instance):
     need = np.flatnonzero(w > 0)
     reachable = (cost[np.ix_(need, np.flatnonzero(allowed))] <= radius).any(axis=1)
     if not reachable.all():
-        with pytest.raises(ValueError, match="demand points cannot be reached"):
+        with pytest.raises(PlacementError, match="demand points cannot be reached"):
             lscp(cost, radius, weights=w, fixed=fixed, allowed=allowed)
         return
     best = brute_lscp(cost, radius, fixed, allowed, need)
@@ -279,7 +281,7 @@ def test_swap_search_never_worsens_greedy(seed, p):
     xy = rng.uniform(0, 10, (40, 2))
     cost = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
     w = rng.integers(0, 50, 40).astype(float)
-    args = covering._check(cost, w, 2.0, None, None, None)
+    args = check_inputs(cost, w, radius=2.0, needs_p=False, needs_radius=True)
     cov = covering._cover(args, args.weights > 0)
     state = covering._State(cov, cov.fixed)
     covering._greedy(state, p)
@@ -303,64 +305,11 @@ COST = line(4)
 W = np.ones(4)
 
 
+# The rules every solver shares (cost, weights, p, fixed, allowed, radius, time limit) are tested
+# for all of them at once in test_placement_request.py; these are the covering models' own.
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: mclp(COST, W, 1, 0.0), "radius must be a positive finite number (got 0.0)"),
-        (lambda: mclp(COST, W, 1, -2), "radius must be a positive finite number (got -2.0)"),
-        (lambda: mclp(COST, W, 1, float("nan")), "radius must be a positive finite number (got nan)"),
-        (lambda: lscp(COST, float("inf")), "radius must be a positive finite number (got inf)"),
-        (lambda: mclp(COST, W, 0, 1.0), "p must be >= 1 (got 0)"),
-        (lambda: mclp(COST, W, 1.5, 1.0), "p must be an integer (got 1.5)"),
-        (lambda: mclp(COST, W, 5, 1.0), "p = 5 exceeds the 4 allowed candidates"),
-        (
-            lambda: mclp_exact(COST, W, 2, 1.0, allowed=np.array([True, False, False, False])),
-            "p = 2 exceeds the 1 allowed candidates",
-        ),
-        (lambda: mclp(COST, W, 1, 1.0, fixed=[0, 2]), "p = 1 is less than the 2 fixed sites"),
-        (
-            lambda: mclp(COST, W, 2, 1.0, fixed=[1], allowed=np.array([True, False, True, True])),
-            "1 fixed sites are not allowed candidates (first: 1)",
-        ),
-        (
-            lambda: lscp(COST, 1.0, fixed=[3], allowed=np.array([True, True, True, False])),
-            "1 fixed sites are not allowed candidates (first: 3)",
-        ),
-        (lambda: mclp(COST, W, 2, 1.0, fixed=[4]), "fixed indices must lie in [0, 4) (got 4)"),
-        (lambda: mclp(COST, W, 2, 1.0, fixed=[-1]), "fixed indices must lie in [0, 4) (got -1)"),
-        (lambda: mclp(COST, W, 3, 1.0, fixed=[1, 1]), "fixed holds duplicate candidate indices"),
-        (
-            lambda: mclp(COST, W, 2, 1.0, fixed=[0.5]),
-            "fixed must hold integer candidate indices (got dtype float64)",
-        ),
-        (
-            lambda: mclp(np.where(np.eye(4) > 0, np.nan, COST), W, 1, 1.0),
-            "cost has 4 NaN entries (first at demand 0, candidate 0)",
-        ),
-        (
-            lambda: mclp(np.ones(4), W, 1, 1.0),
-            "cost must be a 2-d (n_demand, n_candidates) array (got shape (4,))",
-        ),
-        (
-            lambda: mclp(COST, np.ones(3), 1, 1.0),
-            "weights has shape (3,), expected (4,) to match cost (4, 4)",
-        ),
-        (
-            lambda: mclp(COST, np.array([1.0, -1, np.nan, 1]), 1, 1.0),
-            "weights must be finite and >= 0 (2 bad entries, first: 1, 2)",
-        ),
-        (
-            lambda: mclp(COST, W, 1, 1.0, allowed=np.ones(3, dtype=bool)),
-            "allowed must be a bool mask of shape (4,) (got bool (3,))",
-        ),
-        (
-            lambda: lscp(COST, 1.0, allowed=np.ones(4, dtype=int)),
-            "allowed must be a bool mask of shape (4,) (got int64 (4,))",
-        ),
-        (
-            lambda: mclp_exact(COST, W, 1, 1.0, time_limit_s=0),
-            "time_limit_s must be a positive finite number of seconds (got 0)",
-        ),
         (lambda: mclp(COST, W, 1, 1.0, rounds=-1), "rounds must be an integer >= 0 (got -1)"),
         (
             lambda: lscp(np.vstack([np.full(4, np.inf), COST[1:]]), 1.0),
@@ -374,7 +323,7 @@ W = np.ones(4)
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, message):
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(PlacementError, match=f"^{re.escape(message)}$"):
         call()
 
 

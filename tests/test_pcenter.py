@@ -1,4 +1,5 @@
-"""p-center: hand-checked instances, brute force on small random ones, bad arguments, OR-Library pmed1."""
+"""p-center: hand-checked instances, brute force on small random ones, OR-Library pmed1 (bad
+arguments: test_placement_request.py)."""
 
 from __future__ import annotations
 
@@ -122,45 +123,6 @@ def test_time_limited_exact_is_not_claimed_optimal_unless_proven():
     assert len(solution.sites) == 12
     assert solution.bound <= solution.objective
     assert solution.optimal == (solution.bound == solution.objective)
-
-
-# --- bad arguments ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("solve", SOLVERS)
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"p": 0}, "p must be >= 1 (got 0)"),
-        ({"p": 5}, "p=5 exceeds the 4 allowed candidates"),
-        ({"p": 1, "fixed": np.array([0, 2])}, "p=1 is less than the 2 fixed sites"),
-        (
-            {"fixed": np.array([1]), "allowed": np.array([True, False, True, True])},
-            "fixed candidate 1 is not an allowed candidate",
-        ),
-        (
-            {"cost": np.array([[0.0, np.nan, 1, 1]] * 3)},
-            "cost contains NaN (3 entries, first at row 0, column 1)",
-        ),
-        (
-            {"cost": np.array([[0.0, 1, -2, 1]] * 3)},
-            "cost must be non-negative (3 negative entries, first at row 0, column 2)",
-        ),
-        (
-            {"cost": np.ones((2, 3, 4))},
-            "cost must be a 2-D (demands x candidates) array (got shape (2, 3, 4))",
-        ),
-        ({"weights": np.ones(4)}, "weights has shape (4,), expected (3,): one per row of cost"),
-        ({"allowed": np.ones(5, bool)}, "allowed has shape (5,), expected (4,): one per column of cost"),
-        ({"time_limit_s": -1.0}, "time_limit_s must be > 0 (got -1.0)"),
-    ],
-)
-def test_bad_arguments_raise_clear_errors(solve, change, message):
-    args = {"cost": np.ones((3, 4)), "p": 2} | change
-    cost, p = args.pop("cost"), args.pop("p")
-    with pytest.raises(ValueError) as info:
-        solve(cost, p, **args)
-    assert str(info.value) == message
 
 
 # --- OR-Library pmed1 -------------------------------------------------------------------------

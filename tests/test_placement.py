@@ -63,34 +63,28 @@ def test_optimisation_strategies_on_a_hand_case():
     assert len(exact.sites) == 2 and exact.objective == 2 and exact.gap == 0.0 and exact.optimal
 
 
+# The strategy's own needs; the rules of the numbers, which every solver shares, are tested in
+# test_placement_request.py.
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("cost", "kwargs", "message"),
     [
-        ({"p": 6, "strategy": "population"}, "target 6 exceeds the 5 candidate villages"),
+        (line_cost(5), {"strategy": "best"}, "unknown placement strategy 'best'"),
+        (None, {"strategy": "pmedian"}, "strategy pmedian needs a cost matrix"),
+        (line_cost(5), {"strategy": "population", "exact": True}, "strategy population has no exact mode"),
+        (line_cost(5), {"strategy": "shops"}, "strategy shops needs candidate shops"),
+        (line_cost(5), {"strategy": "quota"}, "strategy quota needs groups"),
         (
-            {"p": 1, "strategy": "population", "fixed": [0, 1]},
-            "target 1 is below the 2 stations already built",
+            line_cost(5)[:, :4],
+            {"strategy": "population"},
+            "strategy population ranks the demand points: it needs one candidate per demand point "
+            "(got 4 candidates for 5 demand points)",
         ),
-        ({"p": 2, "strategy": "best"}, "unknown placement strategy 'best'"),
-        ({"p": 2, "strategy": "mclp", "radius": 0.0}, "strategy mclp needs a radius > 0 (got 0.0)"),
-        ({"p": 2, "strategy": "lscp"}, "strategy lscp needs a radius > 0 (got None)"),
-        ({"p": 2, "strategy": "population", "exact": True}, "strategy population has no exact mode"),
-        ({"p": 2, "strategy": "shops"}, "strategy shops needs candidate shops"),
-        ({"p": 2, "strategy": "quota"}, "strategy quota needs groups"),
-        ({"p": -1, "strategy": "pmedian"}, "the number of stations must be >= 0 (got -1)"),
     ],
 )
-def test_bad_requests_raise_clear_errors(kwargs, message):
+def test_bad_requests_raise_clear_errors(cost, kwargs, message):
     with pytest.raises(PlacementError) as err:
-        solve(line_cost(5), np.ones(5), **kwargs)
+        solve(cost, np.ones(5), 2, **kwargs)
     assert str(err.value).startswith(message)
-
-
-def test_nan_costs_are_refused():
-    cost = line_cost(4)
-    cost[1, 2] = np.nan
-    with pytest.raises(PlacementError, match="cost has NaN values"):
-        solve(cost, np.ones(4), 2, "pmedian")
 
 
 @pytest.mark.parametrize("strategy", ["population", "random", "quota", "mclp", "pmedian", "pcenter"])

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from instances import small_instances
 
 from geo import swap
+from geo.errors import PlacementError
 from geo.pmedian import pmedian, pmedian_exact, pmedian_greedy, pmedian_objective, pmedian_swap
 
 SOLVERS = [pmedian, pmedian_exact]
@@ -243,54 +244,16 @@ def test_time_limited_exact_is_not_claimed_optimal():
     assert solution.bound is None or solution.bound <= solution.objective
 
 
-# --- bad arguments ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("solve", SOLVERS)
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        ({"p": 0}, "p must be >= 1 (got 0)"),
-        ({"p": 2.5}, "p must be an integer (got 2.5)"),
-        ({"p": 5}, "p=5 exceeds the 4 allowed candidates"),
-        ({"p": 2, "allowed": np.array([True, False, False, False])}, "p=2 exceeds the 1 allowed candidates"),
-        ({"p": 1, "fixed": np.array([0, 2])}, "p=1 is less than the 2 fixed sites"),
-        (
-            {"fixed": np.array([1]), "allowed": np.array([True, False, True, True])},
-            "fixed candidate 1 is not an allowed candidate",
-        ),
-        ({"fixed": np.array([7])}, "fixed candidate 7 is out of range (there are 4 candidates)"),
-        (
-            {"cost": np.array([[0.0, np.nan, 1, 1]] * 3)},
-            "cost contains NaN (3 entries, first at row 0, column 1)",
-        ),
-        (
-            {"cost": np.array([[0.0, 1, -2, 1]] * 3)},
-            "cost must be non-negative (3 negative entries, first at row 0, column 2)",
-        ),
-        ({"cost": np.ones(4)}, "cost must be a 2-D (demands x candidates) array (got shape (4,))"),
-        ({"weights": np.ones(4)}, "weights has shape (4,), expected (3,): one per row of cost"),
-        ({"weights": np.array([1.0, -1, 1])}, "weights must be finite and non-negative"),
-        ({"allowed": np.ones(3, bool)}, "allowed has shape (3,), expected (4,): one per column of cost"),
-        ({"allowed": np.ones(4)}, "allowed must be a bool mask over the candidates (got dtype float64)"),
-        ({"time_limit_s": 0}, "time_limit_s must be > 0 (got 0)"),
-    ],
-)
-def test_bad_arguments_raise_clear_errors(solve, change, message):
-    args = {"cost": np.ones((3, 4)), "weights": np.ones(3), "p": 2} | change
-    cost, weights, p = args.pop("cost"), args.pop("weights"), args.pop("p")
-    with pytest.raises(ValueError) as info:
-        solve(cost, weights, p, **args)
-    assert str(info.value) == message
+# --- bad arguments (the rules every solver shares: test_placement_request.py) -----------------
 
 
 def test_bad_starts_and_sites():
     cost, w = np.ones((3, 4)), np.ones(3)
-    with pytest.raises(ValueError, match=r"^starts must be an integer >= 1 \(got 0\)$"):
+    with pytest.raises(PlacementError, match=r"^starts must be an integer >= 1 \(got 0\)$"):
         pmedian(cost, w, 2, starts=0)
-    with pytest.raises(ValueError, match=r"^sites must include every fixed site$"):
+    with pytest.raises(PlacementError, match=r"^sites must include every fixed site$"):
         pmedian_swap(cost, w, np.array([1, 2]), fixed=np.array([0]))
-    with pytest.raises(ValueError, match=r"^sites must be allowed candidates$"):
+    with pytest.raises(PlacementError, match=r"^sites must be allowed candidates$"):
         pmedian_swap(cost, w, np.array([1, 9]))
 
 
