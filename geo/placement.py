@@ -67,7 +67,11 @@ class Request(Inputs):
 class Strategy:
     """A placement strategy: `run(request) -> Solution`; what it needs (`needs_cost`: a cost
     matrix; `needs_radius`; `needs_groups`: townships; `needs_candidates`: a candidate layer);
-    whether it has an exact mode (HiGHS) and whether its objective is maximised."""
+    whether it has an exact mode (HiGHS) and whether its objective is maximised;
+    `chooses_count`: the number of sites is its answer (p is not asked for, and ignored);
+    `evaluate(request, sites)`: its objective for given sites (with no sites: nothing covered,
+    every distance infinite), None for the ranking strategies, which run even when there is
+    nothing to choose."""
 
     name: str
     summary: str
@@ -78,6 +82,8 @@ class Strategy:
     needs_candidates: bool = False
     has_exact: bool = False
     maximises: bool = False
+    chooses_count: bool = False
+    evaluate: Callable[[Request, np.ndarray], float] | None = None
 
 
 def _ranked(r: Request, new: np.ndarray) -> Solution:
@@ -178,6 +184,27 @@ def _lscp(r: Request) -> Solution:
     )
 
 
+def _covered_weight(r: Request, sites: np.ndarray) -> float:
+    """Residents within the radius of one of `sites`."""
+    from geo.covering import covered_weight
+
+    return covered_weight(r.matrix, r.weights, r.within, sites)
+
+
+def _weighted_cost(r: Request, sites: np.ndarray) -> float:
+    """Residents x km (or minutes) to the nearest of `sites`."""
+    from geo.pmedian import pmedian_objective
+
+    return pmedian_objective(r.matrix, r.weights, sites)
+
+
+def _worst_cost(r: Request, sites: np.ndarray) -> float:
+    """The most km (or minutes) from a village with residents to the nearest of `sites`."""
+    from geo.pcenter import pcenter_objective
+
+    return pcenter_objective(r.matrix, sites, r.weights)
+
+
 #: Every placement strategy, in the order the command line lists them. Add one here.
 STRATEGIES: dict[str, Strategy] = {
     s.name: s
@@ -206,9 +233,19 @@ STRATEGIES: dict[str, Strategy] = {
             needs_radius=True,
             has_exact=True,
             maximises=True,
+            evaluate=_covered_weight,
         ),
-        Strategy("pmedian", "least population-weighted distance", _pmedian, needs_cost=True, has_exact=True),
-        Strategy("pcenter", "least worst distance", _pcenter, needs_cost=True, has_exact=True),
+        Strategy(
+            "pmedian",
+            "least population-weighted distance",
+            _pmedian,
+            needs_cost=True,
+            has_exact=True,
+            evaluate=_weighted_cost,
+        ),
+        Strategy(
+            "pcenter", "least worst distance", _pcenter, needs_cost=True, has_exact=True, evaluate=_worst_cost
+        ),
         Strategy(
             "lscp",
             "fewest stations covering everyone within the radius (the number is the answer)",
@@ -216,6 +253,7 @@ STRATEGIES: dict[str, Strategy] = {
             needs_cost=True,
             needs_radius=True,
             has_exact=True,
+            chooses_count=True,
         ),
     )
 }
@@ -235,7 +273,8 @@ def solve(
     seed: int = 0,
     groups: np.ndarray | None = None,
 ) -> Placement:
-    """Place `p` sites (fixed ones included; ignored by `lscp`) with `strategy`.
+    """Place `p` sites (fixed ones included; ignored by a strategy that `chooses_count`, `lscp`)
+    with `strategy`.
 
     `cost` (n_demand, n_candidates), needed by the optimisation strategies; the ranking ones
     treat demand point i as candidate i. `candidates` is a bool mask of allowed candidates.
@@ -255,8 +294,11 @@ def solve(
         seed=seed,
         groups=groups,
     )
-    if strategy != "lscp" and request.p == len(request.fixed) and chosen.needs_cost:  # nothing to choose
-        solution = _evaluate(strategy, request)
+    if chosen.evaluate is not None and not chosen.chooses_count and request.p == len(request.fixed):
+        # nothing to choose: the fixed sites and their objective (no sites: proven optimal)
+        solution = Solution(
+            request.fixed, chosen.evaluate(request, request.fixed), optimal=not len(request.fixed)
+        )
     else:
         solution = chosen.run(request)
     gap = None
@@ -311,7 +353,7 @@ def check_request(
         allowed=candidates,
         radius=radius,
         time_limit_s=time_limit_s,
-        needs_p=strategy != "lscp",
+        needs_p=not chosen.chooses_count,
         needs_radius=chosen.needs_radius,
     )
     if not chosen.needs_cost and len(inputs.allowed) != len(inputs.weights):
@@ -322,23 +364,6 @@ def check_request(
     if chosen.needs_candidates and inputs.allowed.all():
         raise PlacementError(f"strategy {strategy} needs candidate shops (a region `candidates` layer)")
     return chosen, Request(**vars(inputs), exact=exact, seed=seed, groups=groups)
-
-
-def _evaluate(strategy: str, r: Request) -> Solution:
-    """The objective of the fixed sites (no choice left); with no sites nothing is covered and
-    every distance is infinite."""
-    from geo.covering import covered_weight
-    from geo.pcenter import pcenter_objective
-    from geo.pmedian import pmedian_objective
-
-    sites = r.fixed
-    if len(sites) == 0:
-        return Solution(sites, 0.0 if strategy == "mclp" else float("inf"), optimal=True)
-    if strategy == "mclp":
-        return Solution(sites, covered_weight(r.matrix, r.weights, r.within, sites))
-    if strategy == "pcenter":
-        return Solution(sites, pcenter_objective(r.matrix, sites, r.weights))
-    return Solution(sites, pmedian_objective(r.matrix, r.weights, sites))
 
 
 def _quota(
@@ -391,7 +416,8 @@ def plan_builds(
     seed: int = 0,
 ) -> tuple[BuildPlan, list[Placement]]:
     """Cumulative `targets` {year: stations} built year by year, each year keeping the last's
-    sites. For `lscp` the count is its own answer (the targets' years are kept)."""
+    sites. For a strategy that `chooses_count` (`lscp`) the count is its own answer (the targets'
+    years are kept)."""
     year_built = np.full(len(weights), NO_STATION, dtype=np.int64)
     sites = np.empty(0, dtype=np.int64)
     placements = []

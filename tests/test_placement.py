@@ -131,6 +131,46 @@ def test_every_strategy_is_listed():
     assert set(STRATEGIES) == {"population", "random", "quota", "shops", "mclp", "pmedian", "pcenter", "lscp"}
 
 
+def villages() -> tuple[np.ndarray, np.ndarray, dict]:
+    """Fifteen villages in a 10 km square (cost: km between them), ten of them candidate shops;
+    and the keyword arguments every strategy accepts."""
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 10, (15, 2))
+    cost = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    shops = np.arange(15) % 3 != 0
+    return (
+        cost,
+        rng.integers(1, 100, 15).astype(float),
+        {"radius": 4.0, "candidates": shops, "groups": np.arange(15) % 4},
+    )
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_a_strategy_that_chooses_its_count_ignores_p_and_the_others_honour_it(name):
+    cost, w, kw = villages()
+    if STRATEGIES[name].chooses_count:
+        answers = {tuple(solve(cost, w, p, name, **kw).sites.tolist()) for p in (None, -1, 0, 1, 10, 99)}
+        assert len(answers) == 1
+        return
+    for p in (0, 1, 4):
+        assert len(solve(cost, w, p, name, **kw).sites) == p
+    with pytest.raises(PlacementError, match=r"^p must be an integer >= 0 \(got None\)$"):
+        solve(cost, w, None, name, **kw)
+
+
+@pytest.mark.parametrize("name", [name for name, s in STRATEGIES.items() if s.evaluate is not None])
+def test_evaluate_scores_sites_as_the_strategy_does(name):
+    """With nothing left to choose, `solve` scores the fixed sites with the strategy's `evaluate`:
+    the objective the strategy itself reports for them; and more sites score better in the sense
+    `maximises` gives."""
+    cost, w, kw = villages()
+    placed = solve(cost, w, 3, name, **kw)
+    scored = solve(cost, w, 3, name, fixed=placed.sites, **kw)
+    assert scored.sites.tolist() == placed.sites.tolist() and scored.objective == placed.objective
+    fewer = solve(cost, w, 1, name, fixed=placed.sites[:1], **kw).objective
+    assert scored.objective > fewer if STRATEGIES[name].maximises else scored.objective < fewer
+
+
 def test_community_stations_follow_township_population():
     counts = community_counts(np.array([50_000.0, 10_000, 40_000]), 10)
     assert counts.tolist() == [5, 1, 4]

@@ -106,7 +106,7 @@ SOLVERS = [
     Solver(
         f"solve {name}{' exact' if exact else ''}",
         _solve(name, exact),
-        takes_p=name != "lscp",
+        takes_p=not strategy.chooses_count,
         takes_radius=strategy.needs_radius,
         no_sites=0.0 if strategy.maximises else np.inf,
     )
