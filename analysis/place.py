@@ -63,7 +63,7 @@ def place(
 def report(placed: Placement, strategy, count, n, radius, weights, nearest, covered) -> list[str]:
     """What `ruralsim place` prints: stations, coverage, distances, objective, bound, time."""
     lines = []
-    if strategy == "lscp":
+    if STRATEGIES[strategy].chooses_count:
         bound = "" if placed.lower_bound is None else f" (lower bound {placed.lower_bound:,.0f})"
         lines.append(f"full coverage within {radius:g} km takes {len(placed.sites):,} stations{bound}")
     else:
