@@ -274,7 +274,7 @@ def _resolve(name: str) -> Path:
 def _run(args: argparse.Namespace) -> int:
     from analysis.headline import run_lines
     from analysis.run import run
-    from sim.scenario import load_scenario
+    from sim.scenario.load import load_scenario
 
     overrides = list(args.overrides)
     for flag, key, value in (
@@ -337,8 +337,8 @@ def _study(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from sim.network import build_region, check_region
-    from sim.scenario import load_scenario
+    from sim.network.build import build_region, check_region
+    from sim.scenario.load import load_scenario
 
     status = 0
     for name in args.scenarios:
@@ -356,7 +356,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _place(args: argparse.Namespace) -> int:
     from analysis.place import place
-    from sim.scenario import load_scenario
+    from sim.scenario.load import load_scenario
 
     loaded = load_scenario(_resolve(args.scenario), args.overrides)
     _, lines = place(

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.network import Network
+from sim.network.build import Network
 
 
 @dataclass(frozen=True)

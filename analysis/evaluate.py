@@ -12,10 +12,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from analysis.coverage import Access, access, summarise
-from sim.model import simulated_days
-from sim.network import Network, build_network
-from sim.replicate import SimulationRun, confidence, replicate
-from sim.scenario import LoadedScenario
+from sim.engine.model import simulated_days
+from sim.network.build import Network, build_network
+from sim.run import SimulationRun, confidence, replicate
+from sim.scenario.load import LoadedScenario
 
 
 @dataclass(frozen=True)

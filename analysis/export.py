@@ -20,8 +20,8 @@ import shapely
 from analysis.coverage import Access, access
 from geo.errors import InputError
 from geo.placement import NO_STATION
-from sim.network import Network, build_network
-from sim.scenario import load_scenario
+from sim.network.build import Network, build_network
+from sim.scenario.load import load_scenario
 
 LAYERS = ("villages", "townships", "counties", "stations", "roads", "catchments")
 

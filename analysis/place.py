@@ -10,8 +10,8 @@ import numpy as np
 from analysis.coverage import weighted_quantile
 from analysis.export import write_gpkg
 from geo.placement import STRATEGIES, Placement, PlacementError, solve
-from sim.network import build_distances, build_region, check_region, shop_villages, village_cost_km
-from sim.scenario import LoadedScenario
+from sim.network.build import build_distances, build_region, check_region, shop_villages, village_cost_km
+from sim.scenario.load import LoadedScenario
 
 
 def place(

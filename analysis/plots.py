@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from analysis.i18n import map_words
-from sim.points import POINT_TYPES
+from sim.core.ids import POINT_TYPES
 
 
 def lead_time_plot(

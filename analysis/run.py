@@ -20,9 +20,9 @@ from analysis.report import write_report
 from analysis.runfolder import atomic_dir, check_free, default_run_dir, write_json
 from geo.placement import NO_STATION
 from geo.region import VILLAGE_COLUMNS
-from sim.network import Network
-from sim.replicate import SimulationRun
-from sim.scenario import LoadedScenario
+from sim.network.build import Network
+from sim.run import SimulationRun
+from sim.scenario.load import LoadedScenario
 
 
 def run(

@@ -27,7 +27,7 @@ from analysis.runfolder import RunFolderError, rounded, writable, write_file
 from analysis.tasks import Task, done, execute, store
 from analysis.vary import Alternative, Vary, alternatives, parse_vary
 from geo.errors import InputError
-from sim.scenario import LoadedScenario, load_scenario
+from sim.scenario.load import LoadedScenario, load_scenario
 
 HIGHER, LOWER = 1, -1
 
@@ -155,7 +155,7 @@ def plan(
     problem, all at once) and name the tasks and the study's folder. `baseline`: the
     alternative the others are compared with, by value (one --vary) or label (default: the
     first)."""
-    from sim.network import build_region, check_region
+    from sim.network.build import build_region, check_region
 
     if not vary:
         raise InputError([f"{command}: give at least one --vary KEY=VALUES"])

@@ -83,9 +83,9 @@ def run_task(task: Task) -> dict[str, Any]:
     network (False: this worker had it)."""
     from analysis.coverage import access
     from analysis.evaluate import coverage_metrics, run_metrics
-    from sim.network import build_network
-    from sim.replicate import simulate
-    from sim.scenario import load_resolved
+    from sim.network.build import build_network
+    from sim.run import simulate
+    from sim.scenario.load import load_resolved
 
     started = time.perf_counter()
     loaded = load_resolved(task.resolved, f"task {task.key}")

@@ -1,4 +1,4 @@
-"""Streaming KPIs of a simulation: an observer of the engine's events (`sim.events`), keeping
+"""Streaming KPIs of a simulation: an observer of the engine's events (`sim.core.events`), keeping
 fixed-bin histograms and counters, no per-parcel tables.
 
 Lead times go into histograms with bins of 0.1 h up to 120 h, 1 h up to 480 h and 6 h up to
@@ -11,7 +11,7 @@ parcel counts when ordered within the horizon; its group is the point it was del
 still on its way at the end, the point serving it then). Figures are kept unrounded: rounding
 is for whoever writes them.
 
-Parcels are followed until the run stops, past the horizon when it runs on (`sim.runon`), so
+Parcels are followed until the run stops, past the horizon when it runs on (`sim.engine.runon`), so
 lead times are not censored; what describes operations (vans, backlogs, warehouse orders,
 station-days, stock at points) counts the horizon only.
 """
@@ -23,10 +23,11 @@ from typing import Any, cast
 
 import numpy as np
 
-from sim import kernels
-from sim.batch import ParcelBatch
-from sim.events import DayEnd, Delivered, Dispatched, Ordered, Refused, RunEnd, Trips
-from sim.points import COMMUNITY_LOCKER, POINT_TYPES, Points
+from sim.core import kernels
+from sim.core.batch import ParcelBatch
+from sim.core.events import DayEnd, Delivered, Dispatched, Ordered, Refused, RunEnd, Trips
+from sim.core.ids import COMMUNITY_LOCKER, POINT_TYPES
+from sim.network.points import Points
 
 LEVELS = ((0.1, 120.0), (1.0, 480.0), (6.0, 2400.0))  # (bin width, up to) in hours
 FINE_H, FINE_UNTIL_H = LEVELS[0]

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from geo.errors import InputError
-from sim.engines import ENGINES
-from sim.events import Bus, Delivered, Trips
-from sim.model import Model
-from sim.network import build_network
-from sim.replicate import kpi_observer
-from sim.scenario import load_scenario
+from sim.core.events import Bus, Delivered, Trips
+from sim.engine.model import Model
+from sim.engine.registry import ENGINES
+from sim.network.build import build_network
+from sim.run import kpi_observer
+from sim.scenario.load import load_scenario
 from tests.test_sim import (
     NO_RANDOMNESS,
     PRESSURE,
@@ -228,7 +228,7 @@ def test_run_reports_van_km_and_cost_per_parcel_for_each_mode(tmp_path, capsys):
 
 
 def test_every_random_stream_has_its_own_number():
-    import sim.model
+    from sim.core import ids
 
-    numbers = [v for k, v in vars(sim.model).items() if k.startswith("STREAM_")]
+    numbers = [v for k, v in vars(ids).items() if k.startswith("STREAM_")]
     assert len(numbers) == len(set(numbers)) >= 9

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.network import build_network
-from sim.replicate import simulate
+from sim.network.build import build_network
+from sim.run import simulate
 from tests.test_sim import small
 
 # Stations visited once a week (shelves large enough for a week of parcels, so that they are not

@@ -10,7 +10,7 @@ from analysis.coverage import access, summarise, weighted_quantile
 from geo.distance import StraightLine
 from geo.placement import BuildPlan
 from geo.region import Region
-from sim.network import Network
+from sim.network.build import Network
 
 CRS = "EPSG:32650"
 

@@ -10,13 +10,14 @@ import json
 import numpy as np
 import pytest
 
-from sim.engines import ENGINES
-from sim.events import Bus
-from sim.faults import FaultPlan
-from sim.model import STREAM_FAULTS, Model
-from sim.network import build_network
-from sim.replicate import kpi_observer, simulate
-from sim.scenario import load_scenario
+from sim.core.events import Bus
+from sim.core.ids import STREAM_FAULTS
+from sim.engine.model import Model
+from sim.engine.registry import ENGINES
+from sim.flows.faults import FaultPlan
+from sim.network.build import build_network
+from sim.run import kpi_observer, simulate
+from sim.scenario.load import load_scenario
 from tests.test_sim import PRESSURE, Trace, assert_same_kpis, both, one_village_network, scripted, small
 
 H = 1 / 60

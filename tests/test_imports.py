@@ -6,7 +6,9 @@ a function, a method, a `try` or an `if TYPE_CHECKING:` block too), in its absol
 forms; `from __future__` is ignored. Two rules:
 
 - no circle: the graph of modules importing modules has no cycle (the message names one);
-- layers: `geo` imports nothing of `sim` or `analysis`, `sim` nothing of `analysis`.
+- layers: `geo` imports nothing of `sim` or `analysis`, `sim` nothing of `analysis`; inside `sim`,
+  its parts import downwards in the order of `SIM_PARTS` (`sim.core` nothing else of `sim`,
+  `sim.scenario` only `sim.core`, and so on up to `sim.run`, which may import them all).
 
 `from pkg import name` is an edge to the module `pkg.name` when there is one, else to `pkg`
 (its `__init__.py`). Importing `a.b.c` runs `a/__init__.py` and `a/b/__init__.py` first; those
@@ -25,6 +27,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 #: lowest first: a layer may import its own modules and those of the layers before it
 LAYERS = ("geo", "sim", "analysis")
+#: lowest first: the parts of `sim` (subpackages and top-level modules), importing downwards
+SIM_PARTS = ("core", "scenario", "network", "flows", "engine", "money", "kpi", "run")
 #: the name the layers may be installed under (`ruralsim.geo`, ...), if they move there
 PREFIXES = ("", "ruralsim.")
 
@@ -192,20 +196,33 @@ def test_every_layer_found_with_its_modules():
         assert sum(m.startswith(layer + ".") for m in MODULES) >= 5, layer
 
 
+def test_every_part_of_sim_has_its_place_in_the_order():
+    parts = {m.split(".")[1] for m in MODULES if m.startswith("sim.")}
+    assert parts == set(SIM_PARTS), "add a new part of sim to SIM_PARTS, in import order"
+
+
 def test_no_import_circle():
     graph = _graph()
     cycles = _cycles(graph)
     assert not cycles, "import circles:\n" + "\n".join(_describe(graph, c) for c in cycles)
 
 
+def _rank(module: str) -> tuple[int, int]:
+    """(layer, part of `sim`) of a module; modules of `geo`, `analysis` and `sim`'s own
+    `__init__` are part 0 of their layer, so only the layer order binds them."""
+    layer, _, rest = module.partition(".")
+    part = rest.partition(".")[0]
+    return LAYERS.index(layer), SIM_PARTS.index(part) if layer == "sim" and part in SIM_PARTS else 0
+
+
 def _upward(graph: dict[str, dict[str, int]]) -> list[str]:
-    """'file:line: module imports target' for every import of a layer above the module's."""
-    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    """'file:line: module imports target' for every import of a layer above the module's, or of
+    a part of `sim` above the module's."""
     return sorted(
         f"{MODULES[module]}:{line}: {module} imports {target}"
         for module, targets in graph.items()
         for target, line in targets.items()
-        if rank[target.split(".")[0]] > rank[module.split(".")[0]]
+        if _rank(target) > _rank(module)
     )
 
 
@@ -301,12 +318,30 @@ def test_checker_finds_upward_imports(tmp_path, monkeypatch):
     assert "analysis.c imports" not in text
 
 
+def test_checker_finds_upward_imports_inside_sim(tmp_path, monkeypatch):
+    _graph_of(
+        {
+            "sim": "",
+            "sim.core": "",
+            "sim.core.a": "from sim.flows import b\n",
+            "sim.flows": "",
+            "sim.flows.b": "from sim.core.a import x\nfrom sim.run import y\n",
+            "sim.run": "from sim.flows.b import z\nfrom sim.core import a\n",
+        },
+        tmp_path,
+        monkeypatch,
+    )
+    text = "\n".join(_upward(_graph()))
+    assert "sim.core.a imports sim.flows.b" in text and "sim.flows.b imports sim.run" in text
+    assert "sim.run imports" not in text and "sim.flows.b imports sim.core" not in text
+
+
 # ------------------------------------------------------------------- the engine names
 
 
 def test_engine_registry_has_the_literal_names():
-    from sim.config import EngineName, Simulation
-    from sim.engines import ENGINES
+    from sim.engine.registry import ENGINES
+    from sim.scenario.delivery import EngineName, Simulation
 
     names = typing.get_args(EngineName)
     assert set(ENGINES) == set(names) and len(names) == len(ENGINES)

@@ -12,12 +12,12 @@ import pytest
 
 from analysis.cli import BUNDLED
 from geo.errors import InputError
-from sim.network import build_network
-from sim.policy import Subsidies
-from sim.replicate import simulate
-from sim.scenario import load_scenario
-from sim.subsidies import Ledger, Recipients, summarise
-from sim.upstream import grower_rates, in_season
+from sim.flows.produce import grower_rates, in_season
+from sim.money.subsidies import Ledger, Recipients, summarise
+from sim.network.build import build_network
+from sim.run import simulate
+from sim.scenario.load import load_scenario
+from sim.scenario.policy import Subsidies
 
 POLICY = BUNDLED / "policies" / "lishui.yaml"
 

@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 
 from analysis.cli import BUNDLED
 from geo.errors import InputError
-from sim.courier import without_stops
-from sim.network import build_network
-from sim.operators import Costs, month_accounts, quits
-from sim.points import VILLAGE_STATION
-from sim.policy import Exit, RuralOperator, Subsidies
-from sim.replicate import simulate
-from sim.scenario import load_scenario
-from sim.subsidies import Ledger, Recipients, summarise
+from sim.core.ids import VILLAGE_STATION
+from sim.flows.routes import without_stops
+from sim.money.operators import Costs, month_accounts, quits
+from sim.money.subsidies import Ledger, Recipients, summarise
+from sim.network.build import build_network
+from sim.run import simulate
+from sim.scenario.load import load_scenario
+from sim.scenario.policy import Exit, RuralOperator, Subsidies
 
 POLICY = BUNDLED / "policies" / "lishui.yaml"
 
@@ -177,8 +177,12 @@ def test_operator_month_hand_worked():
     costs = 200 + 50 + 5000 / 36 + (30 * 1.0 + (300 + sent) / 60) * 12  # 817.29
     assert m.sent[0] == pytest.approx(sent) and m.income[0] == pytest.approx(income)
     assert m.costs[0] == pytest.approx(costs) and m.profit[0] == pytest.approx(income - costs)
-    half_open = {"open_days": np.array([15.0]), "received": np.zeros(1), "subsidy": np.full(1, 500.0),
-                 "produce": np.zeros(1)}
+    half_open = {
+        "open_days": np.array([15.0]),
+        "received": np.zeros(1),
+        "subsidy": np.full(1, 500.0),
+        "produce": np.zeros(1),
+    }
     half = month_accounts(cfg, **{**month, **half_open, "age_months": np.array([35, 36])})
     # Half the month open; the equipment written off after its 36th month.
     assert half.costs.tolist() == pytest.approx(
@@ -351,11 +355,11 @@ def test_more_stations_never_lower_the_build_subsidy(write, a, b):
 
 
 def test_closing_stations_repairs_routes_without_a_new_search(write, monkeypatch):
-    import sim.courier as courier
+    import sim.flows.routes as courier
 
     loaded = scenario(write, "simulation.days=3")
     network = build_network(loaded)
-    from sim.model import Model
+    from sim.engine.model import Model
 
     model = Model(network, loaded.scenario)
     state = model.stations()
@@ -382,7 +386,7 @@ def test_route_repairs_start_from_the_runs_own_plans_when_runs_share_a_model(wri
     """Run 1 reaches the 2017 network (PyVRP plans it); run 2, on the same model, closes a
     station in 2016: its repair starts from its own 2016 plan, as on a fresh model, not from run
     1's 2017 plan."""
-    from sim.model import Model
+    from sim.engine.model import Model
 
     loaded = scenario(write, "horizon.years=2", "stations.rural.target=null",
                       "stations.rural.build_plan={2016: 6, 2017: 14}")  # fmt: skip

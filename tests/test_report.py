@@ -182,10 +182,10 @@ def test_chinese_report_and_maps_have_real_glyphs(tmp_path):
 
 
 def test_routes_of_a_day_visit_each_due_stop_once_from_the_warehouse(tmp_path):
-    from sim.model import Model
-    from sim.network import build_network
-    from sim.replicate import routes_of_day
-    from sim.scenario import load_scenario
+    from sim.engine.model import Model
+    from sim.network.build import build_network
+    from sim.run import routes_of_day
+    from sim.scenario.load import load_scenario
 
     path = tmp_path / "r.yaml"
     path.write_text(SCENARIO.format(policy=BUNDLED / "policies" / "lishui.yaml", language="en"))

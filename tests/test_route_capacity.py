@@ -4,8 +4,8 @@ van is split, every other route's planned load fits one van."""
 import numpy as np
 
 from geo.distance import StraightLine
-from sim.config import Couriers
-from sim.courier import plan_county
+from sim.flows.routes import plan_county
+from sim.scenario.delivery import Couriers
 
 
 def test_a_stop_larger_than_a_van_does_not_relax_the_other_routes():

@@ -12,12 +12,12 @@ import shapely
 from geo.distance import StraightLine
 from geo.placement import BuildPlan
 from geo.region import Region
-from sim.engines import ENGINES
-from sim.events import Bus, Delivered, Trips
-from sim.model import Model
-from sim.network import Network, build_network
-from sim.replicate import kpi_observer, simulate
-from sim.scenario import load_scenario
+from sim.core.events import Bus, Delivered, Trips
+from sim.engine.model import Model
+from sim.engine.registry import ENGINES
+from sim.network.build import Network, build_network
+from sim.run import kpi_observer, simulate
+from sim.scenario.load import load_scenario
 from tests.test_sim import assert_same_kpis, both, small
 
 CRS = "EPSG:32650"

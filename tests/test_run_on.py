@@ -1,4 +1,4 @@
-"""Running on past the horizon (`sim.runon`): lead times of a short run are not censored, the
+"""Running on past the horizon (`sim.engine.runon`): lead times of a short run are not censored, the
 operations counted are the horizon's, and both engines stop on the same midnight."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.engines import ENGINES
-from sim.events import Bus
-from sim.model import Model
-from sim.network import build_network
-from sim.replicate import kpi_observer
-from sim.runon import RunOn
+from sim.core.events import Bus
+from sim.engine.model import Model
+from sim.engine.registry import ENGINES
+from sim.engine.runon import RunOn
+from sim.network.build import build_network
+from sim.run import kpi_observer
 from tests.test_sim import PRESSURE, assert_same_kpis, small
 
 

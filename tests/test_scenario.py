@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geo.errors import InputError
-from sim.network import build_region, check_region
-from sim.scenario import Scenario, load_scenario
+from sim.network.build import build_region, check_region
+from sim.scenario.load import load_scenario
+from sim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = """\

@@ -16,20 +16,20 @@ from hypothesis import strategies as st
 from geo.distance import StraightLine
 from geo.placement import BuildPlan
 from geo.region import Region
-from sim.batch import ParcelBatch
-from sim.clock import DailyHours, lognormal, next_wave
-from sim.config import Couriers, Demand, Warehouses
-from sim.demand import day_factors, orders_batch
-from sim.engines import ENGINES
-from sim.events import Bus, DayEnd, Delivered, Refused, Trips
+from sim.core.batch import ParcelBatch
+from sim.core.clock import DailyHours, lognormal, next_wave
+from sim.core.events import Bus, DayEnd, Delivered, Refused, Trips
+from sim.engine.model import Model
+from sim.engine.registry import ENGINES
+from sim.flows.demand import day_factors, orders_batch
+from sim.flows.trips import Visits, assign_vans, cut_loads, legs_per_van, time_trips
+from sim.flows.unload import StockPool, unload
+from sim.flows.warehouse import Sorter
 from sim.kpi import STATES
-from sim.model import Model
-from sim.network import Network, build_network
-from sim.replicate import confidence, kpi_observer, replicate, simulate
-from sim.scenario import load_scenario
-from sim.trips import Visits, assign_vans, cut_loads, legs_per_van, time_trips
-from sim.unload import StockPool, unload
-from sim.warehouse import Sorter
+from sim.network.build import Network, build_network
+from sim.run import confidence, kpi_observer, replicate, simulate
+from sim.scenario.delivery import Couriers, Demand, Warehouses
+from sim.scenario.load import load_scenario
 
 CRS = "EPSG:32650"
 
@@ -185,7 +185,7 @@ def test_unloading_takes_drops_in_time_order_per_bay():
     pool = StockPool(np.array([7]), np.array([9.0]))
 
     def collect(arrive):
-        from sim.pickup import Collection
+        from sim.flows.pickup import Collection
 
         n = len(arrive)
         return Collection(release=arrive + 2.0, returned=np.zeros(n, dtype=bool), km=np.zeros(n))

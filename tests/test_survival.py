@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from analysis.cli import BUNDLED
-from sim.network import build_network
-from sim.operators import draw_costs
-from sim.policy import RuralOperator
-from sim.programme import survival_by_cohort
-from sim.replicate import simulate
-from sim.scenario import load_scenario
-from sim.upstream import grower_rates, in_season
+from sim.flows.produce import grower_rates, in_season
+from sim.money.operators import draw_costs
+from sim.money.programme import survival_by_cohort
+from sim.network.build import build_network
+from sim.run import simulate
+from sim.scenario.load import load_scenario
+from sim.scenario.policy import RuralOperator
 
 
 def test_cost_draws_have_the_stated_means_and_spread_and_are_reproducible():

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from geo.errors import InputError
-from sim.engines import ENGINES
-from sim.events import Bus, Delivered, Trips
-from sim.model import Model
-from sim.network import build_network
-from sim.points import TOWNSHIP_POINT, VILLAGE_STATION
-from sim.replicate import simulate
-from sim.scenario import load_scenario
+from sim.core.events import Bus, Delivered, Trips
+from sim.core.ids import TOWNSHIP_POINT, VILLAGE_STATION
+from sim.engine.model import Model
+from sim.engine.registry import ENGINES
+from sim.network.build import build_network
+from sim.run import simulate
+from sim.scenario.load import load_scenario
 from tests.test_carriers import THREE, carriers, fast_and_reference_agree, kpis_by_mode, one_station
 from tests.test_faults import ALL
 from tests.test_sim import (

@@ -11,13 +11,13 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
-from sim.engines import ENGINES
-from sim.events import Bus
-from sim.model import Model
-from sim.network import build_network
-from sim.replicate import kpi_observer, simulate
-from sim.scenario import load_scenario
-from sim.upstream import BACKHAUL, MATCHED, ON_VAN, ProduceFlow, _Items, grower_rates, in_season
+from sim.core.events import Bus
+from sim.engine.model import Model
+from sim.engine.registry import ENGINES
+from sim.flows.produce import BACKHAUL, MATCHED, ON_VAN, ProduceFlow, _Items, grower_rates, in_season
+from sim.network.build import build_network
+from sim.run import kpi_observer, simulate
+from sim.scenario.load import load_scenario
 from tests.test_sim import assert_same_kpis, one_village_network, small
 
 H = 1 / 60
@@ -325,7 +325,7 @@ def test_pickup_tour_goes_nearest_first_and_is_cut_by_capacity_and_hours(write):
     out in that order. 150 + 40 parcels fit a 200-parcel trip, 100 more do not; with trips of
     at most 27 minutes from the first stop home, stop 1 then 2 (10 + 20 minutes) is too long
     and every stop runs alone."""
-    from sim.upstream import _cut, _nearest_tour
+    from sim.flows.produce import _cut, _nearest_tour
 
     x = np.array([0.0, 10.0, 20.0, 30.0])
     km = np.abs(x[:, None] - x[None, :])

@@ -15,8 +15,8 @@ from analysis.coverage import access, summarise
 from geo import presets
 from geo.distance import StraightLine
 from geo.synthetic import generate
-from sim.network import build_network
-from sim.scenario import load_scenario
+from sim.network.build import build_network
+from sim.scenario.load import load_scenario
 
 LISHUI = Path(__file__).resolve().parents[2] / "scenarios" / "lishui-2018.yaml"
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from geo.placement import STRATEGIES, solve
-from sim.network import build_distances, build_region, village_cost_km
-from sim.scenario import load_scenario
+from sim.network.build import build_distances, build_region, village_cost_km
+from sim.scenario.load import load_scenario
 
 LISHUI = Path(__file__).resolve().parents[2] / "scenarios" / "lishui-2018.yaml"
 RESULTS: list[str] = []

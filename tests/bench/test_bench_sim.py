@@ -33,12 +33,12 @@ from pathlib import Path
 import numpy as np
 
 from geo.travel import default_cache_dir
-from sim.engines import ENGINES
-from sim.events import Bus
-from sim.model import Model
-from sim.network import build_network
-from sim.replicate import kpi_observer, simulate
-from sim.scenario import load_scenario
+from sim.core.events import Bus
+from sim.engine.model import Model
+from sim.engine.registry import ENGINES
+from sim.network.build import build_network
+from sim.run import kpi_observer, simulate
+from sim.scenario.load import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 LISHUI = ROOT / "scenarios" / "lishui-2018.yaml"
@@ -46,9 +46,9 @@ BASELINE = "588c506"  # main before the engine-core issue (10)
 BEFORE_RIGHT_ANSWERS = "2079814"  # main before issue 20 (run on past the horizon, plans per year, ...)
 OLD_YEAR = """
 import resource, sys
-from sim.scenario import load_scenario
-from sim.network import build_network
-from sim.replicate import simulate
+from sim.scenario.load import load_scenario
+from sim.network.build import build_network
+from sim.run import simulate
 loaded = load_scenario(sys.argv[1])
 network = build_network(loaded)
 simulate(network, load_scenario(sys.argv[1], ["simulation.days=1"]), 0)
