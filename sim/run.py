@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from geo.travel import default_cache_dir
 from sim.core.events import Bus
 from sim.core.ids import POINT_TYPES
+from sim.core.interval import t_interval
 from sim.engine.model import Model
 from sim.engine.registry import ENGINES
 from sim.flows.produce import ledger_rows, operators_share_yuan, public_cost
@@ -194,21 +194,15 @@ def replicate(
     return [first, *rest]
 
 
-def confidence(runs: list[SimulationRun]) -> dict[str, dict[str, float]]:
-    """Mean and 95% confidence interval (Student t) of every numeric figure across runs, by
-    dotted path."""
+def confidence(runs: list[SimulationRun]) -> dict[str, dict[str, float | None]]:
+    """Mean and 95% confidence interval (Student t, `t_interval`) of every numeric figure across
+    runs, by dotted path; the interval is None (null) where only one run has the figure."""
     leaves = [dict(_numbers(r.summary)) for r in runs]
     out = {}
     for path in leaves[0]:
-        values = np.array([leaf.get(path, np.nan) for leaf in leaves], dtype=float)
-        values = values[np.isfinite(values)]
-        if len(values) == 0:
-            continue
-        mean = float(values.mean())
-        half = 0.0
-        if len(values) > 1:
-            half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
-        out[path] = {"mean": mean, "ci95_low": mean - half, "ci95_high": mean + half}
+        ci = t_interval(np.array([leaf.get(path, np.nan) for leaf in leaves], dtype=float))
+        if not math.isnan(ci.mean):
+            out[path] = {"mean": ci.mean, "ci95_low": ci.low, "ci95_high": ci.high}
     return out
 
 

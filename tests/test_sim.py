@@ -19,6 +19,7 @@ from geo.region import Region
 from sim.core.batch import ParcelBatch
 from sim.core.clock import DailyHours, lognormal, next_wave
 from sim.core.events import Bus, DayEnd, Delivered, Refused, Trips
+from sim.core.interval import t_interval
 from sim.engine.model import Model
 from sim.engine.registry import ENGINES
 from sim.flows.demand import day_factors, orders_batch
@@ -642,3 +643,19 @@ def test_replications_report_confidence_intervals_and_parallel_equals_sequential
     half = 4.302652729911275 * values.std(ddof=1) / np.sqrt(3)  # t(0.975, 2)
     assert ci["mean"] == pytest.approx(values.mean(), rel=1e-9)
     assert ci["ci95_high"] - ci["mean"] == pytest.approx(half, rel=1e-9)
+    # one interval for every figure: a study's t interval of the same values is this one
+    assert (ci["ci95_low"], ci["ci95_high"]) == (t_interval(values).low, t_interval(values).high)
+
+
+def test_a_figure_from_one_run_has_no_interval(write):
+    """With one value there is no spread to estimate: no interval (null), as in a study, not an
+    interval of width zero."""
+    loaded = small(write, days=2, villages=30)
+    network = build_network(loaded)
+    one, two = (simulate(network, loaded, s) for s in (1, 2))
+    two.summary["total"]["only_here"] = 5.0  # a figure the other run lacks
+    figures = confidence([two, one])
+    assert figures["total.only_here"] == {"mean": 5.0, "ci95_low": None, "ci95_high": None}
+    single = t_interval(np.array([5.0]))
+    assert (single.low, single.high) == (None, None)
+    assert figures["total.parcels.ordered"]["ci95_low"] is not None
