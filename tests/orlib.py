@@ -1,10 +1,9 @@
 """OR-Library p-median instances pmed1..pmed40 (Beasley 1985), shipped in `tests/data/pmed/`.
 
-The files, their sources and the published optima are described in `tests/data/pmed/README.md`
-(and `docs/sources.md`). The cost matrix follows that README: c = inf, c(i, i) = 0, edges read in order with
-**the last duplicate edge winning**, then all-pairs shortest paths (scipy). Clients and candidate
-sites are the n vertices, each with weight 1.
-"""
+The files, their sources and the published optima are described in `tests/data/pmed/README.md` (and
+`docs/sources.md`). The cost matrix follows that README: c = inf, c(i, i) = 0, edges read in order
+with **the last duplicate edge winning**, then all-pairs shortest paths (scipy). Clients and
+candidate sites are the n vertices, each with weight 1."""
 
 from __future__ import annotations
 
@@ -17,15 +16,6 @@ from scipy.sparse.csgraph import csgraph_from_dense, shortest_path
 
 PMED_DIR = Path(__file__).resolve().parent / "data" / "pmed"
 NAMES = tuple(f"pmed{k}" for k in range(1, 41))
-MISSING = f"OR-Library pmed data not found in {PMED_DIR}: they ship with the tests, so the checkout is broken"
-
-
-def available() -> bool:
-    """True: the pmed files ship with the tests. Raises FileNotFoundError (`MISSING`) when they
-    are not there, since that is a broken checkout, not a reason to skip a test."""
-    if not ((PMED_DIR / "pmed1.txt").is_file() and (PMED_DIR / "optima.tsv").is_file()):
-        raise FileNotFoundError(MISSING)
-    return True
 
 
 def path(name: str) -> Path:

@@ -1,14 +1,14 @@
 """Loader for the São José dos Campos (SJC) maximal-covering instances (Lorena & Pereira 2002).
 
 The files ship in `tests/data/mclp/` (see its README and `docs/sources.md`; licence CC BY-NC-SA
-4.0): `SJC324.txt` … `SJC818.txt`
-hold `n 9999 p S` on the first line, then n lines `x y demand` (coordinates in metres, demand in
-people); every node is both a client and a candidate site, and a client is covered when its
-Euclidean distance to an open site is <= the radius. `optima_computed.tsv` lists 110 cases
-(instance, radius, p) with the proven optimum and a plain-greedy baseline.
+4.0): `SJC324.txt` … `SJC818.txt` hold `n 9999 p S` on the first line, then n lines `x y demand`
+(coordinates in metres, demand in people); every node is both a client and a candidate site, and a
+client is covered when its Euclidean distance to an open site is <= the radius.
+`optima_computed.tsv` lists 110 cases (instance, radius, p) with the proven optimum and a plain-
+greedy baseline.
 
 Used by `tests/test_covering.py` and `tests/bench/test_bench_mclp.py`. The data ship with the
-tests: `available()` raises when they are missing (a broken checkout) instead of letting them skip.
+tests, so a missing file is a broken checkout and fails, never skips.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import numpy as np
 
 SJC_DIR = Path(__file__).resolve().parent / "data" / "mclp"
 OPTIMA = SJC_DIR / "optima_computed.tsv"
-MISSING = f"SJC benchmark data not found in {SJC_DIR}: they ship with the tests, so the checkout is broken"
 
 
 @dataclass(frozen=True)
@@ -60,14 +59,6 @@ class Case:
     @property
     def id(self) -> str:
         return f"{self.instance}-r{self.radius:g}-p{self.p}"
-
-
-def available() -> bool:
-    """True: the SJC files ship with the tests. Raises FileNotFoundError (`MISSING`) when they are
-    not there, since that is a broken checkout, not a reason to skip a test."""
-    if not OPTIMA.is_file():
-        raise FileNotFoundError(MISSING)
-    return True
 
 
 @cache

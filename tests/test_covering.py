@@ -328,15 +328,13 @@ def test_bad_arguments_raise_clear_errors(call, message):
 
 
 # ---------------------------------------------------------------------------------------------
-# São José dos Campos cases with proven optima (../shared/data/benchmarks/mclp/)
+# São José dos Campos cases with proven optima (tests/data/mclp/)
 
 SJC_CASES = [("SJC324", 800.0, 3), ("SJC324", 800.0, 4), ("SJC324", 1200.0, 2), ("SJC324", 1200.0, 3)]
 
 
 @pytest.mark.parametrize(("name", "radius", "p"), SJC_CASES)
 def test_sjc324_against_proven_optima(name, radius, p):
-    if not sjc.available():
-        pytest.skip(sjc.MISSING)
     case = next(c for c in sjc.cases() if (c.instance, c.radius, c.p) == (name, radius, p))
     inst = sjc.load_instance(name)
     cost = sjc.cost_matrix(name)

@@ -130,8 +130,6 @@ def test_time_limited_exact_is_not_claimed_optimal_unless_proven():
 
 @pytest.fixture(scope="module")
 def pmed1():
-    if not orlib.available():
-        pytest.skip(orlib.MISSING)
     return orlib.load("pmed1")
 
 

@@ -262,8 +262,6 @@ def test_bad_starts_and_sites():
 
 @pytest.fixture(scope="module")
 def pmed1():
-    if not orlib.available():
-        pytest.skip(orlib.MISSING)
     return orlib.load("pmed1")
 
 

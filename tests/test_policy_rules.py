@@ -1,7 +1,8 @@
-"""The subsidy rules against the seed's wording (issue 20, items 4 and 10): the public-warehouse
-reward counts what the warehouse ships out for sellers, not parcels arriving for villagers; a
-rule's scope (`applies_in`) and its reading of a run of qualifying years (`streak`); city money
-that includes the province's ("含省级补助资金,原则上不重复享受"); conditions that never bind."""
+"""The subsidy rules against the Lishui 2015 opinions' wording (issue 20, items 4 and 10; the text
+is cited in `docs/sources.md`): the public-warehouse reward counts what the warehouse ships out for
+sellers, not parcels arriving for villagers; a rule's scope (`applies_in`) and its reading of a run
+of qualifying years (`streak`); city money that includes the province's ("含省级补助资金,原则上不重复享受");
+conditions that never bind."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Subsidies, operators' accounts and stations closing: the rules engine on hand-worked ledgers,
-the Lishui rules against the seed's figures, the exit rule on a hand case, and whole runs in
+the Lishui rules against the Lishui 2015 opinions' figures, the exit rule on a hand case, and whole runs in
 which stations close (conservation, both engines equal, same seed same ledger)."""
 
 from __future__ import annotations

@@ -13,13 +13,9 @@ import time
 from collections import defaultdict
 
 import numpy as np
-import pytest
 import sjc
 
 from geo.covering import covered_weight, mclp, mclp_exact
-
-if not sjc.available():
-    pytest.skip(sjc.MISSING, allow_module_level=True)
 
 CASES = sjc.cases()
 TARGET_GAP_PCT = 0.5

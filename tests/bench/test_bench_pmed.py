@@ -19,8 +19,6 @@ import pytest
 from geo.pcenter import pcenter, pcenter_exact
 from geo.pmedian import pmedian, pmedian_exact
 
-pytestmark = pytest.mark.skipif(not orlib.available(), reason=orlib.MISSING)
-
 HEURISTIC_MEAN_GAP_PCT = 0.1
 HEURISTIC_WORST_GAP_PCT = 0.5
 HEURISTIC_SECONDS = 2.0
