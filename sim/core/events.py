@@ -4,7 +4,8 @@ Both engines emit the same events for the same run (in batches of different size
 necessarily in time order across kinds: the fast engine works out a van's whole trip when it
 leaves). Every event carries its own times, so an observer aggregates by those, never by when it
 was called. KPIs (`sim.kpi`) are an observer; so will be the subsidy ledger and operator
-accounts. Observers implement `on_<kind>` for the kinds they need, e.g. `on_delivered`.
+accounts. Observers implement `on_<kind>` for the kinds they need, e.g. `on_delivered`
+(`Observer`, checked by mypy).
 
 Times are hours from the run's first day (warm-up included); `day` is the day index from it.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -140,10 +141,64 @@ class RunEnd:
 EVENTS = (Ordered, NetworkChanged, Dispatched, Trips, Delivered, Refused, DayEnd, YearEnd, RunEnd)
 
 
+# An observer handles any subset of the kinds, so it is typed as "handles at least one": one
+# Protocol per kind, and `Observer` their union. mypy then rejects an observer that handles no
+# kind (a misspelt `on_` method) or takes the wrong event type in a handler.
+
+
+class OnOrdered(Protocol):
+    def on_ordered(self, event: Ordered, /) -> None: ...
+
+
+class OnNetworkChanged(Protocol):
+    def on_network_changed(self, event: NetworkChanged, /) -> None: ...
+
+
+class OnDispatched(Protocol):
+    def on_dispatched(self, event: Dispatched, /) -> None: ...
+
+
+class OnTrips(Protocol):
+    def on_trips(self, event: Trips, /) -> None: ...
+
+
+class OnDelivered(Protocol):
+    def on_delivered(self, event: Delivered, /) -> None: ...
+
+
+class OnRefused(Protocol):
+    def on_refused(self, event: Refused, /) -> None: ...
+
+
+class OnDayEnd(Protocol):
+    def on_day_end(self, event: DayEnd, /) -> None: ...
+
+
+class OnYearEnd(Protocol):
+    def on_year_end(self, event: YearEnd, /) -> None: ...
+
+
+class OnRunEnd(Protocol):
+    def on_run_end(self, event: RunEnd, /) -> None: ...
+
+
+Observer = (
+    OnOrdered
+    | OnNetworkChanged
+    | OnDispatched
+    | OnTrips
+    | OnDelivered
+    | OnRefused
+    | OnDayEnd
+    | OnYearEnd
+    | OnRunEnd
+)
+
+
 class Bus:
     """Hands each event to the observers that handle its kind (`on_<kind>` methods)."""
 
-    def __init__(self, observers: Iterable[Any]):
+    def __init__(self, observers: Iterable[Observer]):
         observers = list(observers)
         self._handlers = {
             e.kind: [getattr(o, f"on_{e.kind}") for o in observers if hasattr(o, f"on_{e.kind}")]

@@ -1,5 +1,6 @@
 """What both engines share: the lifecycle of a run, what a run returns, and what the engines and
-their callers agree on as `typing.Protocol`s (checked by mypy, no run-time cost).
+their callers agree on as `typing.Protocol`s (checked by mypy, no run-time cost; observers' is
+`sim.core.events.Observer`).
 
 `EngineRun` holds what the engines set up alike (random streams, sorting lines, the stations'
 opening days, faults, the run-on rule), times the run, drives the day clock (the day's end
@@ -52,11 +53,6 @@ class EngineClass(Protocol):
         progress: Progress | None = None,
         stations: StationState | None = None,
     ) -> Engine: ...
-
-
-#: Observers get no Protocol: each implements `on_<kind>(event)` for any subset of the kinds in
-#: `sim.core.events`, which a Protocol cannot ask for, and `Bus` looks those methods up when it is
-#: made.
 
 
 @dataclass(frozen=True)
