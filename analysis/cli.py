@@ -154,20 +154,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--confidence", type=float, default=0.95, metavar="P", help="confidence level (default: 0.95)"
         )
-        p.add_argument("--executor", choices=("local", "dask"), default="local", help="default: local")
-        p.add_argument(
-            "--workers", type=int, metavar="N",
-            help="local processes or LocalCluster workers (default: all cores; 1: in this process)",
-        )  # fmt: skip
-        p.add_argument(
-            "--scheduler", metavar="ADDRESS", help="join a running Dask cluster, e.g. tcp://host:8786"
-        )
-        p.add_argument("--out", type=Path, metavar="DIR", help="the study folder (default: runs/<name>/...)")
-        p.add_argument(
-            "--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where study folders go"
-        )
-        _add_set(p)
-        p.add_argument("--quiet", action="store_true", help="no progress bar")
+        add_task_options(p)
         p.set_defaults(command=_study, study=name)
 
     p = sub.add_parser(
@@ -250,6 +237,34 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_task_options(p: argparse.ArgumentParser) -> None:
+    """The options of every command that runs many tasks (compare, sweep, sensitivity,
+    calibrate): where they run, where the folder goes, `--set`, `--quiet`."""
+    p.add_argument("--executor", choices=("local", "dask"), default="local", help="default: local")
+    p.add_argument(
+        "--workers", type=int, metavar="N",
+        help="local processes or LocalCluster workers (default: all cores; 1: in this process)",
+    )  # fmt: skip
+    p.add_argument("--scheduler", metavar="ADDRESS", help="join a running Dask cluster, e.g. tcp://host:8786")
+    p.add_argument("--out", type=Path, metavar="DIR", help="the study folder (default: runs/<name>/...)")
+    p.add_argument(
+        "--runs-dir", type=Path, default=Path("runs"), metavar="DIR", help="where study folders go"
+    )
+    _add_set(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def task_overrides(args: argparse.Namespace) -> list:
+    """`--set` overrides plus `--seed` and `--days`, and a check of `--workers`."""
+    overrides = list(args.overrides)
+    for flag, key, value in (("--seed", "seed", args.seed), ("--days", "simulation.days", args.days)):
+        if value is not None:
+            overrides.append((flag, f"{key}={value}"))
+    if args.workers is not None and args.workers < 1:
+        raise InputError([f"--workers: must be >= 1 (got {args.workers})"])
+    return overrides
+
+
 def _add_set(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--set",
@@ -304,12 +319,7 @@ def _run(args: argparse.Namespace) -> int:
 def _study(args: argparse.Namespace) -> int:
     from analysis import study
 
-    overrides = list(args.overrides)
-    for flag, key, value in (("--seed", "seed", args.seed), ("--days", "simulation.days", args.days)):
-        if value is not None:
-            overrides.append((flag, f"{key}={value}"))
-    if args.workers is not None and args.workers < 1:
-        raise InputError([f"--workers: must be >= 1 (got {args.workers})"])
+    overrides = task_overrides(args)
     planned = study.plan(
         args.study,
         _resolve(args.scenario),

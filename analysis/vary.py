@@ -46,7 +46,7 @@ class Alternative:
 
     def overrides(self) -> list[tuple[str, str]]:
         """`load_scenario` overrides, attributed to ``--vary``."""
-        return [("--vary", f"{key}={_yaml(v)}") for key, v in self.values]
+        return [("--vary", f"{key}={yaml_value(v)}") for key, v in self.values]
 
 
 def parse_vary(text: str) -> Vary:
@@ -71,7 +71,7 @@ def parse_vary(text: str) -> Vary:
             values.append(yaml.safe_load(item))
         except yaml.YAMLError:
             raise InputError([f"--vary {text}: {item!r} is not a valid YAML value"]) from None
-    if len(set(map(_yaml, values))) != len(values):
+    if len(set(map(yaml_value, values))) != len(values):
         raise InputError([f"--vary {text}: a value is listed twice"])
     return Vary(key, tuple(values))
 
@@ -118,9 +118,10 @@ def alternatives(varies: list[Vary]) -> list[Alternative]:
     ]
 
 
-def _yaml(value: Any) -> str:
+def yaml_value(value: Any) -> str:
+    """`value` as one line of YAML (what `--set` reads)."""
     return yaml.safe_dump(value, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else _yaml(value)
+    return value if isinstance(value, str) else yaml_value(value)
