@@ -15,16 +15,15 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 from analysis.paired import paired, t_interval, welch
 from analysis.report import write_report
-from analysis.runfolder import RunFolderError, rounded, writable, write_file
-from analysis.tasks import Task, done, execute, store
+from analysis.runfolder import rounded, write_file
+from analysis.tasks import Task, open_folder, run_all
 from analysis.vary import Alternative, Vary, alternatives, parse_vary
 from geo.errors import InputError
 from sim.scenario.load import LoadedScenario, load_scenario
@@ -217,35 +216,6 @@ def run(
 ) -> dict:
     """Run the study's unfinished tasks and write its report; return the report (also in the
     folder's JSON). Prints nothing; `progress` shows a bar over tasks (None: on a terminal)."""
-    _open(study)
-    results = {t.key: done(study.folder, t) for t in study.tasks}
-    pending = [t for t in study.tasks if results[t.key] is None]
-    quiet = None if progress is None else not progress
-    with tqdm(
-        total=len(study.tasks),
-        initial=len(study.tasks) - len(pending),
-        desc=f"{study.base.scenario.name}: {study.command}",
-        unit="task",
-        disable=quiet,
-        leave=False,
-    ) as bar:
-
-        def finished(task: Task, result: dict[str, Any]) -> None:
-            store(study.folder, task, result)
-            results[task.key] = result
-            bar.update()
-
-        execute(pending, finished, executor=executor, workers=workers, scheduler=scheduler)
-    counts = {"tasks": len(study.tasks), "run_now": len(pending), "reused": len(study.tasks) - len(pending)}
-    # cast: `execute` has stored a result for every pending task by now, so none is None
-    ordered = [cast(dict[str, Any], results[t.key]) for t in study.tasks]
-    if study.command == "compare":
-        return _compare_report(study, ordered, counts)
-    return _sweep_report(study, ordered, counts)
-
-
-def _open(study: Study) -> None:
-    """Create the folder with `study.json`, or accept it when it holds this same study."""
     spec = {
         "command": study.command,
         "scenario": study.base.scenario.name,
@@ -253,23 +223,20 @@ def _open(study: Study) -> None:
         "alternatives": [a.label for a in study.alternatives],
         "replications": study.replications,
         "seeds": study.seeds,
-        "tasks": [t.key for t in study.tasks],
     }
-    path = study.folder / "study.json"
-    if path.exists():
-        try:
-            same = json.loads(path.read_text(encoding="utf-8")).get("tasks") == spec["tasks"]
-        except ValueError:
-            same = False
-        if not same:
-            raise RunFolderError(f"{study.folder}: holds another study; choose another --out")
-        return
-    if study.folder.exists() and not study.folder.is_dir():
-        raise InputError([f"{study.folder}: is a file, not a folder; choose another --out"])
-    if study.folder.exists() and any(study.folder.iterdir()):
-        raise RunFolderError(f"{study.folder}: already exists and is not a study; choose another --out")
-    writable(study.folder)
-    write_file(path, json.dumps(spec, indent=2, default=str) + "\n")
+    open_folder(study.folder, spec, study.tasks)
+    ordered, counts = run_all(
+        study.folder,
+        study.tasks,
+        desc=f"{study.base.scenario.name}: {study.command}",
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+    )
+    if study.command == "compare":
+        return _compare_report(study, ordered, counts)
+    return _sweep_report(study, ordered, counts)
 
 
 # ----------------------------------------------------------------------------------- compare

@@ -26,11 +26,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
+from tqdm import tqdm
 
-from analysis.runfolder import atomic_dir, rounded
+from analysis.runfolder import RunFolderError, atomic_dir, rounded, writable, write_file
 from geo.errors import InputError, RuralsimError
 
 EXECUTORS = ("local", "dask")
@@ -141,6 +142,62 @@ def store(folder: Path, task: Task, result: dict[str, Any]) -> None:
     with atomic_dir(final) as tmp:
         (tmp / "task.json").write_text(json.dumps(record), encoding="utf-8")
         (tmp / "scenario.resolved.yaml").write_text(task.resolved, encoding="utf-8")
+
+
+def open_folder(folder: Path, spec: dict[str, Any], tasks: tuple[Task, ...] | list[Task]) -> None:
+    """Create a study's `folder` with `study.json` (`spec` and the task keys), or accept it when
+    it holds the same tasks (a resumed study); raise `RunFolderError` when it holds anything else."""
+    spec = {**spec, "tasks": [t.key for t in tasks]}
+    path = folder / "study.json"
+    if path.exists():
+        try:
+            same = json.loads(path.read_text(encoding="utf-8")).get("tasks") == spec["tasks"]
+        except ValueError:
+            same = False
+        if not same:
+            raise RunFolderError(f"{folder}: holds another study; choose another --out")
+        return
+    if folder.exists() and not folder.is_dir():
+        raise InputError([f"{folder}: is a file, not a folder; choose another --out"])
+    if folder.exists() and any(folder.iterdir()):
+        raise RunFolderError(f"{folder}: already exists and is not a study; choose another --out")
+    writable(folder)
+    write_file(path, json.dumps(spec, indent=2, default=str) + "\n")
+
+
+def run_all(
+    folder: Path,
+    tasks: tuple[Task, ...] | list[Task],
+    *,
+    desc: str,
+    executor: str,
+    workers: int | None,
+    scheduler: str | None,
+    progress: bool | None,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Every task's result, in the order of `tasks`: the stored ones read back, the others run
+    (`execute`) and stored as they finish, under a progress bar over tasks (`progress` None: on
+    a terminal). Also the counts: tasks, run now, reused."""
+    results = {t.key: done(folder, t) for t in tasks}
+    pending = [t for t in tasks if results[t.key] is None]
+    with tqdm(
+        total=len(tasks),
+        initial=len(tasks) - len(pending),
+        desc=desc,
+        unit="task",
+        disable=None if progress is None else not progress,
+        leave=False,
+    ) as bar:
+
+        def finished(task: Task, result: dict[str, Any]) -> None:
+            store(folder, task, result)
+            results[task.key] = result
+            bar.update()
+
+        execute(pending, finished, executor=executor, workers=workers, scheduler=scheduler)
+    counts = {"tasks": len(tasks), "run_now": len(pending), "reused": len(tasks) - len(pending)}
+    # cast: `execute` has stored a result for every pending task by now, so none is None
+    return [cast(dict[str, Any], results[t.key]) for t in tasks], counts
 
 
 # --------------------------------------------------------------------------------- executors
