@@ -53,7 +53,7 @@ class Kpi:
         return float(node)
 
 
-_KPIS = {
+KPIS = {
     k.name: k
     for k in (
         Kpi("coverage_share", ("years", "LAST", "total", "population_covered_share"), HIGHER,
@@ -131,7 +131,7 @@ class Study:
 
     def values(self, results: list[dict[str, Any]], kpi: str) -> np.ndarray:
         """(alternatives, replications) array of a KPI."""
-        k = _KPIS[kpi]
+        k = KPIS[kpi]
         out = np.full((len(self.alternatives), self.replications), math.nan)
         for task, result in zip(self.tasks, results, strict=True):
             out[task.alternative, task.replication] = k.of(result["metrics"])
@@ -257,7 +257,7 @@ def compare_table(
     if any("faults" in sim for sim in sims):
         kpis += FAULT_KPIS
     for kpi in kpis:
-        k = _KPIS[kpi]
+        k = KPIS[kpi]
         values = study.values(results, kpi)
         means = np.array([t_interval(v, confidence).mean for v in values])
         order = sorted(range(len(means)), key=lambda a: (math.isnan(means[a]), -k.better * means[a], a))
@@ -293,7 +293,7 @@ def _compare_report(study: Study, results: list[dict[str, Any]], counts: dict[st
     table = compare_table(study, results, baseline, confidence)
     kpis = {}
     for kpi, rows in table.groupby("kpi", sort=False):
-        k = _KPIS[kpi]
+        k = KPIS[kpi]
         best, worst = rows.iloc[0], rows.iloc[-1]
         kpis[kpi] = {
             "label": k.label,
@@ -400,7 +400,7 @@ def _differences_png(table: pd.DataFrame, baseline: str, confidence: float) -> b
         ax.scatter(d, y, c=colours, zorder=3)
         ax.axvline(0, color="tab:red", lw=0.8)
         ax.set_yticks(y, alts, fontsize=8)
-        ax.set_title(f"{_KPIS[kpi].label} ({rows['better'].iat[0]} is better)", fontsize=9)
+        ax.set_title(f"{KPIS[kpi].label} ({rows['better'].iat[0]} is better)", fontsize=9)
         ax.tick_params(axis="x", labelsize=8)
     for ax in axes[len(kpis) :]:
         ax.set_visible(False)

@@ -237,10 +237,10 @@ def test_kill_9_during_a_run_leaves_no_folder_that_looks_complete(tmp_path):
 def test_compare_counts_no_faults_as_none_held():
     """In a resilience comparison the alternative without faults holds nothing (0, not n/a),
     while a figure a run really lacks stays unknown."""
-    from analysis.study import _KPIS
+    from analysis.study import KPIS
 
-    assert _KPIS["parcels_held_by_faults"].of({"simulation": {}}) == 0.0
+    assert KPIS["parcels_held_by_faults"].of({"simulation": {}}) == 0.0
     assert (
-        _KPIS["parcels_held_by_faults"].of({"simulation": {"faults": {"parcels_held_by_faults": 7}}}) == 7.0
+        KPIS["parcels_held_by_faults"].of({"simulation": {"faults": {"parcels_held_by_faults": 7}}}) == 7.0
     )
-    assert np.isnan(_KPIS["produce_spoiled_share"].of({"simulation": {}}))
+    assert np.isnan(KPIS["produce_spoiled_share"].of({"simulation": {}}))
