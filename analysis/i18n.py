@@ -88,6 +88,15 @@ _EN = {
     "better_lower": "lower is better",
     "frontier": "Coverage-cost frontier",
     "knee": "knee",
+    "sensitivity": "Which assumptions drive the answer",
+    "sensitivity_intro": (
+        "Every assumption varied over its range at once (a global design), each row run on the "
+        "same seeds; the tornado moves one assumption at a time from its low to its high end."
+    ),
+    "parameter": "assumption",
+    "tornado_range": "low end – high end",
+    "base_value": "at the scenario's values",
+    "swing": "swing",
     "generated": "generated",
     "no_simulation": "no simulation in this run",
     "rank": "rank",
@@ -188,6 +197,15 @@ _ZH = {
     "better_lower": "越低越好",
     "frontier": "覆盖率—补贴成本曲线",
     "knee": "拐点",
+    "sensitivity": "哪些假设左右结论",
+    "sensitivity_intro": (
+        "所有假设在各自范围内同时变化（全局设计），每组取值用相同的随机种子模拟；"
+        "龙卷风图每次只把一个假设从下限调到上限。"
+    ),
+    "parameter": "假设",
+    "tornado_range": "下限 – 上限",
+    "base_value": "情景取值下",
+    "swing": "变化幅度",
     "generated": "生成时间",
     "no_simulation": "本次运行未做配送模拟",
     "rank": "名次",

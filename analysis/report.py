@@ -54,7 +54,12 @@ ASSUMPTIONS = (
     ("faults.typhoon.cut_share", "share of mountain villages a typhoon cuts off"),
     ("faults.typhoon.median_days", "median days a typhoon closure lasts"),
 )
-KINDS = {"metrics.json": "run", "compare.json": "compare", "sweep.json": "sweep"}
+KINDS = {
+    "metrics.json": "run",
+    "compare.json": "compare",
+    "sweep.json": "sweep",
+    "sensitivity.json": "sensitivity",
+}
 
 
 def write_report(folder: Path, kind: str | None = None, data: dict[str, Any] | None = None) -> Path:
@@ -64,11 +69,19 @@ def write_report(folder: Path, kind: str | None = None, data: dict[str, Any] | N
     if kind is None:
         kind = next((k for name, k in KINDS.items() if (folder / name).is_file()), None)
         if kind is None:
-            raise InputError([f"{folder}: not a run, compare or sweep folder (no {' or '.join(KINDS)})"])
+            raise InputError(
+                [f"{folder}: not a run, compare, sweep or sensitivity folder (no {' or '.join(KINDS)})"]
+            )
     if data is None:
         name = next(n for n, k in KINDS.items() if k == kind)
         data = json.loads((folder / name).read_text(encoding="utf-8"))
-    context = {"run": _run_context, "compare": _compare_context, "sweep": _sweep_context}[kind](folder, data)
+    contexts = {
+        "run": _run_context,
+        "compare": _compare_context,
+        "sweep": _sweep_context,
+        "sensitivity": _sensitivity_context,
+    }
+    context = contexts[kind](folder, data)
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("analysis", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -196,6 +209,16 @@ def _study_context(kind: str, images: tuple[str, ...]):
 
 _compare_context = _study_context("compare", ("compare.png", "maps.png"))
 _sweep_context = _study_context("sweep", ("frontier.png",))
+
+
+def _sensitivity_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "lang": (_study_scenario(folder).get("outputs") or {}).get("language", "en"),
+        "title": f"{report['scenario']}: sensitivity ({report['method']})",
+        "description": f"{len(report['assumptions'])} assumptions from {report['assumptions_file']}",
+        "report": report,
+        "images": {name: _image(folder / name) for name in ("tornado.png", "indices.png")},
+    }
 
 
 # --------------------------------------------------------------------------------- filters

@@ -162,7 +162,7 @@ def test_report_command_writes_it_again(run_en, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == str(copy / "report.html")
     assert (copy / "report.html").read_text(encoding="utf-8").count("data:image/png") >= 5
     assert main(["report", str(tmp_path)]) == 2
-    assert "not a run, compare or sweep folder" in capsys.readouterr().err
+    assert "not a folder of ruralsim" in capsys.readouterr().err
 
 
 def test_chinese_report_and_maps_have_real_glyphs(tmp_path):
