@@ -407,3 +407,26 @@ def test_input_errors_cross_process_boundaries_whole():
 
     err = pickle.loads(pickle.dumps(InputError(["a.yaml: x: bad (got 1)", "a.yaml: y: bad (got 2)"])))
     assert err.problems == ("a.yaml: x: bad (got 1)", "a.yaml: y: bad (got 2)")
+
+
+def test_setting_one_field_of_a_default_section_keeps_its_other_fields():
+    """`pickup.township_point` defaults to 8-18 opening and 3 h a km, not its class's 8-20 and
+    4 h: setting its base_h alone must keep those (it once fell back to the class's)."""
+    base = load_scenario(ROOT / "scenarios" / "lishui-2018.yaml").scenario.pickup.township_point
+    one = load_scenario(ROOT / "scenarios" / "lishui-2018.yaml", ["pickup.township_point.base_h=6"]).scenario
+    assert one.pickup.township_point == base.model_copy(update={"base_h": 6.0})
+
+
+def test_setting_one_field_of_a_default_mapping_entry_keeps_the_other_entries():
+    base = load_scenario(ROOT / "scenarios" / "lishui-2018.yaml").scenario.upstream.products
+    one = load_scenario(ROOT / "scenarios" / "lishui-2018.yaml", ["upstream.products.bayberry.value_yuan=50"])
+    products = one.scenario.upstream.products
+    assert set(products) == set(base) and products["tea"] == base["tea"]
+    assert products["bayberry"] == base["bayberry"].model_copy(update={"value_yuan": 50.0})
+
+
+def test_a_mapping_of_named_sections_given_in_a_file_replaces_the_default(write):
+    tea = "{seasons: [[03-01, 04-30]], growers_share: 0.1, parcels_per_grower_day: 2}"
+    path = write("p.yaml", f"name: p\nregion: small\nupstream:\n  products:\n    tea: {tea}\n")
+    products = load_scenario(path).scenario.upstream.products
+    assert list(products) == ["tea"]

@@ -12,10 +12,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 
 from geo.errors import InputError
 from sim.scenario.messages import Origin, pydantic_problem, show
@@ -70,6 +72,7 @@ def load_scenario(
     for source, raw in _read_chain(Path(root), ()):
         _merge(merged, raw, source, sources, ())
     problems = [p for p in (_apply_override(merged, sources, item) for item in overrides) if p]
+    _fill_defaults(merged, Scenario)
     origin = Origin(root, sources)
     try:  # the good overrides applied, so bad ones and bad fields come in one report
         scenario = Scenario.model_validate(merged)
@@ -117,9 +120,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path, what: str = "scenario file") -> dict[str, Any]:
+    """A YAML file holding a mapping (duplicate keys refused, dates left as text), or
+    `InputError` with one line naming the file (and the line of a syntax error); `what` names
+    the kind of file in messages."""
     if path.is_dir():
-        raise InputError([f"{path}: is a folder, not a scenario file"])
+        raise InputError([f"{path}: is a folder, not a {what}"])
     if not path.is_file():
         raise InputError([f"{path}: file not found"])
     try:
@@ -134,6 +140,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise InputError([f"{path}: the file is empty"])
     if not isinstance(data, dict):
         raise InputError([f"{path}: must hold a mapping of fields (got {type(data).__name__})"])
+    return data
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    data = read_yaml(path)
     if isinstance(data.get("region"), str):  # `region: lishui` is short for `region: {preset: lishui}`
         data["region"] = {"preset": data["region"]}
     return data
@@ -206,14 +217,70 @@ def _apply_override(
         return f"{source} {text}: value is not valid YAML: {getattr(err, 'problem', err)}"
     if parts == ["region"] and isinstance(value, str):
         value = {"preset": value}
-    node = merged
+    node, model = merged, _Field(Scenario)
     for i, part in enumerate(parts[:-1]):
-        node = node.setdefault(part, {})
+        if part not in node:  # a mapping the file leaves at its default: start from that default
+            default = model.default(part)
+            if isinstance(default, dict) and default:
+                node[part] = to_jsonable_python(default)
+        node, model = node.setdefault(part, {}), model.child(part)
         if not isinstance(node, dict):
             return f"{source}: {'.'.join(parts[: i + 1])}: is not a mapping, cannot set {key}"
     node.pop(parts[-1], None)  # a value given whole replaces the field's (a mapping too)
     _merge(node, {parts[-1]: value}, source, sources, tuple(parts[:-1]))
     return ""
+
+
+@dataclass(frozen=True)
+class _Field:
+    """Where a dotted path stands in the schema: a section (`model`), a mapping of sections by
+    name (`items`), or neither."""
+
+    model: type[BaseModel] | None = None
+    items: type[BaseModel] | None = None
+
+    def default(self, part: str) -> Any:
+        info = self.model.model_fields.get(part) if self.model is not None else None
+        return None if info is None else info.get_default(call_default_factory=True)
+
+    def child(self, part: str) -> _Field:
+        if self.items is not None:
+            return _Field(self.items)
+        info = self.model.model_fields.get(part) if self.model is not None else None
+        if info is None:
+            return _Field()
+        annotation = info.annotation
+        if get_origin(annotation) is dict:
+            return _Field(items=_section(get_args(annotation)[1]))
+        return _Field(_section(annotation))
+
+
+def _section(annotation: Any) -> type[BaseModel] | None:
+    """The section class of a field's annotation (`X`, `X | None`), or None."""
+    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    found = [o for o in options if isinstance(o, type) and issubclass(o, BaseModel)]
+    return found[0] if len(found) == 1 else None
+
+
+def _fill_defaults(data: dict[str, Any], model: type[BaseModel]) -> None:
+    """Where `data` gives part of a section whose default differs from its class's defaults
+    (`pickup.township_point` opens 8-18, not 8-20), fill in the rest from that default, so that
+    setting one field keeps the others as documented. Mappings of named sections (products,
+    rules) given in a file replace the default mapping whole."""
+    for name, info in model.model_fields.items():
+        given = data.get(name)
+        if not isinstance(given, dict):
+            continue
+        section = _section(info.annotation)
+        if section is not None:
+            default = info.get_default(call_default_factory=True)
+            if isinstance(default, BaseModel):
+                data[name] = given = {**default.model_dump(mode="json"), **given}
+            _fill_defaults(given, section)
+        elif get_origin(info.annotation) is dict and (items := _section(get_args(info.annotation)[1])):
+            for item in given.values():
+                if isinstance(item, dict):
+                    _fill_defaults(item, items)
 
 
 def _semantic_problems(s: Scenario, origin: Origin) -> list[str]:
