@@ -27,13 +27,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from scipy import stats
 
 from analysis.vary import yaml_value
 from geo.errors import InputError
-from sim.scenario.load import LoadedScenario, load_scenario
+from sim.scenario.load import LoadedScenario, load_scenario, read_yaml
 from sim.scenario.messages import Origin, pydantic_problem
 
 #: The Lishui ranges, shipped with the package.
@@ -88,7 +87,9 @@ class Assumption(BaseModel):
             return self.choices[min(int(u * len(self.choices)), len(self.choices) - 1)]
         assert self.low is not None and self.high is not None
         lo, hi = self.low, self.high
-        if self.distribution == "uniform":
+        if u in (0.0, 1.0):  # the ends exactly as written (the log-uniform's would be rounded)
+            x = lo if u == 0.0 else hi
+        elif self.distribution == "uniform":
             x = lo + u * (hi - lo)
         elif self.distribution == "loguniform":
             x = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
@@ -109,15 +110,12 @@ class Assumptions(BaseModel):
 
     assumptions: tuple[Assumption, ...]
 
-    @model_validator(mode="after")
-    def _unique(self) -> Assumptions:
-        keys = [a.key for a in self.assumptions]
-        twice = sorted({k for k in keys if keys.count(k) > 1})
-        if twice:
-            raise ValueError(f"keys given twice: {', '.join(twice)}")
-        if not keys:
+    @field_validator("assumptions")
+    @classmethod
+    def _some(cls, value: tuple[Assumption, ...]) -> tuple[Assumption, ...]:
+        if not value:
             raise ValueError("list at least one assumption")
-        return self
+        return value
 
     @property
     def keys(self) -> list[str]:
@@ -138,18 +136,12 @@ def load_assumptions(path: str | Path | None = None) -> tuple[Assumptions, str]:
     name errors should give it. Raises `InputError`, one line per problem."""
     path = Path(path) if path is not None else DEFAULT
     where = str(path)
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError([f"{where}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError([f"{where}: not readable: {err}"]) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError([f"{where}{line}: YAML syntax error: {getattr(err, 'problem', err)}"]) from None
-    if not isinstance(data, dict):
-        raise InputError([f"{where}: must hold a mapping with 'assumptions:' (got {type(data).__name__})"])
+    data = read_yaml(path, "assumptions file")
+    entries = data.get("assumptions")
+    keys = [e.get("key") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    twice = sorted({k for k in keys if isinstance(k, str) and keys.count(k) > 1})
+    if twice:
+        raise InputError([f"{where}: assumptions: key given twice: {k}" for k in twice])
     try:
         return Assumptions.model_validate(data), where
     except ValidationError as err:

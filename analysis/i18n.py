@@ -73,6 +73,8 @@ _EN = {
     "assumptions_intro": "These figures are assumptions, not sourced figures "
     "(the scenario files give the sources of the others).",
     "field": "field",
+    "range": "plausible range (analysis/data/assumptions.yaml)",
+    "reason": "source or reasoning",
     "value": "value",
     "what": "what",
     "synthetic": "Village locations are synthetic.",
@@ -182,6 +184,8 @@ _ZH = {
     "assumptions": "假设",
     "assumptions_intro": "以下数值为假设，并非有出处的数据（其他数值的出处见情景文件）。",
     "field": "字段",
+    "range": "合理范围（analysis/data/assumptions.yaml）",
+    "reason": "出处或理由",
     "value": "取值",
     "what": "含义",
     "synthetic": "村庄位置为合成数据。",

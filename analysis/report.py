@@ -19,41 +19,11 @@ from typing import Any
 import jinja2
 import yaml
 
+from analysis.assumptions import load_assumptions
 from analysis.i18n import county_names, text
 from analysis.runfolder import write_file
 from geo.errors import InputError
 
-#: Defaults that are assumptions, not sourced figures: (dotted field, what it is).
-ASSUMPTIONS = (
-    ("demand.parcels_per_household_day", "parcels a day per household in the base year"),
-    ("demand.growth_per_year", "demand growth a year"),
-    ("couriers.cost_per_km", "van cost per km (yuan)"),
-    ("couriers.cost_per_hour", "van cost per hour (yuan)"),
-    ("pickup.locker_slots", "locker slots per community station"),
-    ("pickup.community_parcels_per_day", "parcels a day per community station (2018)"),
-    ("warehouses.firms_served", "online sellers each county warehouse serves"),
-    ("economics.rural_station.fee_sent_yuan", "station's share of a sending fee (yuan)"),
-    ("economics.rural_station.proxy_orders_per_household_month", "buy-on-behalf orders per household-month"),
-    ("economics.rural_station.proxy_order_value_yuan", "value of a buy-on-behalf order (yuan)"),
-    ("economics.rural_station.services_yuan_per_month", "convenience services income (yuan a month)"),
-    ("economics.rural_station.rent_yuan_per_month", "station rent (yuan a month)"),
-    ("economics.rural_station.internet_yuan_per_month", "internet (yuan a month)"),
-    ("economics.rural_station.equipment_yuan", "station equipment (yuan)"),
-    ("economics.rural_station.staff_h_per_day", "operator's hours a day"),
-    ("economics.rural_station.staff_min_per_parcel", "operator's minutes per parcel"),
-    ("economics.rural_station.reservation_wage_yuan_per_h", "operator's reservation wage (yuan/h)"),
-    ("subsidies.rules.rural-station-operation.amount", "county operating reward of years 2-3"),
-    ("couriers.carriers", "carriers' market shares"),
-    ("upstream.volume_sigma", "spread of a grower village's produce volume (log-normal)"),
-    ("upstream.taobao_factor", "how many times more a Taobao village sells"),
-    ("upstream.trunk_to_city_h", "trunk from the county warehouse to the city (h)"),
-    ("upstream.matching_cost_per_km", "4PL dedicated pickup cost per km (yuan)"),
-    ("upstream.matching_payer", "who pays the 4PL (platform: no public money)"),
-    ("upstream.products.bayberry.value_yuan", "value of a parcel of bayberries (4PL value test, yuan)"),
-    ("couriers.cost_basis", "van cost by road hours or whole van-days"),
-    ("faults.typhoon.cut_share", "share of mountain villages a typhoon cuts off"),
-    ("faults.typhoon.median_days", "median days a typhoon closure lasts"),
-)
 KINDS = {
     "metrics.json": "run",
     "compare.json": "compare",
@@ -69,9 +39,8 @@ def write_report(folder: Path, kind: str | None = None, data: dict[str, Any] | N
     if kind is None:
         kind = next((k for name, k in KINDS.items() if (folder / name).is_file()), None)
         if kind is None:
-            raise InputError(
-                [f"{folder}: not a run, compare, sweep or sensitivity folder (no {' or '.join(KINDS)})"]
-            )
+            kinds = ", ".join(dict.fromkeys(KINDS.values()))
+            raise InputError([f"{folder}: not a folder of ruralsim ({kinds}): no {' or '.join(KINDS)}"])
     if data is None:
         name = next(n for n, k in KINDS.items() if k == kind)
         data = json.loads((folder / name).read_text(encoding="utf-8"))
@@ -171,19 +140,26 @@ def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
 
 
 def _assumptions(scenario: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bundled assumptions file's entries, with this scenario's value of each."""
     rows = []
-    for path, what in ASSUMPTIONS:
+    for a in load_assumptions()[0].assumptions:
         node: Any = scenario
-        for part in path.split("."):
+        for part in a.key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
-        if node is not None:
-            rows.append(
-                {
-                    "field": path,
-                    "what": what,
-                    "value": node if not isinstance(node, dict) else json.dumps(node),
-                }
-            )
+        if a.choices is not None:
+            spread = " | ".join(map(str, a.choices))
+        else:
+            mode = "" if a.mode is None else f", mode {a.mode:g}"
+            spread = f"{a.low:g} – {a.high:g} ({a.distribution}{mode})"
+        rows.append(
+            {
+                "field": a.key,
+                "what": f"{a.label} ({a.unit})" if a.unit else a.label,
+                "value": node if not isinstance(node, dict) else json.dumps(node),
+                "range": spread,
+                "reason": a.source,
+            }
+        )
     return rows
 
 

@@ -143,7 +143,14 @@ def test_a_key_given_twice(tmp_path):
     path.write_text(f"assumptions:\n  - {ENTRY}\n  - {ENTRY}\n", encoding="utf-8")
     (line,) = problems_of(path)
     assert line.startswith(str(path))
-    assert "keys given twice: couriers.cost_per_km" in line
+    assert line == f"{path}: assumptions: key given twice: couriers.cost_per_km"
+
+
+def test_a_field_given_twice_in_one_entry(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("assumptions:\n  - {key: k, label: l, low: 1, low: 2, high: 3, source: s}\n")
+    (line,) = problems_of(path)
+    assert line.startswith(f"{path}:2: YAML syntax error: duplicate key 'low'"), line
 
 
 def test_a_key_that_is_no_scenario_field_and_an_invalid_extreme(tmp_path):
@@ -166,7 +173,7 @@ def test_unreadable_files(tmp_path):
     path = tmp_path / "list.yaml"
     path.write_text("- a\n", encoding="utf-8")
     (line,) = problems_of(path)
-    assert line.startswith(f"{path}: must hold a mapping with 'assumptions:'")
+    assert line.startswith(f"{path}: must hold a mapping of fields (got list)")
     path.write_text("assumptions: [\n", encoding="utf-8")
     (line,) = problems_of(path)
     assert line.startswith(f"{path}:") and "YAML syntax error" in line
