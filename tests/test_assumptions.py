@@ -43,7 +43,7 @@ def test_bundled_file_is_the_default_and_loads(bundled):
     assumptions, where = bundled
     assert where == str(DEFAULT)
     assert DEFAULT == ROOT / "analysis" / "data" / "assumptions.yaml"
-    assert 20 <= len(assumptions.assumptions) <= 40
+    assert len(assumptions.assumptions) >= 20
     for a in assumptions.assumptions:
         assert a.label and a.source.strip(), a.key
 
