@@ -236,3 +236,21 @@ def test_routes_and_trips_longer_than_the_shift_are_reported(write):
     assert vans["trips_over_shift"] == 7  # one a day, to the far villages
     assert vans["trips_over_shift_share"] == 7 / vans["routes_driven"]
     assert vans["longest_trip_h"] > 640 / 60 and vans["hours_over_shift"] > 7 * (640 / 60 - 10)
+
+
+def test_plans_of_runs_that_differ_only_in_van_cost_rates_come_from_the_cache(write, tmp_path):
+    """A sensitivity study varies van cost rates: they do not change a route, so the plans are
+    the same objects, planned once (and the cost does change)."""
+    loaded = small(write, days=3, villages=40)
+    network = build_network(loaded)
+    dearer = small(write, "couriers.cost_per_km=3.0", "couriers.cost_basis=van_days", days=3, villages=40)
+    cache = tmp_path / "routes"
+    first = Model(network, loaded.scenario, cache_dir=cache)
+    first_run = simulate(network, loaded, 1, model=first)
+    files = sorted(cache.glob("routes-*.pkl"))
+    second = Model(network, dearer.scenario, cache_dir=cache)
+    second_run = simulate(network, dearer, 1, model=second)
+    assert sorted(cache.glob("routes-*.pkl")) == files and files
+    assert second.planner.planning_s < first.planner.planning_s
+    vans = first_run.summary["vans"], second_run.summary["vans"]
+    assert vans[0]["km"] == vans[1]["km"] and vans[1]["courier_cost_yuan"] > vans[0]["courier_cost_yuan"]

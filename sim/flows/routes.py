@@ -32,6 +32,12 @@ from sim.core.ids import TOWNSHIP_POINT, VILLAGE_STATION
 from sim.network.points import Points
 from sim.scenario.delivery import Couriers
 
+#: Courier settings a route plan does not depend on (left out of the cache key, so that runs
+#: varying them, e.g. a sensitivity study of van cost rates, plan each county once): the fleets
+#: (a fleet's own settings are the rest), the van cost rates and the travel noise of the trips.
+NOT_ROUTING = {"mode", "carriers", "village_carrier", "cost_per_km", "cost_per_hour", "cost_basis",
+               "cost_per_van_day", "travel_noise_cv"}  # fmt: skip
+
 #: PyVRP works in integers: metres and tenths of a minute.
 DECIMINUTES = 10
 CACHE_VERSION = 8  # raised when the cached classes change or move (8: sim/ in subpackages)
@@ -347,7 +353,7 @@ def _key(xy, is_station, daily, description, circuity, cfg: Couriers, seed) -> s
     h = hashlib.sha256()
     for a in (xy, is_station.astype(float), daily):
         h.update(np.ascontiguousarray(a, dtype=float).tobytes())
-    settings = cfg.model_dump_json(exclude={"mode", "carriers", "village_carrier"})  # a fleet's own
+    settings = cfg.model_dump_json(exclude=NOT_ROUTING)
     h.update(repr((CACHE_VERSION, description, circuity, settings, seed)).encode())
     return h.hexdigest()[:32]
 
