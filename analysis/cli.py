@@ -146,6 +146,19 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--baseline", metavar="VALUE", help="the alternative to compare against (default: the first)"
             )
+            p.add_argument(
+                "--uncertain", type=int, metavar="N",
+                help="draw the assumptions N times (Latin hypercube, the same draws for every alternative, "
+                "draw r on seed + r) instead of --replications; adds how often each alternative is best, "
+                "its regret, and where the leader loses (PRIM)",
+            )  # fmt: skip
+            p.add_argument(
+                "--assumptions", type=Path, metavar="FILE",
+                help="with --uncertain: the ranges (default: the bundled Lishui file)",
+            )  # fmt: skip
+            p.add_argument(
+                "--design-seed", type=int, default=0, metavar="N", help="with --uncertain: seed of the draws"
+            )
         p.add_argument(
             "--replications", type=int, metavar="N", help="seeds per alternative (default: the scenario's)"
         )
@@ -372,6 +385,9 @@ def _study(args: argparse.Namespace) -> int:
         out=args.out,
         baseline=getattr(args, "baseline", None),
         confidence=args.confidence,
+        uncertain=getattr(args, "uncertain", None),
+        assumptions_file=getattr(args, "assumptions", None),
+        design_seed=getattr(args, "design_seed", 0),
     )
     report = study.run(
         planned,

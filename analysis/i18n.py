@@ -99,6 +99,16 @@ _EN = {
     "tornado_range": "low end – high end",
     "base_value": "at the scenario's values",
     "swing": "swing",
+    "uncertain": "Under uncertainty",
+    "uncertain_intro": (
+        "{draws} draws (Latin hypercube) of {assumptions} assumptions, the same for every "
+        "alternative, each on its own seed:"
+    ),
+    "first_share": "best in (share of draws)",
+    "regret_mean": "regret, mean",
+    "regret_max": "regret, worst",
+    "leader_loses": "{leader} is not the best in {n} draws, mostly when",
+    "coverage_density": "{coverage}% of those draws, {density}% of the draws there",
     "generated": "generated",
     "no_simulation": "no simulation in this run",
     "rank": "rank",
@@ -210,6 +220,16 @@ _ZH = {
     "tornado_range": "下限 – 上限",
     "base_value": "情景取值下",
     "swing": "变化幅度",
+    "uncertain": "不确定条件下",
+    "uncertain_intro": (
+        "假设抽样 {draws} 次（拉丁超立方），各方案共用同一组抽样，每次用不同随机种子，"
+        "共 {assumptions} 个假设："
+    ),
+    "first_share": "最优的抽样比例",
+    "regret_mean": "遗憾值（平均）",
+    "regret_max": "遗憾值（最差）",
+    "leader_loses": "{leader} 在 {n} 次抽样中不是最优，主要在以下条件下：",
+    "coverage_density": "占这些抽样的 {coverage}%，该区域内 {density}% 的抽样",
     "generated": "生成时间",
     "no_simulation": "本次运行未做配送模拟",
     "rank": "名次",

@@ -19,8 +19,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import qmc
 
+from analysis.assumptions import check_against, load_assumptions
+from analysis.assumptions import overrides as assumption_overrides
 from analysis.paired import paired, t_interval, welch
+from analysis.prim import prim
 from analysis.report import write_report
 from analysis.runfolder import rounded, write_file
 from analysis.tasks import Task, open_folder, run_all
@@ -124,6 +128,9 @@ class Study:
     folder: Path
     baseline: int = 0
     confidence: float = 0.95
+    #: with --uncertain: the assumptions file, and each draw's (key, value) pairs (draw r runs on seed r)
+    assumptions_source: str = ""
+    draws: tuple[tuple[tuple[str, Any], ...], ...] = ()
 
     @property
     def seeds(self) -> list[int]:
@@ -149,20 +156,39 @@ def plan(
     out: Path | None,
     baseline: str | None = None,
     confidence: float = 0.95,
+    uncertain: int | None = None,
+    assumptions_file: Path | None = None,
+    design_seed: int = 0,
 ) -> Study:
     """Read the scenario and the `--vary` options, check every alternative (one line per
     problem, all at once) and name the tasks and the study's folder. `baseline`: the
     alternative the others are compared with, by value (one --vary) or label (default: the
-    first)."""
+    first). `uncertain`: draw the assumptions that many times (Latin hypercube from
+    `design_seed`, the same draws for every alternative), draw r on seed + r, instead of
+    replications on the assumptions' values of the scenario."""
     from sim.network.build import build_region, check_region
 
     if not vary:
         raise InputError([f"{command}: give at least one --vary KEY=VALUES"])
+    if uncertain is not None:
+        if replications is not None:
+            raise InputError(["--uncertain N runs N draws, each on its own seed: leave out --replications"])
+        if uncertain < 2:
+            raise InputError([f"--uncertain: must be >= 2 draws (got {uncertain})"])
     varies = [parse_vary(v) for v in vary]
     if command == "sweep" and len(varies) != 1:
         raise InputError(["sweep: give exactly one --vary (compare takes several)"])
     base = load_scenario(path, overrides)
-    n = replications if replications is not None else base.scenario.simulation.replications
+    draws: list[tuple[tuple[str, Any], ...]] = []
+    source = ""
+    if uncertain is not None:
+        varied = {v.key for v in varies}
+        assumptions, source = load_assumptions(assumptions_file)
+        check_against(assumptions, source, path, overrides)
+        unit = qmc.LatinHypercube(d=len(assumptions.keys), seed=design_seed).random(uncertain)
+        # a field the alternatives set is theirs, not drawn
+        draws = [tuple((k, v) for k, v in assumptions.values(row) if k not in varied) for row in unit]
+    n = uncertain or (replications if replications is not None else base.scenario.simulation.replications)
     if n < 1:
         raise InputError([f"--replications: must be >= 1 (got {n})"])
     if not 0 < confidence < 1:
@@ -201,14 +227,36 @@ def plan(
             problems += [f"{line} [{alt.label}]" for line in err.problems]
     if problems:
         raise InputError(list(dict.fromkeys(problems)))
+
+    def resolved(a: int, r: int) -> str:
+        """Alternative `a`'s scenario for replication (or draw) `r`: under a draw, the
+        alternative's own fields win over the drawn ones."""
+        if not draws:
+            return loaded[a].resolved_yaml()
+        drawn = assumption_overrides(source, list(draws[r]))
+        one = ("--uncertain", "simulation.replications=1")
+        return load_scenario(path, [*overrides, *drawn, *alts[a].overrides(), one]).resolved_yaml()
+
     tasks = tuple(
-        Task(one.resolved_yaml(), base.scenario.seed + r, a, r, map_data=(r == 0 and command == "compare"))
-        for a, one in enumerate(loaded)
+        Task(resolved(a, r), base.scenario.seed + r, a, r, map_data=(r == 0 and command == "compare"))
+        for a in range(len(alts))
         for r in range(n)
     )
     digest = hashlib.sha256("\n".join([command, *(t.key for t in tasks)]).encode()).hexdigest()[:10]
     folder = out if out is not None else runs_root / base.scenario.name / f"{command}-{digest}"
-    return Study(command, base, tuple(varies), tuple(alts), n, tasks, folder, base_index, confidence)
+    return Study(
+        command,
+        base,
+        tuple(varies),
+        tuple(alts),
+        n,
+        tasks,
+        folder,
+        base_index,
+        confidence,
+        source,
+        tuple(draws),
+    )
 
 
 def run(
@@ -224,6 +272,8 @@ def run(
         "replications": study.replications,
         "seeds": study.seeds,
     }
+    if study.draws:
+        spec["uncertain"] = {"assumptions": study.assumptions_source, "draws": [dict(d) for d in study.draws]}
     open_folder(study.folder, spec, study.tasks)
     ordered, counts = run_all(
         study.folder,
@@ -310,6 +360,8 @@ def _compare_report(study: Study, results: list[dict[str, Any]], counts: dict[st
         "confidence": confidence,
         "kpis": kpis,
     }
+    if study.draws:
+        report["uncertain"] = robust(study, results, list(kpis))
     folder = study.folder
     write_file(folder / "compare.csv", table.to_csv(index=False, float_format="%.7g"))
     write_file(
@@ -321,6 +373,70 @@ def _compare_report(study: Study, results: list[dict[str, Any]], counts: dict[st
     write_report(folder, "compare", report)
     write_file(folder / "compare.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return report
+
+
+def robust(study: Study, results: list[dict[str, Any]], kpis: list[str]) -> dict[str, Any]:
+    """Over the draws of the assumptions (`compare --uncertain`), per KPI: how often each
+    alternative is the best (ties share the draw), its regret (how far from the best of each
+    draw, in the KPI's unit: mean and worst), the leader (first most often; ties: least mean
+    regret), and where the leader loses: PRIM's box over the drawn values (`analysis.prim`)."""
+    keys = [k for k, _ in study.draws[0]]
+    x, codes = _encoded([[d[j][1] for d in study.draws] for j in range(len(keys))])
+    out: dict[str, Any] = {
+        "assumptions_file": study.assumptions_source,
+        "design": "latin hypercube",
+        "draws": len(study.draws),
+        "assumptions": keys,
+        "kpis": {},
+    }
+    for kpi in kpis:
+        values = study.values(results, kpi)
+        if not np.isfinite(values).all():
+            continue
+        better = KPIS[kpi].better
+        best = values.max(axis=0) if better == HIGHER else values.min(axis=0)
+        regret = (best - values) * better + 0.0  # + 0.0: no negative zeros
+        first = regret <= 1e-9 * np.maximum(1.0, np.abs(best))
+        share = (first / first.sum(axis=0)).mean(axis=1)
+        leader = min(range(len(share)), key=lambda a: (-share[a], regret[a].mean(), a))
+        loses = ~first[leader]
+        box = prim(x, loses, keys) if keys and 0 < loses.sum() < len(loses) else None
+        where = None
+        if box is not None:
+            limits = {k: _decoded(lo, hi, codes[keys.index(k)]) for k, (lo, hi) in box.limits.items()}
+            where = {"limits": limits, "coverage": box.coverage, "density": box.density, "mass": box.mass}
+        out["kpis"][kpi] = {
+            "label": KPIS[kpi].label,
+            "leader": study.alternatives[leader].label,
+            "leader_loses_in_draws": int(loses.sum()),
+            "alternatives": [
+                {
+                    "alternative": alt.label,
+                    "first_share": float(share[a]),
+                    "regret_mean": float(regret[a].mean()),
+                    "regret_max": float(regret[a].max()),
+                }
+                for a, alt in enumerate(study.alternatives)
+            ],
+            "leader_loses_when": where,
+        }
+    return out
+
+
+def _encoded(columns: list[list[Any]]) -> tuple[np.ndarray, list[list[Any] | None]]:
+    """The draws as numbers, (draws, assumptions): a choice by its index among the values drawn
+    (its codes), a number as itself (codes None)."""
+    codes = [sorted(set(c), key=str) if any(isinstance(v, str) for v in c) else None for c in columns]
+    numbers = [
+        np.array([cs.index(v) for v in c] if cs else c, dtype=float)
+        for c, cs in zip(columns, codes, strict=True)
+    ]
+    return (np.column_stack(numbers) if numbers else np.zeros((0, 0))), codes
+
+
+def _decoded(low: float, high: float, codes: list[Any] | None) -> list[Any]:
+    """A box's limits of one assumption: [low, high], or the choices inside."""
+    return [low, high] if codes is None else codes[int(low) : int(high) + 1]
 
 
 def _header(study: Study, counts: dict[str, int]) -> dict[str, Any]:
@@ -366,6 +482,45 @@ def compare_lines(report: dict[str, Any]) -> list[str]:
             mark = "best" if row["rank"] == 1 else "=" if row["tied_with_best"] else ""
             name = f"{row['alternative']:<{width}}"
             lines.append(f"  {row['rank']:>2}  {name}  {num(row['mean']):>12} {ci:<28} {diff:<36} {mark}")
+    if "uncertain" in report:
+        lines += robust_lines(report["uncertain"], width)
+    return lines
+
+
+def robust_lines(u: dict[str, Any], width: int) -> list[str]:
+    """The robust comparison as text: per KPI, each alternative's share of draws won and regret,
+    and where the leader loses."""
+    lines = ["", f"Under uncertainty: {u['draws']} draws (Latin hypercube) of {len(u['assumptions'])} "
+             f"assumptions from {u['assumptions_file']}, each on its own seed"]  # fmt: skip
+    same = [b["label"] for b in u["kpis"].values() if not any(a["regret_max"] for a in b["alternatives"])]
+    if same:
+        lines.append(f"  the same for every alternative in every draw: {', '.join(same)}")
+    for block in u["kpis"].values():
+        if block["label"] in same:
+            continue
+        lines.append(f"  {block['label']}: first in share of draws, regret mean / worst")
+        for a in block["alternatives"]:
+            lines.append(
+                f"    {a['alternative']:<{width}}  {a['first_share']:>6.0%}  "
+                f"{_num(a['regret_mean'])} / {_num(a['regret_max'])}"
+            )
+        where = block["leader_loses_when"]
+        if block["leader_loses_in_draws"] == 0:
+            lines.append(f"    {block['leader']} is best in every draw")
+        elif where is not None:
+            ranges = (
+                "; ".join(
+                    f"{k} in {' | '.join(map(str, v))}"
+                    if isinstance(v[0], str)
+                    else f"{k} {_num(v[0])}..{_num(v[1])}"
+                    for k, v in where["limits"].items()
+                )
+                or "anywhere"
+            )
+            lines.append(
+                f"    {block['leader']} loses in {block['leader_loses_in_draws']} draws, mostly when "
+                f"{ranges} ({where['coverage']:.0%} of its losses, {where['density']:.0%} of the draws there)"
+            )
     return lines
 
 
