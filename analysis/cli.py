@@ -171,6 +171,53 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(command=_study, study=name)
 
     p = sub.add_parser(
+        "calibrate",
+        help="fit chosen fields to observed figures (Optuna) and say which figures the model cannot meet",
+        description=textwrap.fill(
+            "Fit the --fit fields of the scenario to the observed figures of a targets file (each a "
+            "figure of metrics.json by dotted path, with a value or a range and its source): Optuna's "
+            "TPE sampler, seeded with the scenario's seed, asks trials in batches, each trial one "
+            "scenario run on the scenario's seeds, and minimises the sum of weight x residual² "
+            "(value: (model - observed) / sigma, default sigma 10% of the value; range: 0 inside, the "
+            "distance to the nearer bound over its half-width outside). Prints the fitted values, "
+            "the residual table and the targets not met, with why; writes calibration.json, "
+            "calibration.csv (every trial) and fitted.yaml (the scenario with the fitted values: "
+            "`ruralsim run fitted.yaml` reproduces the best trial) to the calibration folder "
+            "runs/<name>/calibrate-<hash>/, and prints its path.",
+            96,
+        )
+        + "\n\n"
+        + STUDY_EPILOG.replace("one per alternative and seed", "one per trial and seed")
+        + "\nThe same command gives the same trials; more --trials extend a calibration.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file or bundled scenario name")
+    p.add_argument(
+        "--targets", type=Path, required=True, metavar="FILE",
+        help="observed figures (YAML, e.g. scenarios/targets/lishui-2022.yaml)",
+    )  # fmt: skip
+    p.add_argument(
+        "--fit", action="append", default=[], metavar="KEY[=LOW:HIGH]",
+        help="a field to fit, its range from the assumptions file or given; repeatable",
+    )  # fmt: skip
+    p.add_argument(
+        "--assumptions", type=Path, metavar="FILE", help="the ranges (default: the bundled Lishui file)"
+    )
+    p.add_argument("--trials", type=int, default=30, metavar="N", help="trials to run (default 30)")
+    p.add_argument(
+        "--batch", type=int, default=4, metavar="N",
+        help="trials asked at a time and run in parallel (default 4; part of what the trials are)",
+    )  # fmt: skip
+    p.add_argument(
+        "--seed", type=int, metavar="N", help="the scenario's seed: first simulation seed and sampler seed"
+    )
+    p.add_argument("--days", type=int, metavar="N", help="simulate only the first N days of the horizon")
+    p.add_argument("--replications", type=int, metavar="N", help="seeds per trial (default: the scenario's)")
+    add_task_options(p)
+    p.set_defaults(command=_calibrate)
+
+    p = sub.add_parser(
         "validate",
         help="check scenario files and report every problem",
         description="Check scenario files (with their extends chain and --set overrides) against "
@@ -398,6 +445,38 @@ def _study(args: argparse.Namespace) -> int:
     )
     lines = study.compare_lines(report) if args.study == "compare" else study.sweep_lines(report)
     print("\n".join(lines))
+    if report["reused"]:
+        print(f"({report['reused']} of {report['tasks']} tasks were already done and were reused)")
+    print(planned.folder)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from analysis import calibrate
+
+    overrides = task_overrides(args)
+    if args.trials < 1:
+        raise InputError([f"--trials: must be >= 1 (got {args.trials})"])
+    planned = calibrate.plan(
+        _resolve(args.scenario),
+        targets=args.targets,
+        fit=args.fit,
+        overrides=overrides,
+        assumptions=args.assumptions,
+        replications=args.replications,
+        batch=args.batch,
+        runs_root=args.runs_dir,
+        out=args.out,
+    )
+    report = calibrate.run(
+        planned,
+        trials=args.trials,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=False if args.quiet else None,
+    )
+    print("\n".join(calibrate.lines(report)))
     if report["reused"]:
         print(f"({report['reused']} of {report['tasks']} tasks were already done and were reused)")
     print(planned.folder)
