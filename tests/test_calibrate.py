@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analysis.calibrate import Target, figure
+from analysis.calibrate import Target, figure, load_targets
 from analysis.cli import BUNDLED, main
 from analysis.tasks import Task, run_task
+from geo.errors import InputError
 from sim.scenario.load import load_scenario
 
 SMALL = BUNDLED / "small.yaml"
@@ -227,3 +228,11 @@ def test_residuals_and_met():
                "simulation": {"vans": {"courier_cost_per_parcel_yuan": 1.1}}}  # fmt: skip
     assert figure(metrics, "years.LAST.x") == 2 and figure(metrics, "s.n") is None
     assert figure(metrics, "courier_cost_per_parcel_yuan") == 1.1  # a compare KPI by name
+
+
+def test_bundled_lishui_targets_are_valid():
+    targets, _ = load_targets(BUNDLED / "targets" / "lishui-2022.yaml")
+    assert {t.name for t in targets.targets} >= {"station_parcels_per_day", "courier_cost_per_parcel"}
+    assert all(t.source for t in targets.targets)
+    with pytest.raises(InputError):
+        load_targets(BUNDLED / "targets" / "missing.yaml")
