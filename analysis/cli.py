@@ -336,6 +336,58 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, metavar="N", help="simulate only the first N days of the horizon")
     add_task_options(p)
     p.set_defaults(command=_sensitivity)
+
+    p = sub.add_parser(
+        "optimise",
+        help="which plan to fund: a multi-objective search (NSGA-II) over decisions, a Pareto front",
+        description=textwrap.fill(
+            "Search the decisions given with --decide (any field --set changes: yearly build targets, "
+            "placement strategy, visit frequencies, subsidy amounts, ...) for the plans that no other "
+            "plan beats on every --objective (KPIs of compare; each KPI's own direction), within every "
+            "--budget, with Optuna's NSGA-II (or --sampler random). Every plan runs on the same seeds; "
+            "the plans of the first two fronts then get more seeds, up to --max-replications. Prints "
+            "the front; writes front.csv, front.json, plans.csv, front.png, front.svg, report.html and "
+            "plans/plan-NN.yaml (each front plan as a scenario file `ruralsim run` reproduces) to the "
+            "folder, and prints its path.",
+            96,
+        )
+        + "\n\n"
+        + STUDY_EPILOG.replace("one per alternative and seed", "one per plan and seed"),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file or bundled scenario name")
+    p.add_argument(
+        "--decide", action="append", default=[], metavar="KEY=RANGE",
+        help="a decision: LOW:HIGH (a number; integers when both are), LOW:HIGH:STEP, or a list "
+        "A,B,C; repeatable",
+    )  # fmt: skip
+    p.add_argument(
+        "--objective", action="append", default=[], metavar="KPI",
+        help="a KPI to optimise in its own direction (e.g. coverage_share, public_cost_yuan, "
+        "order_to_hand_p90_h); repeatable",
+    )  # fmt: skip
+    p.add_argument(
+        "--budget", action="append", default=[], metavar="KPI<=VALUE",
+        help="a constraint on a KPI, e.g. subsidy_total_yuan<=5e6 or coverage_share>=0.9; repeatable",
+    )  # fmt: skip
+    p.add_argument(
+        "--evaluations", type=int, default=200, metavar="N", help="plans to evaluate (default 200)"
+    )
+    p.add_argument(
+        "--population", type=int, metavar="N", help="plans per generation (default: evaluations / 5, 4 to 20)"
+    )
+    p.add_argument("--sampler", choices=("nsga2", "random"), default="nsga2", help="default: nsga2")
+    p.add_argument("--search-seed", type=int, default=0, metavar="N", help="seed of the search (default 0)")
+    p.add_argument("--replications", type=int, default=1, metavar="N", help="seeds per plan (default 1)")
+    p.add_argument(
+        "--max-replications", type=int, metavar="N",
+        help="seeds for the plans of the first two fronts (default: --replications)",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, metavar="N", help="first simulation seed (default: the scenario's)")
+    p.add_argument("--days", type=int, metavar="N", help="simulate only the first N days of the horizon")
+    add_task_options(p)
+    p.set_defaults(command=_optimise)
     return parser
 
 
@@ -558,6 +610,38 @@ def _sensitivity(args: argparse.Namespace) -> int:
         progress=False if args.quiet else None,
     )
     print("\n".join(sensitivity.lines(report)))
+    if report["reused"]:
+        print(f"({report['reused']} of {report['tasks']} tasks were already done and were reused)")
+    print(planned.folder)
+    return 0
+
+
+def _optimise(args: argparse.Namespace) -> int:
+    from analysis import optimise
+
+    planned = optimise.plan(
+        _resolve(args.scenario),
+        given=task_overrides(args),
+        decide=args.decide,
+        objectives=args.objective,
+        budgets=args.budget,
+        evaluations=args.evaluations,
+        population=args.population,
+        sampler=args.sampler,
+        search_seed=args.search_seed,
+        replications=args.replications,
+        max_replications=args.max_replications,
+        runs_root=args.runs_dir,
+        out=args.out,
+    )
+    report = optimise.run(
+        planned,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        progress=False if args.quiet else None,
+    )
+    print("\n".join(optimise.lines(report)))
     if report["reused"]:
         print(f"({report['reused']} of {report['tasks']} tasks were already done and were reused)")
     print(planned.folder)

@@ -99,6 +99,13 @@ _EN = {
     "tornado_range": "low end – high end",
     "base_value": "at the scenario's values",
     "swing": "swing",
+    "front": "Plans no other plan beats on every objective",
+    "front_intro": (
+        "{n} plans evaluated; {front} on the front ({seeds} seed(s) each, up to {max} near the front)."
+    ),
+    "within": "within",
+    "plan_file": "plan file",
+    "seeds": "seeds",
     "uncertain": "Under uncertainty",
     "uncertain_intro": (
         "{draws} draws (Latin hypercube) of {assumptions} assumptions, the same for every "
@@ -220,6 +227,13 @@ _ZH = {
     "tornado_range": "下限 – 上限",
     "base_value": "情景取值下",
     "swing": "变化幅度",
+    "front": "没有其他方案能在所有目标上胜出的方案（帕累托前沿）",
+    "front_intro": (
+        "共评估 {n} 个方案，{front} 个位于前沿（每个方案 {seeds} 个随机种子，前沿附近最多 {max} 个）。"
+    ),
+    "within": "约束",
+    "plan_file": "方案文件",
+    "seeds": "随机种子数",
     "uncertain": "不确定条件下",
     "uncertain_intro": (
         "假设抽样 {draws} 次（拉丁超立方），各方案共用同一组抽样，每次用不同随机种子，"

@@ -29,6 +29,7 @@ KINDS = {
     "compare.json": "compare",
     "sweep.json": "sweep",
     "sensitivity.json": "sensitivity",
+    "front.json": "optimise",
 }
 
 
@@ -49,6 +50,7 @@ def write_report(folder: Path, kind: str | None = None, data: dict[str, Any] | N
         "compare": _compare_context,
         "sweep": _sweep_context,
         "sensitivity": _sensitivity_context,
+        "optimise": _optimise_context,
     }
     context = contexts[kind](folder, data)
     env = jinja2.Environment(
@@ -185,6 +187,16 @@ def _study_context(kind: str, images: tuple[str, ...]):
 
 _compare_context = _study_context("compare", ("compare.png", "maps.png"))
 _sweep_context = _study_context("sweep", ("frontier.png",))
+
+
+def _optimise_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "lang": (_study_scenario(folder).get("outputs") or {}).get("language", "en"),
+        "title": f"{report['scenario']}: optimise ({report['sampler']})",
+        "description": ", ".join(report["decisions"]),
+        "report": report,
+        "images": {"front.png": _image(folder / "front.png")},
+    }
 
 
 def _sensitivity_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:

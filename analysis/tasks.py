@@ -146,12 +146,12 @@ def store(folder: Path, task: Task, result: dict[str, Any]) -> None:
 
 def open_folder(folder: Path, spec: dict[str, Any], tasks: tuple[Task, ...] | list[Task]) -> None:
     """Create a study's `folder` with `study.json` (`spec` and the task keys), or accept it when
-    it holds the same tasks (a resumed study); raise `RunFolderError` when it holds anything else."""
-    spec = {**spec, "tasks": [t.key for t in tasks]}
+    it holds the same (a resumed study); raise `RunFolderError` when it holds anything else."""
+    spec = json.loads(json.dumps({**spec, "tasks": [t.key for t in tasks]}, default=str))
     path = folder / "study.json"
     if path.exists():
         try:
-            same = json.loads(path.read_text(encoding="utf-8")).get("tasks") == spec["tasks"]
+            same = json.loads(path.read_text(encoding="utf-8")) == spec
         except ValueError:
             same = False
         if not same:
