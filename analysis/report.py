@@ -10,6 +10,7 @@ already in the folder (`metrics.json`, `compare.json`, `sweep.json`, the PNGs), 
 from __future__ import annotations
 
 import base64
+import io
 import json
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -18,9 +19,11 @@ from typing import Any
 
 import jinja2
 import yaml
+from PIL import Image
 
 from analysis.assumptions import load_assumptions
 from analysis.i18n import county_names, text
+from analysis.interactive import run_map
 from analysis.runfolder import write_file
 from geo.errors import InputError
 
@@ -76,11 +79,26 @@ def _scenario(folder: Path) -> dict[str, Any]:
     return {}
 
 
+#: The widest image in the page (pixels); the file in the folder keeps its own resolution.
+SCREEN_WIDTH_PX = 1200
+
+
 def _image(path: Path) -> str | None:
-    """A data URI of a PNG, or None when absent."""
+    """A data URI of a PNG at screen resolution (at most `SCREEN_WIDTH_PX` wide, 256 colours,
+    compressed), or None when absent. The full-resolution file stays beside the report."""
     if not path.is_file():
         return None
-    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    with Image.open(path) as original:
+        im = original.convert("RGBA")
+    if im.width > SCREEN_WIDTH_PX:
+        height = round(im.height * SCREEN_WIDTH_PX / im.width)
+        im = im.resize((SCREEN_WIDTH_PX, height), Image.Resampling.LANCZOS)
+    flat = Image.new("RGB", im.size, "white")
+    flat.paste(im, mask=im.getchannel("A"))
+    out = io.BytesIO()
+    palette = flat.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    palette.save(out, "PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
 def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +152,8 @@ def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
         "subsidies": subsidies,
         "survival": survival,
         "images": images,
-        "year_maps": [(p[4:8], _image(folder / p)) for p in year_maps],
+        "year_maps": [(p[4:8], p, _image(folder / p)) for p in year_maps],
+        "interactive": run_map(folder, m, text(lang), names),
         "assumptions": _assumptions(scenario),
         "synthetic": bool(m.get("region", {}).get("villages_synthetic")),
         "approximate": bool(m.get("region", {}).get("county_boundaries_approximate")),

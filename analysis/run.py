@@ -90,6 +90,7 @@ def write_run(result: Evaluation, folder: Path) -> None:
             if first_run is not None:
                 draw_lead_time_map(loaded, network, first_run, last, folder / "map_lead_time.png")
                 day = scenario.horizon.start + timedelta(days=scenario.outputs.routes_day)
+                routes_table(network, first_run).to_csv(folder / "routes.csv", index=False)
                 routes_map(
                     network.region,
                     first_run.routes,
@@ -152,6 +153,17 @@ def villages_table(network: Network, acc: Access) -> pd.DataFrame:
     table["distance_to_station_km"] = np.round(acc.distance_km, 4)
     table["time_to_station_min"] = np.round(acc.minutes, 3)
     return table
+
+
+def routes_table(network: Network, run: SimulationRun) -> pd.DataFrame:
+    """`routes.csv`: the van routes that `map_routes.png` draws, one row per point in visiting
+    order (route, county, x, y; the depot first and last), for the report's interactive map."""
+    counties = network.region.counties["county"].astype(str).to_numpy()
+    rows = [
+        pd.DataFrame({"route": k, "county": counties[c], "x": xy[:, 0].round(1), "y": xy[:, 1].round(1)})
+        for k, (c, xy) in enumerate(run.routes)
+    ]
+    return pd.concat(rows) if rows else pd.DataFrame(columns=["route", "county", "x", "y"])
 
 
 def closed_sites(network: Network, run: SimulationRun | None) -> np.ndarray:

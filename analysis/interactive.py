@@ -1,0 +1,391 @@
+"""The interactive map of a run's `report.html` (Bokeh, its JavaScript inlined: no tiles, no CDN).
+
+Built from the run folder's own files, so `ruralsim report FOLDER` builds it again: villages
+(`villages.csv`: sized by residents, coloured by road km to the nearest station), stations by
+build year, closed and community stations (`stations.csv`, `region.gpkg`), catchments (village
+to station lines), one day's van routes (`routes.csv`) and typhoon cut-offs per county
+(`metrics.json`), each a named renderer that the page's checkboxes show or hide; a county
+select filters every layer and zooms to the county. Bokeh over Plotly for size: one bundle of
+about 1.3 MB (`bokeh.min.js`; no widget bundle, the controls are plain HTML) against Plotly's
+3.5 MB or more.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Layer name -> shown when the page opens.
+LAYERS = {
+    "villages": True,
+    "stations": True,
+    "closed": True,
+    "community": True,
+    "catchments": False,
+    "routes": False,
+    "cutoffs": True,
+}
+
+
+def _fmt(x: Any, fmt: str, unit: str = "") -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)) or pd.isna(x):
+        return "–"
+    return f"{x:{fmt}}{unit}"
+
+
+def _station_accounts(folder: Path) -> pd.DataFrame:
+    """Per station (index: station id): county, built, parcels a day, profit, subsidies, closed."""
+    path = folder / "stations.csv"
+    if not path.is_file():
+        return pd.DataFrame(columns=["county", "built", "per_day", "profit", "subsidy", "closed_on"])
+    s = pd.read_csv(path)
+    g = s.groupby("station", sort=False)
+    days = g["open_days"].sum()
+    return pd.DataFrame(
+        {
+            "kind": g["kind"].first(),
+            "county": g["county"].first(),
+            "built": g["built"].first(),
+            "per_day": g["parcels_received"].sum() / days.where(days > 0),
+            "profit": g["profit_yuan"].sum(),
+            "subsidy": g["subsidy_yuan"].sum(),
+            "closed_on": g["closed_on"].last() if "closed_on" in s else None,
+        }
+    )
+
+
+def _read_gpkg(folder: Path) -> dict[str, Any]:
+    path = folder / "region.gpkg"
+    if not path.is_file():
+        return {}
+    from analysis.export import read_gpkg
+
+    return read_gpkg(path)
+
+
+def _polygons(geoms, tolerance: float) -> tuple[list, list]:
+    """Bokeh multi_polygons coordinates of (multi)polygons, simplified to `tolerance` metres."""
+    xs, ys = [], []
+    for geom in geoms:
+        parts = getattr(geom.simplify(tolerance), "geoms", [geom.simplify(tolerance)])
+        px, py = [], []
+        for part in parts:
+            ex = np.asarray(part.exterior.coords).round(0)
+            holes = [np.asarray(h.coords).round(0) for h in part.interiors]
+            px.append([ex[:, 0].tolist(), *[h[:, 0].tolist() for h in holes]])
+            py.append([ex[:, 1].tolist(), *[h[:, 1].tolist() for h in holes]])
+        xs.append(px)
+        ys.append(py)
+    return xs, ys
+
+
+def run_map(
+    folder: Path, metrics: dict[str, Any], t: dict[str, str], names: dict[str, str]
+) -> dict[str, Any]:
+    """The map's parts for the template: `script` (Bokeh's JavaScript and the document), `div`,
+    `layers` (name, label, shown) and `counties` (value, label); empty without `villages.csv`."""
+    path = folder / "villages.csv"
+    if not path.is_file():
+        return {}
+    from bokeh.embed import components
+    from bokeh.models import (
+        BooleanFilter,
+        CDSView,
+        ColumnDataSource,
+        HoverTool,
+        LinearColorMapper,
+        WheelZoomTool,
+    )
+    from bokeh.models.annotations import ColorBar, Legend, LegendItem
+    from bokeh.palettes import Viridis256, YlOrRd9
+    from bokeh.plotting import figure
+    from bokeh.resources import Resources
+
+    v = pd.read_csv(path, dtype={"village_id": str, "nearest_station": str, "county": str})
+    hand = v["order_to_hand_mean_h"] if "order_to_hand_mean_h" in v else pd.Series(np.nan, index=v.index)
+    accounts = _station_accounts(folder)
+    layers = _read_gpkg(folder)
+    county = v["county"].astype(str)
+    at = dict(zip(v["village_id"], zip(v["x"], v["y"], strict=True), strict=True))
+    community = pd.DataFrame(columns=["station", "x", "y", "county", "here"])
+    if "stations" in layers:
+        st = layers["stations"]
+        st = st[st["kind"] == "community"]
+        xy = np.column_stack([st.geometry.x, st.geometry.y]) if len(st) else np.empty((0, 2))
+        tw = layers.get("townships")
+        tw_county = dict(zip(tw["township_id"], tw["county"], strict=True)) if tw is not None else {}
+        community = pd.DataFrame(
+            {
+                "station": st["station_id"].astype(str).to_numpy(),
+                "x": xy[:, 0],
+                "y": xy[:, 1],
+                "county": [tw_county.get(s, "") for s in st["township_id"]],
+                "here": st["stations_here"].to_numpy(),
+            }
+        )
+        at |= dict(zip(community["station"], zip(community["x"], community["y"], strict=True), strict=True))
+
+    plot = figure(
+        name="map",
+        match_aspect=True,
+        sizing_mode="stretch_width",
+        height=680,
+        tools="pan,box_zoom,reset,save",
+        toolbar_location="above",
+        output_backend="canvas",
+    )
+    wheel = WheelZoomTool()
+    plot.add_tools(wheel)
+    plot.toolbar.active_scroll = wheel
+    plot.axis.visible = False
+    plot.grid.visible = False
+    plot.outline_line_color = None
+    items: list[LegendItem] = []
+    r: Any  # each layer's renderer
+    filtered: list[str] = []  # layers with a `county` column that the county select filters
+
+    def view(n: int) -> CDSView:
+        return CDSView(filter=BooleanFilter(booleans=[True] * n))
+
+    # county outlines and typhoon cut-offs
+    counties = layers.get("counties")
+    if counties is not None and len(counties):
+        cx, cy = _polygons(counties.geometry, 150.0)
+        label = [names.get(c, c) for c in counties["county"]]
+        faults = ((metrics.get("simulation") or {}).get("faults") or {}).get("by_county") or {}
+        cut = [float((faults.get(c) or {}).get("village_days_cut_off") or 0) for c in counties["county"]]
+        src = ColumnDataSource({"xs": cx, "ys": cy, "label": label, "cut": cut})
+        plot.multi_polygons("xs", "ys", source=src, fill_color=None, line_color="#555", line_width=1)
+        if any(cut):
+            cut_src = ColumnDataSource(
+                {k: [x for x, c in zip(col, cut, strict=True) if c] for k, col in src.data.items()}
+            )
+            mapper = LinearColorMapper(palette=list(reversed(YlOrRd9))[2:], low=0, high=max(cut))
+            r = plot.multi_polygons(
+                "xs",
+                "ys",
+                source=cut_src,
+                name="cutoffs",
+                fill_alpha=0.35,
+                line_color=None,
+                fill_color={"field": "cut", "transform": mapper},
+            )
+            items.append(LegendItem(label=t["layer_cutoffs"], renderers=[r]))
+            tips = [(t["county"], "@label"), (t["cut_off_days"], "@cut{0,0}")]
+            plot.add_tools(HoverTool(renderers=[r], tooltips=tips))
+    # catchments: village -> its nearest station
+    ends = [at.get(s) for s in v["nearest_station"].astype(str)]
+    has = np.array([e is not None for e in ends], dtype=bool)
+    if has.any():
+        e = np.array([x for x in ends if x is not None], dtype=float)
+        src = ColumnDataSource(
+            {
+                "x0": v["x"][has].to_numpy(),
+                "y0": v["y"][has].to_numpy(),
+                "x1": e[:, 0],
+                "y1": e[:, 1],
+                "county": county[has].to_numpy(),
+            }
+        )
+        r = plot.segment(
+            "x0",
+            "y0",
+            "x1",
+            "y1",
+            source=src,
+            view=view(int(has.sum())),
+            name="catchments",
+            line_color="#7a9cc6",
+            line_width=0.8,
+            line_alpha=0.7,
+        )
+        items.append(LegendItem(label=t["layer_catchments"], renderers=[r]))
+        filtered.append("catchments")
+    # one day's van routes
+    routes = folder / "routes.csv"
+    if routes.is_file():
+        rt = pd.read_csv(routes, dtype={"county": str})
+        if len(rt):
+            groups = list(rt.groupby("route", sort=True))
+            src = ColumnDataSource(
+                {
+                    "xs": [g["x"].tolist() for _, g in groups],
+                    "ys": [g["y"].tolist() for _, g in groups],
+                    "county": [str(g["county"].iloc[0]) for _, g in groups],
+                }
+            )
+            r = plot.multi_line(
+                "xs",
+                "ys",
+                source=src,
+                view=view(len(groups)),
+                name="routes",
+                line_color="#6a3d9a",
+                line_width=1.6,
+                line_alpha=0.8,
+            )
+            items.append(LegendItem(label=t["layer_routes"], renderers=[r]))
+            filtered.append("routes")
+    # villages
+    pop = v["population"].to_numpy(dtype=float)
+    km = v["distance_to_station_km"].to_numpy(dtype=float)
+    finite = km[np.isfinite(km)]
+    top = max(float(np.percentile(finite, 99)) if len(finite) else 1.0, 1.0)
+    mapper = LinearColorMapper(palette=list(reversed(YlOrRd9)), low=0, high=top, nan_color="#b3b3b3")
+    src = ColumnDataSource(
+        {
+            "x": v["x"].to_numpy(),
+            "y": v["y"].to_numpy(),
+            "size": np.round(4 + 12 * np.sqrt(pop / max(pop.max(initial=1.0), 1.0)), 1),
+            "km": np.round(km, 2),
+            "name": v["name"].astype(str).to_numpy(),
+            "county": county.to_numpy(),
+            "county_label": [names.get(c, c) for c in county],
+            "residents": [_fmt(p, ",.0f") for p in v["population"]],
+            "km_s": [_fmt(x, ".1f", " km") for x in km],
+            "hand_s": [_fmt(x, ".1f", " h") for x in hand],
+        }
+    )
+    r = plot.scatter(
+        "x",
+        "y",
+        source=src,
+        view=view(len(v)),
+        name="villages",
+        size="size",
+        fill_color={"field": "km", "transform": mapper},
+        line_color="#4d4d4d",
+        line_width=0.3,
+        fill_alpha=0.9,
+    )
+    items.append(LegendItem(label=t["layer_villages"], renderers=[r]))
+    filtered.append("villages")
+    plot.add_tools(
+        HoverTool(
+            renderers=[r],
+            tooltips=[
+                (t["village"], "@name"),
+                (t["county"], "@county_label"),
+                (t["residents"], "@residents"),
+                (t["tip_km"], "@km_s"),
+                (t["tip_hand"], "@hand_s"),
+            ],
+        )
+    )
+    plot.add_layout(ColorBar(color_mapper=mapper, title=t["tip_km"], width=10, location=(0, 0)), "right")
+
+    # rural stations by build year, closed stations
+    name_of = dict(zip(v["village_id"], v["name"].astype(str), strict=True))
+    built = v.loc[v["station_year"].notna(), ["village_id", "x", "y", "county", "station_year"]]
+    closed_ids = set(accounts.index[accounts["closed_on"].notna()]) if "closed_on" in accounts else set()
+    for layer in ("stations", "closed"):
+        rows = built[built["village_id"].isin(closed_ids) == (layer == "closed")]
+        if layer == "closed" and not len(rows):
+            continue
+        acc = accounts.reindex(rows["village_id"])
+        year = rows["station_year"].astype(int).to_numpy()
+        src = ColumnDataSource(
+            {
+                "x": rows["x"].to_numpy(),
+                "y": rows["y"].to_numpy(),
+                "county": rows["county"].astype(str).to_numpy(),
+                "year": year.astype(float),
+                "station": [f"{name_of.get(s, s)} ({s})" for s in rows["village_id"]],
+                "county_label": [names.get(c, c) for c in rows["county"]],
+                "year_s": [str(y) for y in year],
+                "per_day": [_fmt(x, ",.1f") for x in acc["per_day"]],
+                "profit": [_fmt(x, ",.0f", " ¥") for x in acc["profit"]],
+                "subsidy": [_fmt(x, ",.0f", " ¥") for x in acc["subsidy"]],
+                "closed_on": [_fmt(x, "") for x in acc["closed_on"]],
+            }
+        )
+        if layer == "stations":
+            lo, hi = (int(year.min()), int(year.max())) if len(year) else (0, 1)
+            ymap = LinearColorMapper(palette=Viridis256, low=lo, high=max(hi, lo + 1))
+            r = plot.scatter(
+                "x",
+                "y",
+                source=src,
+                view=view(len(rows)),
+                name="stations",
+                marker="triangle",
+                size=11,
+                fill_color={"field": "year", "transform": ymap},
+                line_color="black",
+                line_width=0.6,
+            )
+        else:
+            r = plot.scatter(
+                "x",
+                "y",
+                source=src,
+                view=view(len(rows)),
+                name="closed",
+                marker="x",
+                size=12,
+                line_color="#b2182b",
+                line_width=2.5,
+            )
+        items.append(LegendItem(label=t[f"layer_{layer}"], renderers=[r]))
+        filtered.append(layer)
+        tips = [
+            (t["station"], "@station"),
+            (t["county"], "@county_label"),
+            (t["build_year"], "@year_s"),
+            (t["parcels_day"], "@per_day"),
+            (t["profit"], "@profit"),
+            (t["subsidies_received"], "@subsidy"),
+        ]
+        if layer == "closed":
+            tips.append((t["closed_on"], "@closed_on"))
+        plot.add_tools(HoverTool(renderers=[r], tooltips=tips))
+    if len(community):
+        src = ColumnDataSource(
+            {
+                "x": community["x"].to_numpy(),
+                "y": community["y"].to_numpy(),
+                "county": community["county"].astype(str).to_numpy(),
+                "station": community["station"].tolist(),
+                "here": community["here"].astype(int).tolist(),
+            }
+        )
+        r = plot.scatter(
+            "x",
+            "y",
+            source=src,
+            view=view(len(community)),
+            name="community",
+            marker="square",
+            size=12,
+            fill_color="#1f78b4",
+            line_color="white",
+            line_width=1,
+        )
+        items.append(LegendItem(label=t["layer_community"], renderers=[r]))
+        filtered.append("community")
+        tips = [(t["station"], "@station"), (t["stations_here"], "@here")]
+        plot.add_tools(HoverTool(renderers=[r], tooltips=tips))
+    plot.add_layout(Legend(items=items, location="top_left", background_fill_alpha=0.8), "center")
+
+    shown = {glyph.name for glyph in plot.renderers if glyph.name}
+    for glyph in plot.renderers:
+        if glyph.name in LAYERS:
+            glyph.visible = LAYERS[glyph.name]
+    bounds = {
+        c: [float(g["x"].min()), float(g["x"].max()), float(g["y"].min()), float(g["y"].max())]
+        for c, g in v.groupby(county, sort=True)
+    }
+    script, div = components(plot)
+    return {
+        "resources": Resources(mode="inline", components=["bokeh"]).render_js(),
+        "script": script,
+        "div": div,
+        "layers": [(n, t[f"layer_{n}"], LAYERS[n]) for n in LAYERS if n in shown],
+        "filtered": filtered,
+        "counties": [(c, names.get(c, c)) for c in bounds],
+        "bounds": bounds,
+    }
