@@ -110,6 +110,14 @@ def run_map(
     accounts = _station_accounts(folder)
     layers = _read_gpkg(folder)
     county = v["county"].astype(str)
+    code = {c: k for k, c in enumerate(sorted(set(county)))}  # the county select filters on `ci`
+
+    def ci(values) -> np.ndarray:
+        return np.array([code.get(str(c), -1) for c in values], dtype=np.int16)
+
+    def f32(values) -> np.ndarray:  # map metres: float32 halves the page's numbers
+        return np.asarray(values, dtype=np.float32)
+
     at = dict(zip(v["village_id"], zip(v["x"], v["y"], strict=True), strict=True))
     community = pd.DataFrame(columns=["station", "x", "y", "county", "here"])
     if "stations" in layers:
@@ -184,11 +192,11 @@ def run_map(
         e = np.array([x for x in ends if x is not None], dtype=float)
         src = ColumnDataSource(
             {
-                "x0": v["x"][has].to_numpy(),
-                "y0": v["y"][has].to_numpy(),
-                "x1": e[:, 0],
-                "y1": e[:, 1],
-                "county": county[has].to_numpy(),
+                "x0": f32(v["x"][has]),
+                "y0": f32(v["y"][has]),
+                "x1": f32(e[:, 0]),
+                "y1": f32(e[:, 1]),
+                "ci": ci(county[has]),
             }
         )
         r = plot.segment(
@@ -213,9 +221,9 @@ def run_map(
             groups = list(rt.groupby("route", sort=True))
             src = ColumnDataSource(
                 {
-                    "xs": [g["x"].tolist() for _, g in groups],
-                    "ys": [g["y"].tolist() for _, g in groups],
-                    "county": [str(g["county"].iloc[0]) for _, g in groups],
+                    "xs": [f32(g["x"]) for _, g in groups],
+                    "ys": [f32(g["y"]) for _, g in groups],
+                    "ci": ci(g["county"].iloc[0] for _, g in groups),
                 }
             )
             r = plot.multi_line(
@@ -238,16 +246,15 @@ def run_map(
     mapper = LinearColorMapper(palette=list(reversed(YlOrRd9)), low=0, high=top, nan_color="#b3b3b3")
     src = ColumnDataSource(
         {
-            "x": v["x"].to_numpy(),
-            "y": v["y"].to_numpy(),
+            "x": f32(v["x"]),
+            "y": f32(v["y"]),
             "size": np.round(4 + 12 * np.sqrt(pop / max(pop.max(initial=1.0), 1.0)), 1),
-            "km": np.round(km, 2),
+            "km": f32(np.round(km, 2)),
             "name": v["name"].astype(str).to_numpy(),
-            "county": county.to_numpy(),
-            "county_label": [names.get(c, c) for c in county],
-            "residents": [_fmt(p, ",.0f") for p in v["population"]],
-            "km_s": [_fmt(x, ".1f", " km") for x in km],
-            "hand_s": [_fmt(x, ".1f", " h") for x in hand],
+            "ci": ci(county),
+            "county": [names.get(c, c) for c in county],
+            "residents": v["population"].to_numpy(dtype=np.int32),
+            "hand": f32(np.round(hand, 1)),
         }
     )
     r = plot.scatter(
@@ -269,10 +276,10 @@ def run_map(
             renderers=[r],
             tooltips=[
                 (t["village"], "@name"),
-                (t["county"], "@county_label"),
-                (t["residents"], "@residents"),
-                (t["tip_km"], "@km_s"),
-                (t["tip_hand"], "@hand_s"),
+                (t["county"], "@county"),
+                (t["residents"], "@residents{0,0}"),
+                (t["tip_km"], "@km{0.0} km"),
+                (t["tip_hand"], "@hand{0.0} h"),
             ],
         )
     )
@@ -290,19 +297,19 @@ def run_map(
         year = rows["station_year"].astype(int).to_numpy()
         src = ColumnDataSource(
             {
-                "x": rows["x"].to_numpy(),
-                "y": rows["y"].to_numpy(),
-                "county": rows["county"].astype(str).to_numpy(),
+                "x": f32(rows["x"]),
+                "y": f32(rows["y"]),
+                "ci": ci(rows["county"]),
                 "year": year.astype(float),
-                "station": [f"{name_of.get(s, s)} ({s})" for s in rows["village_id"]],
-                "county_label": [names.get(c, c) for c in rows["county"]],
-                "year_s": [str(y) for y in year],
-                "per_day": [_fmt(x, ",.1f") for x in acc["per_day"]],
-                "profit": [_fmt(x, ",.0f", " ¥") for x in acc["profit"]],
-                "subsidy": [_fmt(x, ",.0f", " ¥") for x in acc["subsidy"]],
-                "closed_on": [_fmt(x, "") for x in acc["closed_on"]],
+                "station": [name_of.get(s, s) for s in rows["village_id"]],
+                "county": [names.get(c, c) for c in rows["county"]],
+                "per_day": f32(acc["per_day"].round(1)),
+                "profit": f32(acc["profit"].round(0)),
+                "subsidy": f32(acc["subsidy"].round(0)),
             }
         )
+        if layer == "closed":
+            src.data["closed_on"] = [_fmt(x, "") for x in acc["closed_on"]]
         if layer == "stations":
             lo, hi = (int(year.min()), int(year.max())) if len(year) else (0, 1)
             ymap = LinearColorMapper(palette=Viridis256, low=lo, high=max(hi, lo + 1))
@@ -334,11 +341,11 @@ def run_map(
         filtered.append(layer)
         tips = [
             (t["station"], "@station"),
-            (t["county"], "@county_label"),
-            (t["build_year"], "@year_s"),
-            (t["parcels_day"], "@per_day"),
-            (t["profit"], "@profit"),
-            (t["subsidies_received"], "@subsidy"),
+            (t["county"], "@county"),
+            (t["build_year"], "@year{0}"),
+            (t["parcels_day"], "@per_day{0,0.0}"),
+            (t["profit"], "¥@profit{0,0}"),
+            (t["subsidies_received"], "¥@subsidy{0,0}"),
         ]
         if layer == "closed":
             tips.append((t["closed_on"], "@closed_on"))
@@ -346,9 +353,9 @@ def run_map(
     if len(community):
         src = ColumnDataSource(
             {
-                "x": community["x"].to_numpy(),
-                "y": community["y"].to_numpy(),
-                "county": community["county"].astype(str).to_numpy(),
+                "x": f32(community["x"]),
+                "y": f32(community["y"]),
+                "ci": ci(community["county"]),
                 "station": community["station"].tolist(),
                 "here": community["here"].astype(int).tolist(),
             }
@@ -376,7 +383,7 @@ def run_map(
         if glyph.name in LAYERS:
             glyph.visible = LAYERS[glyph.name]
     bounds = {
-        c: [float(g["x"].min()), float(g["x"].max()), float(g["y"].min()), float(g["y"].max())]
+        str(code[c]): [float(g["x"].min()), float(g["x"].max()), float(g["y"].min()), float(g["y"].max())]
         for c, g in v.groupby(county, sort=True)
     }
     script, div = components(plot)
@@ -386,6 +393,6 @@ def run_map(
         "div": div,
         "layers": [(n, t[f"layer_{n}"], LAYERS[n]) for n in LAYERS if n in shown],
         "filtered": filtered,
-        "counties": [(c, names.get(c, c)) for c in bounds],
+        "counties": [(str(k), names.get(c, c)) for c, k in code.items()],
         "bounds": bounds,
     }

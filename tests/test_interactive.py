@@ -103,7 +103,7 @@ def test_the_map_explores_offline(run):
         assert name in tooltip and "residents" in tooltip and f"{villages['population'][i]:,}" in tooltip
         # the county select filters the villages and zooms
         county = villages["county"][i]
-        page.select_option("#county-filter", county)
+        page.select_option("#county-filter", label=county)
         shown = page.evaluate("() => Bokeh.documents[0].get_model_by_name('villages').view.filter.booleans")
         assert sum(shown) == (villages["county"] == county).sum()
         page.close()
