@@ -240,7 +240,5 @@ def test_compare_counts_no_faults_as_none_held():
     from analysis.study import KPIS
 
     assert KPIS["parcels_held_by_faults"].of({"simulation": {}}) == 0.0
-    assert (
-        KPIS["parcels_held_by_faults"].of({"simulation": {"faults": {"parcels_held_by_faults": 7}}}) == 7.0
-    )
+    assert KPIS["parcels_held_by_faults"].of({"simulation": {"faults": {"parcels_held_by_faults": 7}}}) == 7.0
     assert np.isnan(KPIS["produce_spoiled_share"].of({"simulation": {}}))
