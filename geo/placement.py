@@ -9,7 +9,10 @@ weights (population), how many sites, a strategy, and the sites already built. S
 - `shops`: only candidates flagged as existing village shops (`candidates`), largest first;
 - `mclp`: maximal covering (population within `radius`), `pmedian`: least population-weighted
   distance, `pcenter`: least worst distance, `lscp`: the fewest sites covering everyone within
-  `radius` (p is an output). These four have an exact mode (HiGHS) with an honest bound.
+  `radius` (p is an output). These four have an exact mode (HiGHS) with an honest bound;
+- `viable`: maximal covering among the candidates whose station would make a profit. Which
+  those are is the caller's (`viable`, a mask: geo knows no economics; `sim.network.economics`
+  computes it from the operators' accounts); fewer sites than asked when too few are viable.
 
 `plan_builds` chains yearly targets so that plans are nested (a village chosen in an earlier year
 keeps its station).
@@ -18,8 +21,8 @@ keeps its station).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -69,6 +72,8 @@ class Strategy:
     matrix; `needs_radius`; `needs_groups`: townships; `needs_candidates`: a candidate layer);
     whether it has an exact mode (HiGHS) and whether its objective is maximised;
     `chooses_count`: the number of sites is its answer (p is not asked for, and ignored);
+    `needs_economics`: its new sites must be viable, which the caller knows and says with
+    `solve`'s `viable` mask (`sim.network.build` computes it from the operators' economics);
     `evaluate(request, sites)`: its objective for given sites (with no sites: nothing covered,
     every distance infinite), None for the ranking strategies, which run even when there is
     nothing to choose."""
@@ -83,6 +88,7 @@ class Strategy:
     has_exact: bool = False
     maximises: bool = False
     chooses_count: bool = False
+    needs_economics: bool = False
     evaluate: Callable[[Request, np.ndarray], float] | None = None
 
 
@@ -255,6 +261,17 @@ STRATEGIES: dict[str, Strategy] = {
             has_exact=True,
             chooses_count=True,
         ),
+        Strategy(
+            "viable",
+            "maximal covering among the villages whose station would make a profit after its subsidies",
+            _mclp,
+            needs_cost=True,
+            needs_radius=True,
+            has_exact=True,
+            maximises=True,
+            needs_economics=True,
+            evaluate=_covered_weight,
+        ),
     )
 }
 
@@ -272,12 +289,18 @@ def solve(
     time_limit_s: float | None = None,
     seed: int = 0,
     groups: np.ndarray | None = None,
+    viable: np.ndarray | None = None,
 ) -> Placement:
     """Place `p` sites (fixed ones included; ignored by a strategy that `chooses_count`, `lscp`)
     with `strategy`.
 
     `cost` (n_demand, n_candidates), needed by the optimisation strategies; the ranking ones
     treat demand point i as candidate i. `candidates` is a bool mask of allowed candidates.
+    `viable` (a strategy that `needs_economics` only): a bool mask of the candidates whose new
+    site would make a profit; new sites are chosen among them (the fixed sites stay, viable or
+    not), and when fewer than `p` fit, the fixed sites and every viable allowed candidate are
+    the answer (fewer than `p`). None: every candidate counts as viable (geo knows no
+    economics; without the mask `viable` is `mclp`).
     Raises `PlacementError` with a clear message for impossible requests.
     """
     start = time.perf_counter()
@@ -293,6 +316,7 @@ def solve(
         time_limit_s=time_limit_s,
         seed=seed,
         groups=groups,
+        viable=viable,
     )
     if chosen.evaluate is not None and not chosen.chooses_count and request.p == len(request.fixed):
         # nothing to choose: the fixed sites and their objective (no sites: proven optimal)
@@ -330,11 +354,13 @@ def check_request(
     time_limit_s: float | None = None,
     seed: int = 0,
     groups: np.ndarray | None = None,
+    viable: np.ndarray | None = None,
 ) -> tuple[Strategy, Request]:
     """The one check of a placement request (the arguments of `solve`): the strategy exists and
     has what it needs, and the numbers pass `geo.request.check_inputs`, the check every placement
-    algorithm makes. Returns the strategy and the checked request; raises `PlacementError` with a
-    one-line reason."""
+    algorithm makes. Returns the strategy and the checked request (for a strategy that
+    `needs_economics`, its allowed candidates are those also `viable`, the fixed sites kept, and
+    p at most their number); raises `PlacementError` with a one-line reason."""
     chosen = STRATEGIES.get(strategy)
     if chosen is None:
         raise PlacementError(f"unknown placement strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
@@ -345,6 +371,9 @@ def check_request(
         raise PlacementError(f"strategy {strategy} has no exact mode; exact works with {with_exact}")
     if chosen.needs_groups and groups is None:
         raise PlacementError(f"strategy {strategy} needs groups (the township of each village)")
+    if viable is not None and not chosen.needs_economics:
+        with_economics = ", ".join(s.name for s in STRATEGIES.values() if s.needs_economics)
+        raise PlacementError(f"strategy {strategy} takes no viable mask; only {with_economics} does")
     inputs = check_inputs(
         cost,
         weights,
@@ -363,7 +392,24 @@ def check_request(
         )
     if chosen.needs_candidates and inputs.allowed.all():
         raise PlacementError(f"strategy {strategy} needs candidate shops (a region `candidates` layer)")
+    if viable is not None:
+        inputs = _only_viable(inputs, viable)
     return chosen, Request(**vars(inputs), exact=exact, seed=seed, groups=groups)
+
+
+def _only_viable(inputs: Inputs, viable: np.ndarray) -> Inputs:
+    """`inputs` with new sites allowed only where `viable` (the fixed sites stay allowed) and p
+    cut to the fixed sites plus the viable allowed candidates when fewer."""
+    mask = np.asarray(viable)
+    n = len(inputs.allowed)
+    if mask.dtype != bool or mask.shape != (n,):
+        raise PlacementError(
+            f"viable must be a bool mask of shape ({n},), one per candidate (got {mask.dtype} {mask.shape})"
+        )
+    allowed = inputs.allowed & mask
+    allowed[inputs.fixed] = True
+    p = inputs.p if inputs.p is None else min(inputs.p, int(allowed.sum()))
+    return replace(inputs, allowed=allowed, p=p)
 
 
 def _quota(
@@ -414,10 +460,13 @@ def plan_builds(
     candidates: np.ndarray | None = None,
     groups: np.ndarray | None = None,
     seed: int = 0,
+    viable: Mapping[int, np.ndarray] | None = None,
 ) -> tuple[BuildPlan, list[Placement]]:
     """Cumulative `targets` {year: stations} built year by year, each year keeping the last's
     sites. For a strategy that `chooses_count` (`lscp`) the count is its own answer (the targets'
-    years are kept)."""
+    years are kept). `viable` {year: mask} (a strategy that `needs_economics`): the candidates
+    whose station, built that year, would make a profit (see `solve`); a year with too few
+    places fewer stations and a later year may catch up (its target counts the stations in all)."""
     year_built = np.full(len(weights), NO_STATION, dtype=np.int64)
     sites = np.empty(0, dtype=np.int64)
     placements = []
@@ -432,6 +481,7 @@ def plan_builds(
             candidates=candidates,
             seed=seed + k,
             groups=groups,
+            viable=None if viable is None else viable[year],
         )
         year_built[np.setdiff1d(placed.sites, sites)] = year
         sites = placed.sites

@@ -128,7 +128,9 @@ def test_more_stations_never_lower_coverage(weights, p, seed):
 
 
 def test_every_strategy_is_listed():
-    assert set(STRATEGIES) == {"population", "random", "quota", "shops", "mclp", "pmedian", "pcenter", "lscp"}
+    assert set(STRATEGIES) == {
+        "population", "random", "quota", "shops", "mclp", "pmedian", "pcenter", "lscp", "viable"
+    }  # fmt: skip
 
 
 def villages() -> tuple[np.ndarray, np.ndarray, dict]:

@@ -129,7 +129,7 @@ BAD = [
         "stations: {rural: {placement: best}}",
         [
             "{f}: stations.rural.placement: must be one of 'population', 'random', 'quota', 'shops', "
-            "'mclp', 'pmedian', 'pcenter', 'lscp' (got 'best')"
+            "'mclp', 'pmedian', 'pcenter', 'lscp', 'viable' (got 'best')"
         ],
     ),
     (
@@ -220,7 +220,7 @@ def test_three_mistakes_give_three_lines(write):
         f"{path}: seed: must be >= 0 (got -3)",
         f"{path}: stations.rural.target: must be >= 0 (got -1)",
         f"{path}: stations.rural.placement: must be one of 'population', 'random', 'quota', 'shops', "
-        "'mclp', 'pmedian', 'pcenter', 'lscp' (got 'best')",
+        "'mclp', 'pmedian', 'pcenter', 'lscp', 'viable' (got 'best')",
     ]
 
 
