@@ -16,6 +16,7 @@ from geo.roads import RoadNetwork, read_roads
 from geo.synroads import synthetic_roads
 from geo.synthetic import generate
 from geo.travel import RoadTravel, connect_villages, default_cache_dir
+from sim.network.economics import Expected, expected_accounts
 from sim.scenario.load import LoadedScenario
 from sim.scenario.schema import LayerConfig
 
@@ -177,23 +178,52 @@ def build_network(loaded: LoadedScenario) -> Network:
     check_region(loaded, region)
     distances, roads, notes = build_distances(loaded, region)
     rural = scenario.stations.rural
+    strategy = STRATEGIES[rural.placement]
+    targets = rural.targets(scenario.horizon.start.year)
     seed = int(np.random.default_rng([scenario.seed, STREAM_PLACEMENT]).integers(2**31))
+    expected = None
+    if strategy.needs_economics:  # each year's stations by the profit they would expect
+        households = region.villages["households"].to_numpy(dtype=float)
+        expected = {year: expected_accounts(scenario, households, year) for year in targets}
     try:
         plan, _ = plan_builds(
-            rural.targets(scenario.horizon.start.year),
+            targets,
             rural.placement,
             weights=region.villages["population"].to_numpy(dtype=float),
-            cost=village_cost_km(region, distances) if STRATEGIES[rural.placement].needs_cost else None,
+            cost=village_cost_km(region, distances) if strategy.needs_cost else None,
             radius=rural.coverage_km,
             candidates=shop_villages(region),
             groups=region.villages["township"].to_numpy(),
             seed=seed,
+            viable=None if expected is None else {year: e.viable for year, e in expected.items()},
         )
     except PlacementError as err:
         raise InputError(
             [loaded.origin.problem(("stations", "rural", "placement"), str(err), rural.placement)]
         ) from None
+    if expected is not None:
+        notes += viable_notes(targets, plan, expected)
     community = community_counts(
         region.townships["population"].to_numpy(dtype=float), scenario.stations.community.count
     )
     return Network(region, plan, community, distances, roads, tuple(notes))
+
+
+def viable_notes(targets: dict[int, int], plan: BuildPlan, expected: dict[int, Expected]) -> list[str]:
+    """What the `viable` strategy could not do: each year it placed fewer stations than its
+    target, because no other candidate would make a profit once its subsidies end."""
+    notes = []
+    for year, target in targets.items():
+        placed = len(plan.sites(year))
+        if expected[year].year is None:
+            notes.append(
+                f"viable: stations built in {year} are subsidised for ever (a yearly village-station "
+                "rule without years): no operator would face the exit rule, every candidate counts as viable"
+            )
+        if placed < target:
+            when = f" by {year}" if len(targets) > 1 else ""
+            notes.append(
+                f"viable: {placed:,} of {target:,} stations placed{when}; no other candidate would make "
+                f"a profit in its first year without subsidies ({expected[year].year})"
+            )
+    return notes
