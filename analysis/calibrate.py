@@ -720,7 +720,10 @@ def _why(
         return f"met: at the fitted values the model gives {vs}"
     text = f"not met: at the fitted values the model gives {vs}"
     if n_met:
-        return text + f"; {n_met} of {n} trials met it, at a cost to other targets"
+        return text + (
+            f"; {n_met} of {n} trials met it, each at a higher objective (it pulls against other "
+            "targets, or more trials would find a point that meets it too)"
+        )
     if closest is not None:
         return text + f"; no trial met it within the ranges (closest {_fmt(closest[1])}, trial {closest[0]})"
     return text + "; no trial met it"
