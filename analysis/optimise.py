@@ -1,11 +1,13 @@
 """`ruralsim optimise`: which plan to fund. A multi-objective search over decisions (build
 targets, placement strategy, visit frequencies, subsidy amounts: any field `--set` changes),
-with the KPIs of compare as objectives and constraints, by Optuna's NSGA-II.
+with the KPIs of compare as objectives and constraints, by Optuna: multi-objective TPE
+(default), NSGA-II, or random search as the yardstick.
 
 Every candidate plan is run on the same seeds (common random numbers), each (plan, seed) a
 content-addressed task of the kind compare runs (local processes or Dask, resumable: the
 sampler is seeded and told the results in trial order, so a rerun asks the same plans and finds
-their tasks done). The search runs in generations of `population` plans; then the plans of the
+their tasks done). The search runs in batches of `population` new plans (a plan asked again is
+told its figures at once, so `evaluations` counts distinct plans simulated); then the plans of the
 first two non-dominated fronts get more seeds, up to `max_replications` (an OCBA-style rule:
 replications go where a wrong ranking would change the front), and the front is worked out
 again on the means. Outputs: ``front.csv``, ``front.json`` (the non-dominated plans with their
@@ -36,7 +38,8 @@ from analysis.vary import yaml_value
 from geo.errors import InputError
 from sim.scenario.load import LoadedScenario, load_scenario
 
-SAMPLERS = ("nsga2", "random")
+SAMPLERS = ("tpe", "nsga2", "random")
+MAX_ASKED = 10  # asks per distinct plan evaluated, at most (a small space runs out of new plans)
 OPERATORS = ("<=", ">=")
 
 
@@ -288,6 +291,10 @@ def run(
     directions = [up if KPIS[k].better == HIGHER else down for k in o.objectives]
     if o.sampler == "nsga2":
         sampler: Any = optuna.samplers.NSGAIISampler(population_size=o.population, seed=o.search_seed)
+    elif o.sampler == "tpe":  # multi-objective TPE (MOTPE): a model of the good plans, for small budgets
+        sampler = optuna.samplers.TPESampler(
+            seed=o.search_seed, multivariate=True, n_startup_trials=o.population, constant_liar=True
+        )
     else:
         sampler = optuna.samplers.RandomSampler(seed=o.search_seed)
     search = optuna.create_study(directions=directions, sampler=sampler)
@@ -317,34 +324,53 @@ def run(
         for task, result in zip(tasks, results, strict=True):
             by_number[task.alternative].results[task.seed] = result
 
-    by_scenario: dict[str, _Plan] = {}  # a plan asked again is the same plan: evaluated once
+    def tell(trial: Any, p: _Plan) -> None:
+        values = [float(np.mean(p.values(k))) for k in o.objectives]
+        for lim in o.limits:  # NSGA-II prefers plans within the budgets
+            trial.set_constraint(
+                f"{lim.name}{lim.op}{lim.value:g}", lim.violation(float(np.mean(p.values(lim.name))))
+            )
+        if any(math.isnan(v) for v in values):
+            search.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            search.tell(trial, values)
+
+    # `evaluations` distinct plans are simulated: a plan asked again is told its known figures at
+    # once (no simulation), so the sampler's repeats cost nothing; at most MAX_ASKED x asks in all.
+    by_scenario: dict[str, _Plan] = {}
     asked = 0
-    while asked < o.evaluations:
-        trials = [search.ask() for _ in range(min(o.population, o.evaluations - asked))]
-        chosen = []
-        for trial in trials:
+    cap = MAX_ASKED * o.evaluations
+    while len(plans) < o.evaluations and asked < cap:
+        batch: list[_Plan] = []
+        waiting: list[tuple[Any, _Plan]] = []
+        while (
+            len(batch) < min(o.population, o.evaluations - len(plans) + len(batch))
+            and asked < MAX_ASKED * o.evaluations
+        ):
+            trial = search.ask()
+            asked += 1
             params = {d.key: d.suggest(trial) for d in o.decisions}
             resolved = o.scenario(params).resolved_yaml()
-            if resolved not in by_scenario:
-                by_scenario[resolved] = _Plan(trial.number, params, resolved, {})
-                plans.append(by_scenario[resolved])
-            chosen.append(by_scenario[resolved])
-        batch = list({p.number: p for p in chosen}.values())
-        evaluate(batch, seeds, f"{o.base.scenario.name}: optimise, plans {asked + 1}-{asked + len(trials)}")
-        for trial, p in zip(trials, chosen, strict=True):
-            values = [float(np.mean(p.values(k))) for k in o.objectives]
-            violations = [lim.violation(float(np.mean(p.values(lim.name)))) for lim in o.limits]
-            for lim, violation in zip(o.limits, violations, strict=True):  # NSGA-II prefers feasible plans
-                trial.set_constraint(f"{lim.name}{lim.op}{lim.value:g}", violation)
-            if any(math.isnan(v) for v in values):
-                search.tell(trial, state=optuna.trial.TrialState.FAIL)
+            p = by_scenario.get(resolved)
+            if p is None:
+                p = by_scenario[resolved] = _Plan(trial.number, params, resolved, {})
+                plans.append(p)
+                batch.append(p)
+            if p.results:
+                tell(trial, p)
             else:
-                search.tell(trial, values)
-        asked += len(trials)
+                waiting.append((trial, p))
+        evaluate(
+            batch,
+            seeds,
+            f"{o.base.scenario.name}: optimise, plans {len(plans) - len(batch) + 1}-{len(plans)}",
+        )
+        for trial, p in waiting:
+            tell(trial, p)
     if o.max_replications > o.replications:  # more seeds where the front is decided
         near = [plans[i] for i in _near_front(plans, o)]
         evaluate(near, o.seeds, f"{o.base.scenario.name}: optimise, more seeds near the front")
-    return report(o, plans, counts)
+    return report(o, plans, counts, asked)
 
 
 def _means(plans: list[_Plan], o: Optimisation) -> np.ndarray:
@@ -401,7 +427,7 @@ def hypervolume(points: np.ndarray, reference: np.ndarray) -> float:
 # ------------------------------------------------------------------------------------ report
 
 
-def report(o: Optimisation, plans: list[_Plan], counts: dict[str, int]) -> dict[str, Any]:
+def report(o: Optimisation, plans: list[_Plan], counts: dict[str, int], asked: int) -> dict[str, Any]:
     """The front with intervals, every plan, the plan files and charts."""
     feasible = [i for i, p in enumerate(plans) if _feasible(p, o)]
     points = _means([plans[i] for i in feasible], o)
@@ -445,8 +471,8 @@ def report(o: Optimisation, plans: list[_Plan], counts: dict[str, int]) -> dict[
         "budgets": [f"{lim.name}{lim.op}{lim.value:g}" for lim in o.limits],
         "sampler": o.sampler,
         "search_seed": o.search_seed,
-        "evaluations": o.evaluations,
-        "distinct_plans": len(plans),
+        "evaluations": len(plans),
+        "asked": asked,
         "population": o.population,
         "replications": o.replications,
         "max_replications": o.max_replications,
@@ -545,8 +571,8 @@ def lines(r: dict[str, Any]) -> list[str]:
     """What the command prints: the front, plan by plan."""
     names = list(r["objectives"])
     out = [
-        f"{r['scenario']}: {r['evaluations']} evaluations ({r['sampler']}) of {r['distinct_plans']} distinct "
-        f"plans, {r['feasible']} within the budgets; {len(r['front'])} on the front; hypervolume "
+        f"{r['scenario']}: {r['evaluations']} plans evaluated ({r['sampler']}, {r['asked']} asked), "
+        f"{r['feasible']} within the budgets; {len(r['front'])} on the front; hypervolume "
         f"{_fmt(r['hypervolume'])}",
     ]
     for row in r["front"]:

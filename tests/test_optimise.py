@@ -54,7 +54,8 @@ def test_the_front_of_a_tiny_grid_is_the_brute_force_front(optimised):
     expected = {grid[i] for i in fronts(np.array(points))[0]}
     found = {(r["stations.rural.target"], r["stations.rural.placement"]) for r in report["front"]}
     assert found == expected and len(expected) >= 3
-    assert report["distinct_plans"] <= 6 and report["evaluations"] == 18
+    # 18 distinct plans asked for, 6 exist: the sampler runs out of new ones, repeats cost nothing
+    assert report["evaluations"] == 6 and 18 <= report["asked"] <= 10 * 18
 
 
 def test_the_same_command_gives_the_same_front_and_reuses_every_task(optimised):
