@@ -693,6 +693,9 @@ def _report(cal: Calibration, trials: list[_Trial], counts: dict[str, int]) -> d
         **counts,
         "parameters": [p.spec() for p in cal.params],
         "best_trial": trials[best].number,
+        "tied_with_best": [
+            t.number for t, o in zip(trials, objectives, strict=True) if o == objectives[best]
+        ],
         "objective": objectives[best],
         "objective_is": "sum over targets of weight x residual²",
         "fitted": fitted,
@@ -817,6 +820,11 @@ def lines(report: dict[str, Any]) -> list[str]:
         "",
         "fitted values:",
     ]
+    ties = report.get("tied_with_best") or []
+    if len(ties) > 1:
+        shown = ", ".join(str(n) for n in ties[:10]) + (", ..." if len(ties) > 10 else "")
+        out.insert(-2, f"({len(ties)} trials reach this objective, the first taken: {shown}; "
+                   "ranges are met by a region, not a point)")  # fmt: skip
     width = max(len(p["key"]) for p in params)
     for p in params:
         value = report["fitted"][p["key"]]

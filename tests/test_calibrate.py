@@ -90,6 +90,7 @@ def test_recovers_known_parameters_and_fitted_yaml_reproduces(files, tmp_path, c
     assert fitted["couriers.cost_per_km"] == pytest.approx(2.0, rel=0.10), fitted
     assert len(rep["trials"]) == 40 and rep["trials_run"] == 40
     assert rep["objective"] == min(t["objective"] for t in rep["trials"])
+    assert rep["tied_with_best"] == [rep["best_trial"]]
     assert [p["source"] for p in rep["parameters"]] == [str(files["assumptions"])] * 2
     by_name = {t["name"]: t for t in rep["targets"]}
     assert by_name["ordered"]["met"] and by_name["van_cost"]["met"]
