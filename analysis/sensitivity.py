@@ -172,7 +172,6 @@ def run(
         "command": "sensitivity",
         "scenario": s.base.scenario.name,
         "method": s.design.method,
-        "assumptions": s.source,
         "keys": s.assumptions.keys,
         "design_rows": len(s.design.unit),
         "replications": s.replications,

@@ -273,7 +273,7 @@ def run(
         "seeds": study.seeds,
     }
     if study.draws:
-        spec["uncertain"] = {"assumptions": study.assumptions_source, "draws": [dict(d) for d in study.draws]}
+        spec["uncertain"] = {"draws": [dict(d) for d in study.draws]}
     open_folder(study.folder, spec, study.tasks)
     ordered, counts = run_all(
         study.folder,

@@ -25,6 +25,7 @@ RUN_FILES = {
     "map_counties.png",
     "map_routes.png",
     "lead_times.png",
+    "routes.csv",
     "region.gpkg",
 }
 FAST = ["--days", "7", "--quiet"]  # a week of simulation keeps the suite quick
