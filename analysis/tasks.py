@@ -36,6 +36,7 @@ from geo.errors import InputError, RuralsimError
 
 EXECUTORS = ("local", "dask")
 _NETWORK_SECTIONS = ("seed", "horizon", "region", "stations")  # what `build_network` reads
+_ECONOMIC_SECTIONS = ("demand", "couriers", "upstream", "subsidies", "economics")  # and for `viable`
 _NETWORKS: OrderedDict[str, Any] = OrderedDict()  # per worker process: network by hash
 _KEEP_NETWORKS = 4
 
@@ -72,9 +73,14 @@ def code_version() -> str:
 
 
 def network_key(resolved: str) -> str:
-    """Hash of the parts of a resolved scenario that its network depends on."""
+    """Hash of the parts of a resolved scenario that its network depends on (a placement that
+    weighs operators' economics, `viable`, depends on the demand, money and produce too)."""
+    from geo.placement import STRATEGIES
+
     data = yaml.safe_load(resolved)
-    part = {k: data.get(k) for k in _NETWORK_SECTIONS}
+    placement = ((data.get("stations") or {}).get("rural") or {}).get("placement")
+    economic = placement in STRATEGIES and STRATEGIES[placement].needs_economics
+    part = {k: data.get(k) for k in (*_NETWORK_SECTIONS, *(_ECONOMIC_SECTIONS if economic else ()))}
     return hashlib.sha256(json.dumps(part, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 

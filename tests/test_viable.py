@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -268,3 +269,19 @@ def test_a_misspelt_strategy_is_one_line_naming_viable(write, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "stations.rural.placement" in err[0] and "viable" in err[0]
     assert main(["validate", str(path), "--set", "stations.rural.placement=viable"]) == 0
+
+
+def test_a_study_rebuilds_a_viable_network_when_the_economics_change():
+    """Studies keep networks per worker by the sections a network depends on: a `viable` one
+    depends on the operators' economics too (another placement does not)."""
+    from analysis.tasks import network_key
+    from sim.scenario.load import load_scenario
+
+    small = Path(__file__).resolve().parent.parent / "scenarios" / "small.yaml"
+
+    def key(*sets: str) -> str:
+        return network_key(load_scenario(small, [("t", s) for s in sets]).resolved_yaml())
+
+    viable = "stations.rural.placement=viable"
+    assert key(viable) != key(viable, "economics.rural_station.rent_yuan_per_month=900")
+    assert key() == key("economics.rural_station.rent_yuan_per_month=900")
