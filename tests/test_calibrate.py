@@ -79,6 +79,7 @@ def report(folder: Path) -> dict:
 # ------------------------------------------------------------------------------ the fit itself
 
 
+@pytest.mark.slow
 def test_recovers_known_parameters_and_fitted_yaml_reproduces(files, tmp_path, capsys):
     out = tmp_path / "fit"
     calibrate(files, out, "--workers", "1", trials=40)

@@ -191,6 +191,7 @@ def test_bad_carriers_are_named(write, setting, message):
     assert message in str(err.value) and "couriers" in str(err.value)
 
 
+@pytest.mark.slow
 def test_run_reports_van_km_and_cost_per_parcel_for_each_mode(tmp_path, capsys):
     """As a new user would: `ruralsim run small --set couriers.mode=...` says what the vans drove
     and cost a parcel (per carrier when each runs its own fleet), and what produce reached the

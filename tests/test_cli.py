@@ -74,6 +74,7 @@ def test_map_is_an_a4_picture_with_content(small_run):
     assert image[..., :3].std() > 0.05  # not a blank page
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_metrics_and_seed_matters_for_random_placement(tmp_path, small_run):
     again = tmp_path / "again"
     assert main(["run", "small", "--out", str(again), *FAST]) == 0

@@ -41,6 +41,7 @@ def optimised(tmp_path_factory):
     return tmp, _optimise(tmp)
 
 
+@pytest.mark.slow
 def test_the_front_of_a_tiny_grid_is_the_brute_force_front(optimised):
     _, report = optimised
     grid = list(itertools.product((10, 20, 30), ("population", "random")))
@@ -58,6 +59,7 @@ def test_the_front_of_a_tiny_grid_is_the_brute_force_front(optimised):
     assert report["evaluations"] == 6 and 18 <= report["asked"] <= 10 * 18
 
 
+@pytest.mark.slow
 def test_the_same_command_gives_the_same_front_and_reuses_every_task(optimised):
     tmp, first = optimised
     again = _optimise(tmp)
@@ -72,6 +74,7 @@ def test_serial_and_dask_give_the_same_front(optimised, tmp_path):
     assert serial["front"] == first["front"] == dask["front"]
 
 
+@pytest.mark.slow
 def test_a_plan_file_reproduces_its_row(optimised, tmp_path):
     tmp, report = optimised
     row = report["front"][0]
@@ -84,6 +87,7 @@ def test_a_plan_file_reproduces_its_row(optimised, tmp_path):
     assert (tmp / "o" / "front.png").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_every_front_plan_keeps_the_budget(tmp_path):
     report = _optimise(tmp_path, "--budget", "public_cost_yuan<=40000")
     assert report["front"] and all(r["public_cost_yuan"] <= 40000 for r in report["front"])

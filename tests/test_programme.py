@@ -339,6 +339,7 @@ def test_ledger_sums_to_the_totals_of_a_full_year(write):
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(0, 20), st.integers(0, 20))
+@pytest.mark.slow
 def test_more_stations_never_lower_the_build_subsidy(write, a, b):
     fewer, more = sorted((a, b))
     totals = []

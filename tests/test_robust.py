@@ -45,6 +45,7 @@ def uncertain(tmp_path_factory):
     return tmp, _compare(tmp)
 
 
+@pytest.mark.slow
 def test_every_alternative_sees_the_same_draws_each_on_its_own_seed(uncertain):
     tmp, report = uncertain
     tasks = [json.loads(p.read_text()) for p in (tmp / "u" / "tasks").glob("*/task.json")]
@@ -72,6 +73,7 @@ def test_every_alternative_sees_the_same_draws_each_on_its_own_seed(uncertain):
     )
 
 
+@pytest.mark.slow
 def test_the_same_command_gives_the_same_table_and_reuses_every_task(uncertain):
     tmp, first = uncertain
     again = _compare(tmp)

@@ -81,6 +81,7 @@ def morris(tmp_path_factory):
     return tmp, _study(tmp)
 
 
+@pytest.mark.slow
 def test_a_morris_study_writes_every_file_and_moves_the_way_the_world_does(morris):
     tmp, report = morris
     folder = tmp / "s"
@@ -100,6 +101,7 @@ def test_a_morris_study_writes_every_file_and_moves_the_way_the_world_does(morri
     assert 'data-output="courier_cost_per_parcel_yuan"' in html and "couriers.cost_basis" in html
 
 
+@pytest.mark.slow
 def test_a_rerun_reuses_every_task_and_gives_the_same_indices(morris, tmp_path):
     tmp, first = morris
     again = _study(tmp)
@@ -107,6 +109,7 @@ def test_a_rerun_reuses_every_task_and_gives_the_same_indices(morris, tmp_path):
     assert again["outputs"] == first["outputs"]
 
 
+@pytest.mark.slow
 def test_a_killed_study_resumes_with_the_tasks_it_finished(morris, tmp_path):
     tmp, first = morris
     folder = tmp_path / "s"
