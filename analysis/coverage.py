@@ -25,10 +25,14 @@ class Access:
     minutes: np.ndarray
 
 
-def access(network: Network, year: int) -> Access:
-    """Nearest station (rural or community) for every village in `year`."""
+def access(network: Network, year: int, closed: frozenset[str] = frozenset()) -> Access:
+    """Nearest station (rural or community) for every village in `year`, leaving out the rural
+    stations in `closed` (village ids of stations whose operators quit)."""
     region = network.region
     rural = network.plan.sites(year)
+    if closed:
+        ids_all = region.villages["village_id"].to_numpy().astype(str)
+        rural = rural[~np.isin(ids_all[rural], list(closed))]
     seats = np.flatnonzero(network.community > 0)
     station_xy = np.vstack([region.village_xy[rural], region.township_xy[seats]])
     ids = np.concatenate(

@@ -57,7 +57,7 @@ def evaluate(
             leave=False,
         ) as bar:
             runs = replicate(loaded, network, workers=workers, progress=bar)
-        metrics |= run_metrics(metrics, runs[0])
+        metrics |= run_metrics(metrics, runs[0], network, scenario.stations.rural.coverage_km)
         if len(runs) > 1:
             metrics["replications"] = {
                 "seeds": [scenario.seed + r for r in range(len(runs))],
@@ -72,12 +72,31 @@ def evaluate(
     return Evaluation(loaded, network, by_year, metrics, runs, timings)
 
 
-def run_metrics(coverage: dict[str, Any], run: SimulationRun) -> dict[str, Any]:
+def run_metrics(
+    coverage: dict[str, Any], run: SimulationRun, network: Network, radius_km: float
+) -> dict[str, Any]:
     """The `metrics.json` parts of a simulation run: `simulation`, `subsidies` (with yuan per
-    covered resident of the final year, from `coverage`) and `stations_survival`."""
+    covered resident of the final year, from `coverage`) and `stations_survival` (with the
+    residents within `radius_km` of a station still open at the end: the plan's last year
+    without the stations whose operators quit)."""
     summary = dict(run.summary)
     subsidies, survival = summary.pop("subsidies"), summary.pop("stations_survival")
     covered = coverage["years"][max(coverage["years"])]["total"]["population_covered"]
+    stations = run.stations
+    closed: frozenset[str] = frozenset()
+    if len(stations):
+        rural = stations[(stations["kind"] == "rural_station") & stations["closed_on"].notna()]
+        closed = frozenset(rural["station"].astype(str))
+    still = access(network, network.plan.years[-1], closed)
+    population = network.region.villages["population"].to_numpy()
+    open_covered = float(population[still.distance_km <= radius_km].sum())
+    survival = {
+        **survival,
+        "population_covered_by_open_at_end": open_covered,
+        "population_covered_by_open_at_end_share": open_covered / population.sum()
+        if population.sum()
+        else None,
+    }
     subsidies = {
         **subsidies,
         "per_covered_resident_yuan": subsidies["total_yuan"] / covered if covered else None,

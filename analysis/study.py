@@ -98,6 +98,8 @@ KPIS = {
             "subsidies per covered resident (yuan)"),
         Kpi("stations_open_last_year", ("stations_survival", "rural_open_at_end"), HIGHER,
             "rural stations open at the end"),
+        Kpi("covered_by_open_at_end", ("stations_survival", "population_covered_by_open_at_end"), HIGHER,
+            "residents within coverage_km of a station still open at the end"),
     )
 }  # fmt: skip
 COMPARE_KPIS = ("coverage_share", "order_to_hand_mean_h", "order_to_hand_p90_h", "orders_pending_share",

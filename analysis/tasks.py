@@ -107,7 +107,8 @@ def run_task(task: Task) -> dict[str, Any]:
     by_year = {year: access(network, year) for year in network.plan.years}
     metrics = coverage_metrics(loaded, network, by_year)
     if loaded.scenario.simulation.enabled:
-        metrics |= run_metrics(metrics, simulate(network, loaded, task.seed))
+        run = simulate(network, loaded, task.seed)
+        metrics |= run_metrics(metrics, run, network, loaded.scenario.stations.rural.coverage_km)
     out: dict[str, Any] = {
         "metrics": rounded(metrics, digits=None),
         "pid": os.getpid(),

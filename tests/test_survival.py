@@ -126,3 +126,31 @@ def test_lishui_programme_runs_two_years_past_the_last_subsidies_with_varied_cos
     op = s.economics.rural_station
     assert s.economics.exit.mode == "probabilistic" and op.rent_cv > 0 and op.reservation_wage_cv > 0
     assert op.sent_per_received == 0
+
+
+def test_residents_covered_by_stations_still_open_fall_as_operators_quit(write):
+    """The optimiser's objective "residents covered by stations still open at the end": the plan's
+    coverage without the stations whose operators quit, by hand from the run's station rows."""
+    from analysis.coverage import access
+    from analysis.evaluate import run_metrics
+
+    covered = []
+    for rent in (100, 1500):
+        run, loaded, network = small(write, f"economics.rural_station.rent_yuan_per_month={rent}")
+        radius = loaded.scenario.stations.rural.coverage_km
+        plan = access(network, 2016)
+        population = network.region.villages["population"].to_numpy()
+        coverage = {
+            "years": {2016: {"total": {"population_covered": population[plan.distance_km <= radius].sum()}}}
+        }
+        survival = run_metrics(coverage, run, network, radius)["stations_survival"]
+        rural = run.stations[run.stations["kind"] == "rural_station"]
+        quit_ = frozenset(rural.loc[rural["closed_on"].notna(), "station"].astype(str))
+        by_hand = population[access(network, 2016, quit_).distance_km <= radius].sum()
+        assert (
+            survival["population_covered_by_open_at_end"]
+            == by_hand
+            <= population[plan.distance_km <= radius].sum()
+        )
+        covered.append(by_hand)
+    assert covered[1] < covered[0]  # dearer rent: more quit, fewer covered by what is left
