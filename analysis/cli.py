@@ -6,8 +6,10 @@ import argparse
 import json
 import sys
 import textwrap
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -499,8 +501,15 @@ def _study(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         progress=False if args.quiet else None,
     )
-    lines = study.compare_lines(report) if args.study == "compare" else study.sweep_lines(report)
-    print("\n".join(lines))
+    return _print_study(
+        planned, study.compare_lines if args.study == "compare" else study.sweep_lines, report
+    )
+
+
+def _print_study(planned: Any, lines: Callable[[dict[str, Any]], list[str]], report: dict[str, Any]) -> int:
+    """What a command that ran many tasks prints: its `lines`, how many tasks were reused, and
+    its folder last (the one line a script reads)."""
+    print("\n".join(lines(report)))
     if report["reused"]:
         print(f"({report['reused']} of {report['tasks']} tasks were already done and were reused)")
     print(planned.folder)
@@ -524,19 +533,18 @@ def _calibrate(args: argparse.Namespace) -> int:
         runs_root=args.runs_dir,
         out=args.out,
     )
-    report = calibrate.run(
+    return _print_study(
         planned,
-        trials=args.trials,
-        executor=args.executor,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        progress=False if args.quiet else None,
+        calibrate.lines,
+        calibrate.run(
+            planned,
+            trials=args.trials,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=False if args.quiet else None,
+        ),
     )
-    print("\n".join(calibrate.lines(report)))
-    if report["reused"]:
-        print(f"({report['reused']} of {report['tasks']} tasks were already done and were reused)")
-    print(planned.folder)
-    return 0
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -606,18 +614,17 @@ def _sensitivity(args: argparse.Namespace) -> int:
         runs_root=args.runs_dir,
         out=args.out,
     )
-    report = sensitivity.run(
+    return _print_study(
         planned,
-        executor=args.executor,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        progress=False if args.quiet else None,
+        sensitivity.lines,
+        sensitivity.run(
+            planned,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=False if args.quiet else None,
+        ),
     )
-    print("\n".join(sensitivity.lines(report)))
-    if report["reused"]:
-        print(f"({report['reused']} of {report['tasks']} tasks were already done and were reused)")
-    print(planned.folder)
-    return 0
 
 
 def _optimise(args: argparse.Namespace) -> int:
@@ -638,18 +645,17 @@ def _optimise(args: argparse.Namespace) -> int:
         runs_root=args.runs_dir,
         out=args.out,
     )
-    report = optimise.run(
+    return _print_study(
         planned,
-        executor=args.executor,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        progress=False if args.quiet else None,
+        optimise.lines,
+        optimise.run(
+            planned,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=False if args.quiet else None,
+        ),
     )
-    print("\n".join(optimise.lines(report)))
-    if report["reused"]:
-        print(f"({report['reused']} of {report['tasks']} tasks were already done and were reused)")
-    print(planned.folder)
-    return 0
 
 
 def _scenarios(args: argparse.Namespace) -> int:
