@@ -258,7 +258,10 @@ def _dask(tasks: list[Task], on_result, workers: int | None, scheduler: str | No
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # no dashboard, and the scheduler's HTTP server on a free port: with None it takes
+            # 8787, and a second cluster on the machine warns and moves
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False},
             silence_logs=logging.ERROR,
         )
         client = Client(cluster)

@@ -204,7 +204,13 @@ def test_serial_process_pool_dask_and_a_running_cluster_give_identical_results(s
     # And through --scheduler, on a cluster started apart (as a user joins a running one).
     from dask.distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        scheduler_kwargs={"dashboard": False},
+    ) as cluster:
         assert (
             main(
                 [
