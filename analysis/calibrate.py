@@ -30,7 +30,7 @@ one). The number of workers and the executor change nothing but the time (each b
 `analysis.tasks.execute` call: its process pool or Dask cluster starts afresh, so workers beyond
 batch x replications stay idle).
 
-The folder holds ``spec.json`` (what it fits), ``tasks/``, then ``calibration.csv`` (every
+The folder holds ``study.json`` (what it fits), ``tasks/``, then ``calibration.csv`` (every
 trial), ``fitted.yaml`` (a scenario that extends the input and sets the fitted values and the
 command line's settings: ``ruralsim run fitted.yaml`` gives the best trial's figures) and
 ``calibration.json`` last, each written in one rename.
@@ -54,12 +54,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tqdm import tqdm
 
 from analysis.assumptions import Assumption, load_assumptions
-from analysis.runfolder import RunFolderError, rounded, writable, write_file
+from analysis.runfolder import rounded, write_file
 from analysis.study import KPIS
-from analysis.tasks import Task, code_version, done, execute, store
+from analysis.tasks import Task, code_version, done, execute, open_folder, store
 from analysis.vary import yaml_value
 from geo.errors import InputError
-from sim.scenario.load import LoadedScenario, load_scenario
+from sim.scenario.load import LoadedScenario, as_mapping, load_scenario, read_yaml
 from sim.scenario.messages import Origin, pydantic_problem
 
 Scalar = float | int | str | bool
@@ -171,22 +171,7 @@ def load_targets(path: str | Path) -> tuple[Targets, str]:
     """Read and check a targets file; returns it and the name errors give it. Raises
     `InputError`, one line per problem (file, field, bad value)."""
     where = str(path)
-    try:
-        data: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError([f"{where}: file not found"]) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError([f"{where}: not readable: {err}"]) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError([f"{where}{line}: YAML syntax error: {getattr(err, 'problem', err)}"]) from None
-    if isinstance(data, list):
-        data = {"targets": data}
-    if not isinstance(data, dict):
-        raise InputError(
-            [f"{where}: must hold a list of targets, or a mapping with 'targets:' (got {_kind(data)})"]
-        )
+    data = read_yaml(Path(path), "targets file", list_key="targets")
     try:
         return Targets.model_validate(data), where
     except ValidationError as err:
@@ -198,10 +183,6 @@ def load_targets(path: str | Path) -> tuple[Targets, str]:
             for e in err.errors()
         ]
         raise InputError(list(dict.fromkeys(lines))) from None
-
-
-def _kind(data: Any) -> str:
-    return "an empty file" if data is None else type(data).__name__
 
 
 class _Missing(Exception):
@@ -539,7 +520,7 @@ def run(
 
     if trials < 1:
         raise InputError([f"--trials: must be >= 1 (got {trials})"])
-    _open(cal)
+    open_folder(cal.folder, cal.spec, (), "calibration")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=cal.seed, constant_liar=True)
     study = optuna.create_study(direction="minimize", sampler=sampler)
@@ -592,26 +573,6 @@ def run(
                 study.tell(t, _objective(cal, trial))
                 finished.append(trial)
     return _report(cal, finished, counts)
-
-
-def _open(cal: Calibration) -> None:
-    """Create the folder with ``spec.json``, or accept it when it holds this calibration."""
-    path = cal.folder / "spec.json"
-    spec = {"digest": cal.digest, **cal.spec}
-    if path.exists():
-        try:
-            same = json.loads(path.read_text(encoding="utf-8")).get("digest") == cal.digest
-        except ValueError:
-            same = False
-        if not same:
-            raise RunFolderError(f"{cal.folder}: holds another calibration; choose another --out")
-        return
-    if cal.folder.exists() and not cal.folder.is_dir():
-        raise InputError([f"{cal.folder}: is a file, not a folder; choose another --out"])
-    if cal.folder.exists() and any(cal.folder.iterdir()):
-        raise RunFolderError(f"{cal.folder}: already exists and is not a calibration; choose another --out")
-    writable(cal.folder)
-    write_file(path, json.dumps(spec, indent=2) + "\n")
 
 
 def _model_values(cal: Calibration, trial: _Trial) -> dict[str, float | None]:
@@ -749,15 +710,10 @@ def _trials_table(
 def _fitted_yaml(cal: Calibration, best: _Trial, objective: float) -> tuple[str, str | None]:
     """fitted.yaml: extends the input scenario, sets the command line's settings and the fitted
     values; and a note if loading it does not give the best trial's scenario."""
-    data: dict[str, Any] = {}
-    settings = [o if isinstance(o, tuple) else ("--set", o) for o in cal.overrides]
+    settings = list(cal.overrides)
     if cal.replications != cal.base.scenario.simulation.replications:
         settings.append(("--replications", f"simulation.replications={cal.replications}"))
-    for _, text in settings:
-        key, _, raw = text.partition("=")
-        _put(data, key.strip(), yaml.safe_load(raw))
-    for key, value in best.values.items():
-        _put(data, key, value)
+    data = as_mapping([*settings, *(("fit", f"{k}={yaml_value(v)}") for k, v in best.values.items())])
     name = f"{cal.base.scenario.name[:57]}-fitted"
     head = {
         "extends": str(cal.path.resolve()),
@@ -794,14 +750,6 @@ def _fitted_yaml(cal: Calibration, best: _Trial, objective: float) -> tuple[str,
     except InputError as err:
         note = "fitted.yaml does not load: " + "; ".join(err.problems[:3])
     return text, note
-
-
-def _put(tree: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = tree
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
 
 
 # -------------------------------------------------------------------------------- printed lines

@@ -151,9 +151,12 @@ def store(folder: Path, task: Task, result: dict[str, Any]) -> None:
         (tmp / "scenario.resolved.yaml").write_text(task.resolved, encoding="utf-8")
 
 
-def open_folder(folder: Path, spec: dict[str, Any], tasks: tuple[Task, ...] | list[Task]) -> None:
-    """Create a study's `folder` with `study.json` (`spec` and the task keys), or accept it when
-    it holds the same (a resumed study); raise `RunFolderError` when it holds anything else."""
+def open_folder(
+    folder: Path, spec: dict[str, Any], tasks: tuple[Task, ...] | list[Task], what: str = "study"
+) -> None:
+    """Create the `folder` of a study (`what`: study, calibration) with `study.json` (`spec` and
+    the task keys), or accept it when it holds the same (a resumed one); raise `RunFolderError`
+    when it holds anything else."""
     spec = json.loads(json.dumps({**spec, "tasks": [t.key for t in tasks]}, default=str))
     path = folder / "study.json"
     if path.exists():
@@ -162,12 +165,12 @@ def open_folder(folder: Path, spec: dict[str, Any], tasks: tuple[Task, ...] | li
         except ValueError:
             same = False
         if not same:
-            raise RunFolderError(f"{folder}: holds another study; choose another --out")
+            raise RunFolderError(f"{folder}: holds another {what}; choose another --out")
         return
     if folder.exists() and not folder.is_dir():
         raise InputError([f"{folder}: is a file, not a folder; choose another --out"])
     if folder.exists() and any(folder.iterdir()):
-        raise RunFolderError(f"{folder}: already exists and is not a study; choose another --out")
+        raise RunFolderError(f"{folder}: already exists and is not a {what}; choose another --out")
     writable(folder)
     write_file(path, json.dumps(spec, indent=2, default=str) + "\n")
 
