@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -36,7 +37,7 @@ from analysis.study import HIGHER, KPIS
 from analysis.tasks import Task, open_folder, run_all
 from analysis.vary import yaml_value
 from geo.errors import InputError
-from sim.scenario.load import LoadedScenario, load_scenario
+from sim.scenario.load import LoadedScenario, as_mapping, load_scenario
 
 SAMPLERS = ("tpe", "nsga2", "random")
 MAX_ASKED = 10  # asks per distinct plan evaluated, at most (a small space runs out of new plans)
@@ -170,18 +171,8 @@ def plan(
 ) -> Optimisation:
     """Check the request (one line per problem) and name the folder."""
     problems: list[str] = []
-    decisions: list[Decision] = []
-    for text in decide:
-        try:
-            decisions.append(parse_decision(text))
-        except InputError as err:
-            problems += err.problems
-    limits: list[Limit] = []
-    for text in budgets:
-        try:
-            limits.append(parse_limit(text))
-        except InputError as err:
-            problems += err.problems
+    decisions = _parsed(parse_decision, decide, problems)
+    limits = _parsed(parse_limit, budgets, problems)
     if not decide:
         problems.append("optimise: give at least one --decide KEY=RANGE")
     if not objectives:
@@ -249,6 +240,17 @@ def plan(
         top,
         folder,
     )
+
+
+def _parsed(parse: Callable[[str], Any], texts: list[str], problems: list[str]) -> list[Any]:
+    """`parse` of every text that parses; the others' one-line problems added to `problems`."""
+    out = []
+    for text in texts:
+        try:
+            out.append(parse(text))
+        except InputError as err:
+            problems += err.problems
+    return out
 
 
 # ------------------------------------------------------------------------------------ search
@@ -502,15 +504,7 @@ def report(o: Optimisation, plans: list[_Plan], counts: dict[str, int], asked: i
 def plan_file(o: Optimisation, params: dict[str, Any], name: str) -> str:
     """A scenario file for one plan: it extends the optimised scenario and sets the command
     line's overrides and the plan's decisions, so `ruralsim run` reproduces the plan's runs."""
-    data: dict[str, Any] = {"extends": str(o.path.resolve())}
-    for item in [*o.given, *o.overrides(params)]:
-        _, text = item if isinstance(item, tuple) else ("--set", item)
-        key, _, value = text.partition("=")
-        node = data
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = yaml.safe_load(value)
+    data = {"extends": str(o.path.resolve()), **as_mapping([*o.given, *o.overrides(params)])}
     head = f"# {name}: a plan on the front of `ruralsim optimise` ({o.folder.name}); `ruralsim run` it\n"
     return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 

@@ -84,6 +84,21 @@ def load_scenario(
     return LoadedScenario(scenario, origin)
 
 
+def as_mapping(overrides: Sequence[str | tuple[str, str]]) -> dict[str, Any]:
+    """`--set`-style overrides as the nested mapping a scenario file would hold (for files that
+    `extends:` a scenario and set what the command line set); values read as the file's YAML."""
+    data: dict[str, Any] = {}
+    for item in overrides:
+        _, text = item if isinstance(item, tuple) else ("--set", item)
+        key, _, raw = text.partition("=")
+        parts = key.strip().split(".")
+        node = data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = yaml.load(raw, Loader=_UniqueKeyLoader)
+    return data
+
+
 def load_resolved(text: str, source: str) -> LoadedScenario:
     """A scenario from the text of `LoadedScenario.resolved_yaml()` (every field given, file
     paths absolute), e.g. shipped to another process; `source` names it in messages."""
@@ -120,10 +135,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def read_yaml(path: Path, what: str = "scenario file") -> dict[str, Any]:
+def read_yaml(path: Path, what: str = "scenario file", list_key: str | None = None) -> dict[str, Any]:
     """A YAML file holding a mapping (duplicate keys refused, dates left as text), or
     `InputError` with one line naming the file (and the line of a syntax error); `what` names
-    the kind of file in messages."""
+    the kind of file in messages; with `list_key`, a bare list stands for `{list_key: list}`."""
     if path.is_dir():
         raise InputError([f"{path}: is a folder, not a {what}"])
     if not path.is_file():
@@ -138,6 +153,8 @@ def read_yaml(path: Path, what: str = "scenario file") -> dict[str, Any]:
         raise InputError([f"{path}: not a readable YAML file: {err}"]) from None
     if data is None:
         raise InputError([f"{path}: the file is empty"])
+    if list_key is not None and isinstance(data, list):
+        data = {list_key: data}
     if not isinstance(data, dict):
         raise InputError([f"{path}: must hold a mapping of fields (got {type(data).__name__})"])
     return data
