@@ -31,7 +31,7 @@ import pandas as pd
 from analysis.assumptions import Assumptions, check_against, load_assumptions, overrides
 from analysis.report import write_report
 from analysis.runfolder import rounded, write_file
-from analysis.study import KPIS
+from analysis.study import KPIS, kpi_table
 from analysis.tasks import Task, open_folder, run_all
 from geo.errors import InputError
 from sim.scenario.load import LoadedScenario, load_scenario
@@ -191,10 +191,7 @@ def run(
 
 def values(s: Sensitivity, results: list[dict[str, Any]], output: str) -> np.ndarray:
     """An output's value at every point (design rows, then the tornado's), mean over seeds."""
-    out = np.zeros((s.points, s.replications))
-    for task, result in zip(s.tasks, results, strict=True):
-        out[task.alternative, task.replication] = KPIS[output].of(result["metrics"])
-    return out.mean(axis=1)
+    return kpi_table(s.tasks, results, output, s.points, s.replications).mean(axis=1)
 
 
 def report(s: Sensitivity, results: list[dict[str, Any]], counts: dict[str, int]) -> dict[str, Any]:

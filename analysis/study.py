@@ -140,11 +140,18 @@ class Study:
 
     def values(self, results: list[dict[str, Any]], kpi: str) -> np.ndarray:
         """(alternatives, replications) array of a KPI."""
-        k = KPIS[kpi]
-        out = np.full((len(self.alternatives), self.replications), math.nan)
-        for task, result in zip(self.tasks, results, strict=True):
-            out[task.alternative, task.replication] = k.of(result["metrics"])
-        return out
+        return kpi_table(self.tasks, results, kpi, len(self.alternatives), self.replications)
+
+
+def kpi_table(
+    tasks: tuple[Task, ...] | list[Task], results: list[dict[str, Any]], kpi: str, rows: int, columns: int
+) -> np.ndarray:
+    """(rows, columns) array of a KPI from the tasks' results, a task at (its alternative, its
+    replication); NaN where no task is."""
+    out = np.full((rows, columns), math.nan)
+    for task, result in zip(tasks, results, strict=True):
+        out[task.alternative, task.replication] = KPIS[kpi].of(result["metrics"])
+    return out
 
 
 def plan(
