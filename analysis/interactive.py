@@ -3,11 +3,13 @@
 Built from the run folder's own files, so `ruralsim report FOLDER` builds it again: villages
 (`villages.csv`: sized by residents, coloured by road km to the nearest station), stations by
 build year, closed and community stations (`stations.csv`, `region.gpkg`), catchments (village
-to station lines), one day's van routes (`routes.csv`) and typhoon cut-offs per county
-(`metrics.json`), each a named renderer that the page's checkboxes show or hide; a county
-select filters every layer and zooms to the county. Bokeh over Plotly for size: one bundle of
-about 1.3 MB (`bokeh.min.js`; no widget bundle, the controls are plain HTML) against Plotly's
-3.5 MB or more.
+to station lines), one day's van routes (`routes.csv`) and the villages typhoons cut off (a ring
+per village coloured by its days cut off within the horizon: `villages.csv`'s `days_cut_off`,
+written when the scenario has faults; without the column, no such layer), over the county
+outlines. Each layer is a named renderer that the page's checkboxes show or hide, as does a
+click on its legend entry (the checkbox follows); a county select filters every village layer
+and zooms to the county. Bokeh over Plotly for size: one bundle of about 1.3 MB
+(`bokeh.min.js`; no widget bundle, the controls are plain HTML) against Plotly's 3.5 MB or more.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ def run_map(
     folder: Path, metrics: dict[str, Any], t: dict[str, str], names: dict[str, str]
 ) -> dict[str, Any]:
     """The map's parts for the template: `script` (Bokeh's JavaScript and the document), `div`,
-    `layers` (name, label, shown) and `counties` (value, label); empty without `villages.csv`."""
+    `layers` (name, label, shown) and `counties` (value, label); empty without `villages.csv`.
+    Every layer comes from the folder's files (`metrics`, the run's `metrics.json`, is not read)."""
     path = folder / "villages.csv"
     if not path.is_file():
         return {}
@@ -96,12 +99,13 @@ def run_map(
         BooleanFilter,
         CDSView,
         ColumnDataSource,
+        CustomJS,
         HoverTool,
         LinearColorMapper,
         WheelZoomTool,
     )
     from bokeh.models.annotations import ColorBar, Legend, LegendItem
-    from bokeh.palettes import Viridis256, YlOrRd9
+    from bokeh.palettes import Blues9, Viridis256, YlOrRd9
     from bokeh.plotting import figure
     from bokeh.resources import Resources
 
@@ -159,32 +163,12 @@ def run_map(
     def view(n: int) -> CDSView:
         return CDSView(filter=BooleanFilter(booleans=[True] * n))
 
-    # county outlines and typhoon cut-offs
+    # county outlines
     counties = layers.get("counties")
     if counties is not None and len(counties):
         cx, cy = _polygons(counties.geometry, 150.0)
-        label = [names.get(c, c) for c in counties["county"]]
-        faults = ((metrics.get("simulation") or {}).get("faults") or {}).get("by_county") or {}
-        cut = [float((faults.get(c) or {}).get("village_days_cut_off") or 0) for c in counties["county"]]
-        src = ColumnDataSource({"xs": cx, "ys": cy, "label": label, "cut": cut})
+        src = ColumnDataSource({"xs": cx, "ys": cy})
         plot.multi_polygons("xs", "ys", source=src, fill_color=None, line_color="#555", line_width=1)
-        if any(cut):
-            cut_src = ColumnDataSource(
-                {k: [x for x, c in zip(col, cut, strict=True) if c] for k, col in src.data.items()}
-            )
-            mapper = LinearColorMapper(palette=list(reversed(YlOrRd9))[2:], low=0, high=max(cut))
-            r = plot.multi_polygons(
-                "xs",
-                "ys",
-                source=cut_src,
-                name="cutoffs",
-                fill_alpha=0.35,
-                line_color=None,
-                fill_color={"field": "cut", "transform": mapper},
-            )
-            items.append(LegendItem(label=t["layer_cutoffs"], renderers=[r]))
-            tips = [(t["county"], "@label"), (t["cut_off_days"], "@cut{0,0}")]
-            plot.add_tools(HoverTool(renderers=[r], tooltips=tips))
     # catchments: village -> its nearest station
     ends = [at.get(s) for s in v["nearest_station"].astype(str)]
     has = np.array([e is not None for e in ends], dtype=bool)
@@ -240,6 +224,7 @@ def run_map(
             filtered.append("routes")
     # villages
     pop = v["population"].to_numpy(dtype=float)
+    size = np.round(4 + 12 * np.sqrt(pop / max(pop.max(initial=1.0), 1.0)), 1)  # screen px
     km = v["distance_to_station_km"].to_numpy(dtype=float)
     finite = km[np.isfinite(km)]
     top = max(float(np.percentile(finite, 99)) if len(finite) else 1.0, 1.0)
@@ -248,7 +233,7 @@ def run_map(
         {
             "x": f32(v["x"]),
             "y": f32(v["y"]),
-            "size": np.round(4 + 12 * np.sqrt(pop / max(pop.max(initial=1.0), 1.0)), 1),
+            "size": size,
             "km": f32(np.round(km, 2)),
             "name": v["name"].astype(str).to_numpy(),
             "ci": ci(county),
@@ -284,6 +269,42 @@ def run_map(
         )
     )
     plot.add_layout(ColorBar(color_mapper=mapper, title=t["tip_km"], width=10, location=(0, 0)), "right")
+
+    # villages cut off by typhoons: a ring around each, light to dark blue by its days cut off (apart
+    # from the villages' yellow to red)
+    if "days_cut_off" in v:
+        days = v["days_cut_off"].fillna(0).to_numpy(dtype=np.int64)  # village-days in the horizon
+        hit = days > 0
+        src = ColumnDataSource(
+            {
+                "x": f32(v["x"][hit]),
+                "y": f32(v["y"][hit]),
+                "size": size[hit] + 8,
+                "days": days[hit].astype(np.int32),
+                "name": v["name"][hit].astype(str).to_numpy(),
+                "ci": ci(county[hit]),
+                "county": [names.get(c, c) for c in county[hit]],
+            }
+        )
+        cmap = LinearColorMapper(
+            palette=list(reversed(Blues9))[3:], low=1, high=max(int(days.max(initial=1)), 2)
+        )
+        r = plot.scatter(
+            "x",
+            "y",
+            source=src,
+            view=view(int(hit.sum())),
+            name="cutoffs",
+            marker="circle",
+            size="size",
+            fill_color=None,
+            line_color={"field": "days", "transform": cmap},
+            line_width=2.5,
+        )
+        items.append(LegendItem(label=t["layer_cutoffs"], renderers=[r]))
+        filtered.append("cutoffs")
+        tips = [(t["village"], "@name"), (t["county"], "@county"), (t["cut_off_days"], "@days{0,0}")]
+        plot.add_tools(HoverTool(renderers=[r], tooltips=tips))
 
     # rural stations by build year, closed stations
     name_of = dict(zip(v["village_id"], v["name"].astype(str), strict=True))
@@ -376,12 +397,19 @@ def run_map(
         filtered.append("community")
         tips = [(t["station"], "@station"), (t["stations_here"], "@here")]
         plot.add_tools(HoverTool(renderers=[r], tooltips=tips))
-    plot.add_layout(Legend(items=items, location="top_left", background_fill_alpha=0.8), "center")
+    legend = Legend(items=items, location="top_left", background_fill_alpha=0.8, click_policy="hide")
+    plot.add_layout(legend, "center")
 
     shown = {glyph.name for glyph in plot.renderers if glyph.name}
+    # a click on a legend entry hides or shows its layer: its checkbox follows
+    follow = CustomJS(
+        code='const box = document.getElementById("layer-" + cb_obj.name);'
+        " if (box) { box.checked = cb_obj.visible; }"
+    )
     for glyph in plot.renderers:
         if glyph.name in LAYERS:
             glyph.visible = LAYERS[glyph.name]
+            glyph.js_on_change("visible", follow)
     bounds = {
         str(code[c]): [float(g["x"].min()), float(g["x"].max()), float(g["y"].min()), float(g["y"].max())]
         for c, g in v.groupby(county, sort=True)

@@ -63,6 +63,8 @@ def write_run(result: Evaluation, folder: Path) -> None:
         table = villages_table(network, result.access[last])
         if first_run is not None:
             table["order_to_hand_mean_h"] = np.round(first_run.village_hand_h, 2)
+            if first_run.village_days_cut_off is not None:  # village-days cut off by typhoons
+                table["days_cut_off"] = first_run.village_days_cut_off
         table.to_csv(folder / "villages.csv", index=False)
     if scenario.outputs.gpkg:
         write_gpkg(region_layers(network, result.access[last], last), folder / "region.gpkg")

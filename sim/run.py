@@ -35,8 +35,10 @@ class SimulationRun:
     """The summary of one run (`metrics.json` "simulation", with "subsidies" and
     "stations_survival"; unrounded), per-village mean order-to-hand hours (NaN where no parcel
     was picked up), lead-time CDFs by point type, timings (route planning apart from
-    simulation; `parcels`: all simulated, warm-up included), the subsidy `ledger` and the
-    per-station-year accounts (`stations`)."""
+    simulation; `parcels`: all simulated, warm-up included), the subsidy `ledger`, the
+    per-station-year accounts (`stations`), the van routes of the routes day (`routes`) and, per
+    village, the days typhoons cut it off within the horizon (`village_days_cut_off`; None when
+    the scenario has no faults)."""
 
     summary: dict[str, Any]
     village_hand_h: np.ndarray
@@ -47,6 +49,7 @@ class SimulationRun:
     ledger: pd.DataFrame
     stations: pd.DataFrame
     routes: tuple[tuple[int, np.ndarray], ...] = ()
+    village_days_cut_off: np.ndarray | None = None
 
 
 def routes_of_day(model: Model, plans: dict[str, tuple], day: int) -> tuple[tuple[int, np.ndarray], ...]:
@@ -119,6 +122,7 @@ def simulate(
     fourpl = ledger_rows(info.upstream, model.date(model.total_days - 1).isoformat())
     ledger = pd.concat([result.ledger, fourpl], ignore_index=True) if len(fourpl) else result.ledger
     faults = model.fault_plan(seed)
+    cut_off = None if faults is None else faults.village_days_cut_off(model)
     if faults is not None:
         summary["faults"] = faults.summary(model)
         held = int(kpi.held_by_faults.sum())  # each holding costs a parcel a day: departures are daily
@@ -153,6 +157,7 @@ def simulate(
         ledger,
         result.stations,
         routes,
+        cut_off,
     )
 
 

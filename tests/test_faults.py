@@ -147,6 +147,28 @@ def test_no_faults_is_exactly_no_change(write):
     assert_same_kpis(*runs)
 
 
+def test_village_days_cut_off_are_the_summary_per_village(write):
+    """Per village, the days cut off within the horizon (warm-up and run-on days left out): they
+    sum to the summary's village-days, county by county, and a run carries them (None without
+    faults)."""
+    loaded = small(write, *ALL[:5], "simulation.warmup_days=3", days=12)
+    model = Model(build_network(loaded), loaded.scenario)
+    plan = model.fault_plan(1)
+    per = plan.village_days_cut_off(model)
+    p = model.points
+    assert per.shape == (p.n_villages,) and per.dtype == np.int64
+    np.testing.assert_array_equal(per, plan.cut_off[3 : model.total_days].sum(axis=0))
+    summary = plan.summary(model)
+    assert per.sum() == summary["village_days_cut_off"] > 0
+    by_county = np.bincount(p.county[: p.n_villages], weights=per, minlength=len(p.county_names))
+    assert by_county.tolist() == [summary["by_county"][c]["village_days_cut_off"] for c in p.county_names]
+    run = simulate(model.network, loaded, 1, model=model)
+    assert run.village_days_cut_off is not None
+    np.testing.assert_array_equal(run.village_days_cut_off, per)
+    plain = small(write, days=4)
+    assert simulate(build_network(plain), plain, 1).village_days_cut_off is None
+
+
 def test_same_seed_same_faults_other_seed_other_faults(write):
     loaded = small(write, *ALL, days=20)
     model = Model(build_network(loaded), loaded.scenario)

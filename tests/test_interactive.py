@@ -1,11 +1,14 @@
 """The interactive map of report.html (issue 24): Bokeh inlined, opened in a real headless
-Chromium with every request off the page blocked; layers toggle, a hover shows a village's
-figures, the county select filters; the page prints to PDF; the static images are screen-sized."""
+Chromium with every request off the page blocked; layers toggle (from their checkboxes and from
+the legend, the checkbox following), a hover shows a village's figures, the county select
+filters; the villages typhoons cut off are a layer of their own; the page prints to PDF; the
+static images are screen-sized."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 from pathlib import Path
@@ -17,14 +20,34 @@ from PIL import Image
 from test_report import CHROMIUM, SCENARIO
 
 from analysis.cli import BUNDLED, main
+from analysis.i18n import text
 from analysis.report import SCREEN_WIDTH_PX
 
-VILLAGE_AT = """(i) => {
+VILLAGE_AT = """([i, layer]) => {
   const d = Bokeh.documents[0], view = Bokeh.index.find_one_by_id(d.get_model_by_name("map").id);
-  const data = d.get_model_by_name("villages").data_source.data;
+  const data = d.get_model_by_name(layer || "villages").data_source.data;
   const box = view.canvas_view.el.getBoundingClientRect();
   return [box.left + view.frame.x_scale.compute(data.x[i]), box.top + view.frame.y_scale.compute(data.y[i])];
 }"""
+# the page position of the middle of a legend entry (the legend is HTML in the plot's shadow DOM)
+LEGEND_ENTRY_AT = """(label) => {
+  const plot = Bokeh.documents[0].get_model_by_name("map");
+  const legend = Bokeh.index.find_one_by_id(plot.center.find(m => m.type === "Legend").id);
+  const entry = legend.entries.find(e => e.label === label);
+  const box = entry.el.getBoundingClientRect();
+  return [box.left + box.width / 2, box.top + box.height / 2];
+}"""
+VISIBLE = "n => Bokeh.documents[0].get_model_by_name(n).visible"
+CUTOFFS = """() => {
+  const data = Bokeh.documents[0].get_model_by_name("cutoffs").data_source.data;
+  return {name: Array.from(data.name), days: Array.from(data.days)};
+}"""
+T = text("en")
+TYPHOONS = [  # typhoons all year in every county: several in 20 days, some villages cut off
+    "faults.typhoon.rate_per_year=20",
+    "faults.typhoon.season=[01-01, 12-31]",
+    "faults.typhoon.min_circuity=1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +57,25 @@ def run(tmp_path_factory) -> Path:
     path.write_text(SCENARIO.format(policy=BUNDLED / "policies" / "lishui.yaml", language="en"))
     out = folder / "run"
     args = ["--quiet", "--days", "20", "--set", "outputs.map_dpi=150", "--out", str(out)]
+    assert main(["run", str(path), *args]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def typhoon_run(tmp_path_factory) -> Path:
+    """The run of `run` in Lishui's nine counties (80 villages) with typhoons; no static maps."""
+    folder = tmp_path_factory.mktemp("typhoons")
+    path = folder / "s.yaml"
+    path.write_text(SCENARIO.format(policy=BUNDLED / "policies" / "lishui.yaml", language="en"))
+    out = folder / "run"
+    sets = [
+        "region.preset=lishui",
+        "region.villages=80",
+        "outputs.map=false",
+        "outputs.xlsx=false",
+        *TYPHOONS,
+    ]
+    args = ["--quiet", "--days", "20", "--out", str(out), *(x for s in sets for x in ("--set", s))]
     assert main(["run", str(path), *args]) == 0
     return out
 
@@ -79,7 +121,7 @@ def test_the_map_explores_offline(run):
     blocked: list = []
     with playwright() as p:
         page = open_page(p, run / "report.html", errors, blocked)
-        visible = "n => Bokeh.documents[0].get_model_by_name(n).visible"
+        visible = VISIBLE
         # a layer toggles from its checkbox
         assert page.evaluate(visible, "stations") is True
         page.click("#layer-stations")
@@ -94,7 +136,7 @@ def test_the_map_explores_offline(run):
         for layer in ("stations", "community"):
             page.click(f"#layer-{layer}")  # nothing drawn over the village
         page.locator("#map-view").scroll_into_view_if_needed()
-        x, y = page.evaluate(VILLAGE_AT, i)
+        x, y = page.evaluate(VILLAGE_AT, [i, "villages"])
         page.mouse.move(x - 40, y - 40)
         page.mouse.move(x, y, steps=4)
         tip = page.get_by_text(name, exact=True)
@@ -106,6 +148,75 @@ def test_the_map_explores_offline(run):
         page.select_option("#county-filter", label=county)
         shown = page.evaluate("() => Bokeh.documents[0].get_model_by_name('villages').view.filter.booleans")
         assert sum(shown) == (villages["county"] == county).sum()
+        assert page.evaluate("() => Bokeh.documents[0].get_model_by_name('cutoffs')") is None  # no faults
+        page.close()
+    assert errors == [] and blocked == []
+    assert "days_cut_off" not in villages
+
+
+def test_days_cut_off_per_village_sum_to_the_county_figures(typhoon_run):
+    villages = pd.read_csv(typhoon_run / "villages.csv")
+    faults = json.loads((typhoon_run / "metrics.json").read_text())["simulation"]["faults"]
+    by_county = villages.groupby("county")["days_cut_off"].sum()
+    assert by_county.to_dict() == {c: f["village_days_cut_off"] for c, f in faults["by_county"].items()}
+    assert villages["days_cut_off"].sum() == faults["village_days_cut_off"]
+    hit = villages["days_cut_off"] > 0
+    assert 0 < hit.sum() < len(villages) and villages.loc[hit, "county"].nunique() > 1
+
+
+def test_the_cut_off_villages_are_a_layer_that_the_county_select_filters(typhoon_run):
+    villages = pd.read_csv(typhoon_run / "villages.csv", dtype={"county": str})
+    hit = villages[villages["days_cut_off"] > 0]
+    errors: list = []
+    blocked: list = []
+    with playwright() as p:
+        page = open_page(p, typhoon_run / "report.html", errors, blocked)
+        data = page.evaluate(CUTOFFS)
+        assert sorted(zip(data["name"], data["days"], strict=True)) == sorted(
+            zip(hit["name"].astype(str), hit["days_cut_off"], strict=True)
+        )
+        assert page.evaluate(VISIBLE, "cutoffs") is True
+        renderers = "() => Bokeh.documents[0].get_model_by_name('map').renderers.map(r => r.name)"
+        names = page.evaluate(renderers)
+        assert names.count("cutoffs") == 1 and names.index("cutoffs") > names.index("villages")
+        # the county select filters it
+        county = hit["county"].value_counts().index[0]
+        page.select_option("#county-filter", label=county)
+        shown = page.evaluate("() => Bokeh.documents[0].get_model_by_name('cutoffs').view.filter.booleans")
+        assert sum(shown) == (hit["county"] == county).sum() < len(hit)
+        # hovering one shows its days cut off
+        for layer in ("villages", "stations", "community", "closed"):
+            if page.locator(f"#layer-{layer}").count():
+                page.uncheck(f"#layer-{layer}")
+        i = max((k for k in range(len(shown)) if shown[k]), key=lambda k: data["days"][k])
+        page.locator("#map-view").scroll_into_view_if_needed()
+        x, y = page.evaluate(VILLAGE_AT, [i, "cutoffs"])
+        page.mouse.move(x - 40, y - 40)
+        page.mouse.move(x, y, steps=4)
+        page.get_by_text(data["name"][i], exact=True).wait_for(timeout=5000)
+        tooltip = page.locator(".bk-Tooltip").first.evaluate("e => (e.shadowRoot || e).textContent")
+        days = rf"{re.escape(T['cut_off_days'])}:?\s*{data['days'][i]}(?!\d)"
+        assert data["name"][i] in tooltip and re.search(days, tooltip), tooltip
+        page.close()
+    assert errors == [] and blocked == []
+
+
+def test_a_legend_click_hides_its_layer_and_unticks_its_checkbox(typhoon_run):
+    errors: list = []
+    blocked: list = []
+    with playwright() as p:
+        page = open_page(p, typhoon_run / "report.html", errors, blocked)
+        page.locator("#map-view").scroll_into_view_if_needed()
+        for name in ("cutoffs", "villages"):
+            assert page.evaluate(VISIBLE, name) is True and page.is_checked(f"#layer-{name}")
+            page.mouse.click(*page.evaluate(LEGEND_ENTRY_AT, T[f"layer_{name}"]))
+            assert page.evaluate(VISIBLE, name) is False and not page.is_checked(f"#layer-{name}")
+            page.mouse.click(*page.evaluate(LEGEND_ENTRY_AT, T[f"layer_{name}"]))
+            assert page.evaluate(VISIBLE, name) is True and page.is_checked(f"#layer-{name}")
+        # a hidden layer's legend entry shows it again, and ticks its box
+        assert not page.is_checked("#layer-catchments")
+        page.mouse.click(*page.evaluate(LEGEND_ENTRY_AT, T["layer_catchments"]))
+        assert page.evaluate(VISIBLE, "catchments") is True and page.is_checked("#layer-catchments")
         page.close()
     assert errors == [] and blocked == []
 

@@ -137,14 +137,19 @@ class FaultPlan:
             release += 24.0
         return release
 
+    def village_days_cut_off(self, model) -> np.ndarray:
+        """Per village (int64, points' village order): the days it was cut off by typhoons
+        within the horizon (warm-up and the days run on past it left out)."""
+        return self.cut_off[model.warmup : model.total_days].sum(axis=0, dtype=np.int64)
+
     def summary(self, model) -> dict[str, Any]:
         """What the faults were, within the horizon: typhoons (each with its recovery days),
-        village-days cut off, station-days with the operator away and warehouse outage days,
-        by county."""
+        village-days cut off (the sum of `village_days_cut_off`), station-days with the operator
+        away and warehouse outage days, by county."""
         p, w = model.points, model.warmup
         names = p.county_names
         cut = np.bincount(
-            p.county[: p.n_villages], weights=self.cut_off[w:].sum(axis=0), minlength=len(names)
+            p.county[: p.n_villages], weights=self.village_days_cut_off(model), minlength=len(names)
         )
         away = np.bincount(p.county[: p.n_villages], weights=self.away[w:].sum(axis=0), minlength=len(names))
         start = model.first_date.toordinal() + w
