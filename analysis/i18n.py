@@ -106,6 +106,15 @@ _EN = {
     "within": "within",
     "plan_file": "plan file",
     "seeds": "seeds",
+    "plan": "plan",
+    "order_to_hand_h": "order to parcel in hand (h)",
+    "plans_evaluated": "plans evaluated",
+    "over_budget": "over a budget",
+    "front_legend": "front (95% CI over seeds; click for its map)",
+    "plan_map_title": "{file}: {decided} (villages coloured by km to the nearest station)",
+    "no_plan_map": "no map kept for this plan (run before maps were kept)",
+    "at_low_end": "assumption at its low end",
+    "at_high_end": "assumption at its high end",
     "uncertain": "Under uncertainty",
     "uncertain_intro": (
         "{draws} draws (Latin hypercube) of {assumptions} assumptions, the same for every "
@@ -258,6 +267,15 @@ _ZH = {
     "within": "约束",
     "plan_file": "方案文件",
     "seeds": "随机种子数",
+    "plan": "方案",
+    "order_to_hand_h": "下单到取件（小时）",
+    "plans_evaluated": "已评估方案",
+    "over_budget": "超出预算",
+    "front_legend": "前沿（各随机种子的 95% 置信区间；点击查看地图）",
+    "plan_map_title": "{file}：{decided}（村庄颜色：到最近服务站的公里数）",
+    "no_plan_map": "该方案没有保存地图（在保存地图之前运行）",
+    "at_low_end": "假设取下限",
+    "at_high_end": "假设取上限",
     "uncertain": "不确定条件下",
     "uncertain_intro": (
         "假设抽样 {draws} 次（拉丁超立方），各方案共用同一组抽样，每次用不同随机种子，"

@@ -85,16 +85,14 @@ def _polygons(geoms, tolerance: float) -> tuple[list, list]:
     return xs, ys
 
 
-def run_map(
-    folder: Path, metrics: dict[str, Any], t: dict[str, str], names: dict[str, str]
-) -> dict[str, Any]:
-    """The map's parts for the template: `script` (Bokeh's JavaScript and the document), `div`,
-    `layers` (name, label, shown) and `counties` (value, label); empty without `villages.csv`.
-    Every layer comes from the folder's files (`metrics`, the run's `metrics.json`, is not read)."""
+def run_map(folder: Path, t: dict[str, str], names: dict[str, str]) -> dict[str, Any]:
+    """The map's parts for the page: `plot` (the Bokeh figure, embedded with the page's other
+    charts by `analysis.charts.embed`), `layers` (name, label, shown), `filtered` (the layers the
+    county select filters), `counties` (value, label) and `bounds` (per county value: x0, x1,
+    y0, y1 in metres); empty without `villages.csv`."""
     path = folder / "villages.csv"
     if not path.is_file():
         return {}
-    from bokeh.embed import components
     from bokeh.models import (
         BooleanFilter,
         CDSView,
@@ -107,7 +105,6 @@ def run_map(
     from bokeh.models.annotations import ColorBar, Legend, LegendItem
     from bokeh.palettes import Blues9, Viridis256, YlOrRd9
     from bokeh.plotting import figure
-    from bokeh.resources import Resources
 
     v = pd.read_csv(path, dtype={"village_id": str, "nearest_station": str, "county": str})
     hand = v["order_to_hand_mean_h"] if "order_to_hand_mean_h" in v else pd.Series(np.nan, index=v.index)
@@ -414,11 +411,8 @@ def run_map(
         str(code[c]): [float(g["x"].min()), float(g["x"].max()), float(g["y"].min()), float(g["y"].max())]
         for c, g in v.groupby(county, sort=True)
     }
-    script, div = components(plot)
     return {
-        "resources": Resources(mode="inline", components=["bokeh"]).render_js(),
-        "script": script,
-        "div": div,
+        "plot": plot,
         "layers": [(n, t[f"layer_{n}"], LAYERS[n]) for n in LAYERS if n in shown],
         "filtered": filtered,
         "counties": [(str(k), names.get(c, c)) for c, k in code.items()],

@@ -12,7 +12,9 @@ first two non-dominated fronts get more seeds, up to `max_replications` (an OCBA
 replications go where a wrong ranking would change the front), and the front is worked out
 again on the means. Outputs: ``front.csv``, ``front.json`` (the non-dominated plans with their
 intervals, and every plan evaluated), ``front.png``/``front.svg``, ``plans/plan-NN.yaml`` (each
-front plan as a scenario file that `ruralsim run` reproduces), ``report.html``.
+front plan as a scenario file that `ruralsim run` reproduces), ``front_maps.json`` (each front
+plan's stations and villages' km to them, from its first seed's task, for the report's map of
+the plan clicked), ``report.html``.
 """
 
 from __future__ import annotations
@@ -306,7 +308,7 @@ def run(
 
     def evaluate(batch: list[_Plan], seeds: list[int], desc: str) -> None:
         tasks = [
-            Task(p.resolved, s, p.number, s - o.base.scenario.seed)
+            Task(p.resolved, s, p.number, s - o.base.scenario.seed, map_data=s == o.seeds[0])
             for p in batch
             for s in seeds
             if s not in p.results
@@ -450,10 +452,15 @@ def report(o: Optimisation, plans: list[_Plan], counts: dict[str, int], asked: i
     table = pd.DataFrame(rows)
     (o.folder / "plans").mkdir(exist_ok=True)
     front_rows = []
+    first_seed = {}  # plan file -> its result on the first seed (with the plan's map figures)
     for rank, i in enumerate(sorted(first, key=lambda i: _means([plans[i]], o)[0].tolist()), start=1):
         name = f"plan-{rank:02d}.yaml"
         write_file(o.folder / "plans" / name, plan_file(o, plans[i].params, name))
         front_rows.append({**rows[i], "file": f"plans/{name}"})
+        first_seed[f"plans/{name}"] = plans[i].results.get(o.seeds[0], {})
+    maps = front_maps(first_seed)
+    if maps is not None:
+        write_file(o.folder / "front_maps.json", json.dumps(maps, separators=(",", ":")) + "\n")
     minimised = _means([plans[i] for i in first], o) if first else np.zeros((0, len(o.objectives)))
     all_points = _means([plans[i] for i in feasible], o)
     reference = (
@@ -499,6 +506,24 @@ def report(o: Optimisation, plans: list[_Plan], counts: dict[str, int], asked: i
     write_report(o.folder, "optimise", out)
     write_file(o.folder / "front.json", json.dumps(out, indent=2, ensure_ascii=False, default=str) + "\n")
     return out
+
+
+def front_maps(results: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """`front_maps.json`: the villages (km, residents) once and, per front plan's file, its
+    stations (village indices) and each village's km to the nearest, from the tasks' `map`
+    figures; None when no front plan has them. Plans whose villages differ from the first's (a
+    decision on the region) are left out."""
+    maps = {file: r["map"] for file, r in results.items() if r.get("map")}
+    if not maps:
+        return None
+    first = next(iter(maps.values()))
+    maps = {f: m for f, m in maps.items() if m["x_km"] == first["x_km"] and m["y_km"] == first["y_km"]}
+    return {
+        "x_km": first["x_km"],
+        "y_km": first["y_km"],
+        "population": first["population"],
+        "plans": {f: {"sites": m["sites"], "distance_km": m["distance_km"]} for f, m in maps.items()},
+    }
 
 
 def plan_file(o: Optimisation, params: dict[str, Any], name: str) -> str:

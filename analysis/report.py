@@ -22,8 +22,7 @@ import yaml
 from PIL import Image
 
 from analysis.assumptions import load_assumptions
-from analysis.i18n import county_names, text
-from analysis.interactive import run_map
+from analysis.i18n import county_names, map_words, text
 from analysis.runfolder import write_file
 from geo.errors import InputError
 
@@ -102,6 +101,9 @@ def _image(path: Path) -> str | None:
 
 
 def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
+    from analysis.charts import lead_times
+    from analysis.interactive import run_map
+
     scenario = _scenario(folder)
     lang = (scenario.get("outputs") or {}).get("language", "en")
     names = county_names(lang, m.get("region", {}).get("preset"))
@@ -138,6 +140,7 @@ def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
         )
     }
     year_maps = sorted(p.name for p in folder.glob("map_[0-9][0-9][0-9][0-9].png"))
+    interactive = run_map(folder, text(lang), names)
     return {
         "lang": lang,
         "title": m["scenario"],
@@ -153,7 +156,13 @@ def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
         "survival": survival,
         "images": images,
         "year_maps": [(p[4:8], p, _image(folder / p)) for p in year_maps],
-        "interactive": run_map(folder, m, text(lang), names),
+        "interactive": interactive,
+        "bokeh": _bokeh(
+            {
+                "map": interactive.get("plot"),
+                "lead_times": lead_times(folder / "lead_times.csv", map_words(lang)),
+            }
+        ),
         "assumptions": _assumptions(scenario),
         "synthetic": bool(m.get("region", {}).get("villages_synthetic")),
         "approximate": bool(m.get("region", {}).get("county_boundaries_approximate")),
@@ -190,41 +199,67 @@ def _study_scenario(folder: Path) -> dict[str, Any]:
     return yaml.safe_load(first.read_text(encoding="utf-8")) if first else {}
 
 
-def _study_context(kind: str, images: tuple[str, ...]):
+def _bokeh(models: dict[str, Any]) -> dict[str, Any] | None:
+    """The page's interactive charts (`analysis.charts.embed`), None without any."""
+    from analysis.charts import embed
+
+    models = {name: m for name, m in models.items() if m is not None}
+    return embed(models) if models else None
+
+
+def _study_context(kind: str, images: tuple[str, ...], charts=None):
+    """A compare or sweep page; `charts(report, words)` gives its interactive charts by name."""
+
     def context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
+        lang = (_study_scenario(folder).get("outputs") or {}).get("language", "en")
         return {
-            "lang": (_study_scenario(folder).get("outputs") or {}).get("language", "en"),
+            "lang": lang,
             "title": f"{report['scenario']}: {kind}",
             "description": ", ".join(f"{k} = {', '.join(map(str, v))}" for k, v in report["vary"].items()),
             "report": report,
             "key": next(iter(report["vary"])),
             "images": {name: _image(folder / name) for name in images},
+            "bokeh": _bokeh(charts(report, text(lang)) if charts else {}),
         }
 
     return context
 
 
+def _sweep_charts(report: dict[str, Any], t: dict[str, str]) -> dict[str, Any]:
+    from analysis.charts import frontier
+
+    return {"frontier": frontier(report, t)}
+
+
 _compare_context = _study_context("compare", ("compare.png", "maps.png"))
-_sweep_context = _study_context("sweep", ("frontier.png",))
+_sweep_context = _study_context("sweep", ("frontier.png",), _sweep_charts)
 
 
 def _optimise_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
+    from analysis.charts import front, read_front_maps
+
+    lang = (_study_scenario(folder).get("outputs") or {}).get("language", "en")
     return {
-        "lang": (_study_scenario(folder).get("outputs") or {}).get("language", "en"),
+        "lang": lang,
         "title": f"{report['scenario']}: optimise ({report['sampler']})",
         "description": ", ".join(report["decisions"]),
         "report": report,
         "images": {"front.png": _image(folder / "front.png")},
+        "bokeh": _bokeh({"front": front(report, read_front_maps(folder), text(lang))}),
     }
 
 
 def _sensitivity_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
+    from analysis.charts import tornado
+
+    lang = (_study_scenario(folder).get("outputs") or {}).get("language", "en")
     return {
-        "lang": (_study_scenario(folder).get("outputs") or {}).get("language", "en"),
+        "lang": lang,
         "title": f"{report['scenario']}: sensitivity ({report['method']})",
         "description": f"{len(report['assumptions'])} assumptions from {report['assumptions_file']}",
         "report": report,
         "images": {name: _image(folder / name) for name in ("tornado.png", "indices.png")},
+        "bokeh": _bokeh({"tornado": tornado(report, text(lang))}),
     }
 
 

@@ -59,6 +59,7 @@ def write_run(result: Evaluation, folder: Path) -> None:
     if first_run is not None:
         first_run.ledger.to_csv(folder / "ledger.csv", index=False)
         first_run.stations.round(2).to_csv(folder / "stations.csv", index=False)
+        lead_time_table(first_run.cdfs).to_csv(folder / "lead_times.csv", index=False)
     if scenario.outputs.villages_csv:
         table = villages_table(network, result.access[last])
         if first_run is not None:
@@ -112,6 +113,17 @@ def write_run(result: Evaluation, folder: Path) -> None:
     if scenario.outputs.xlsx:
         write_tables(result, folder / "tables.xlsx")
     write_report(folder)
+
+
+def lead_time_table(cdfs: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """`lead_times.csv`: hours (each bin's upper edge) and, per `available_<point>` and
+    `hand_<point>`, the share of that point's parcels (0-1) available or in hand by then."""
+    hours = next(iter(cdfs.values()))[0]
+    table = {"hours": hours}
+    for key, (_, share) in cdfs.items():
+        kind, point = key.split("/")
+        table[f"{kind}_{point}"] = np.round(share, 5)
+    return pd.DataFrame(table)
 
 
 def write_tables(result: Evaluation, path: Path) -> None:

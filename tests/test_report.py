@@ -46,8 +46,9 @@ def run_en(tmp_path_factory) -> Path:
     return make_run(tmp_path_factory.mktemp("report"))
 
 
-def open_in_chromium(html: Path, screenshot: Path) -> dict:
-    """Open `html` in headless Chromium with every non-file request blocked; what rendered."""
+def open_in_chromium(html: Path, screenshot: Path, charts: tuple[str, ...] = ()) -> dict:
+    """Open `html` in headless Chromium with every non-file request blocked; what rendered
+    (`drawn`: those of the Bokeh models named in `charts` that have a view on the page)."""
     require(CHROMIUM, "Chromium (Debian chromium)")
     try:
         from playwright.sync_api import sync_playwright
@@ -69,6 +70,11 @@ def open_in_chromium(html: Path, screenshot: Path) -> dict:
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.route("**/*", route)
         page.goto(html.as_uri(), wait_until="load")
+        drawn = """names => names.filter(n => window.Bokeh && Bokeh.documents.length
+                      && Bokeh.documents[0].get_model_by_name(n)
+                      && Bokeh.index.find_one_by_id(Bokeh.documents[0].get_model_by_name(n).id))"""
+        if charts:
+            page.wait_for_function(f"names => ({drawn})(names).length === names.length", arg=list(charts))
         seen = page.evaluate(
             """() => ({
               images: Array.from(document.images).map(i => i.complete && i.naturalWidth > 0),
@@ -79,6 +85,7 @@ def open_in_chromium(html: Path, screenshot: Path) -> dict:
             })"""
         )
         page.screenshot(path=str(screenshot), full_page=True)
+        seen["drawn"] = page.evaluate(drawn, list(charts))
         browser.close()
     return {**seen, "errors": errors, "blocked": blocked}
 
@@ -91,7 +98,8 @@ def test_report_is_one_self_contained_file(run_en):
     outside = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", outside)
     sources = re.findall(r'<img src="([^"]+)"', html)
-    assert len(sources) >= 7 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) >= 6 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert 'id="chart-lead_times"' in html and 'href="lead_times.png"' in html  # the chart, the file
     for heading in ("Headline figures", "By county", "By year", "Subsidies", "Budget lines", "Assumptions"):
         assert heading in html
     assert "economics.rural_station.reservation_wage_yuan_per_h" in html  # an assumption, listed
@@ -100,7 +108,10 @@ def test_report_is_one_self_contained_file(run_en):
 
 
 def test_report_renders_in_chromium_offline(run_en, tmp_path):
-    seen = open_in_chromium(run_en / "report.html", tmp_path / "report.png")
+    seen = open_in_chromium(
+        run_en / "report.html", tmp_path / "report.png", ("map", "lead_available", "lead_hand")
+    )
+    assert seen["drawn"] == ["map", "lead_available", "lead_hand"]
     assert seen["errors"] == [] and seen["blocked"] == []
     assert seen["images"] and all(seen["images"]), seen["images"]
     assert {"headline", "counties", "years", "couriers", "produce", "subsidies", "maps", "lead-times",
@@ -141,8 +152,10 @@ def test_study_reports_render_in_chromium(tmp_path, capsys):
             )
             == 0
         )
-        seen = open_in_chromium(out / "report.html", tmp_path / f"{command}.png")
-        assert seen["errors"] == [] and seen["blocked"] == [] and seen["images"] and all(seen["images"])
+        charts = () if command == "compare" else ("frontier_coverage", "frontier_hand", "frontier_cost")
+        seen = open_in_chromium(out / "report.html", tmp_path / f"{command}.png", charts)
+        assert seen["errors"] == [] and seen["blocked"] == [] and all(seen["images"])
+        assert seen["images"] if command == "compare" else seen["drawn"] == list(charts)
         assert "population" in seen["text"] if command == "compare" else "20" in seen["text"]
     capsys.readouterr()
 
