@@ -74,10 +74,15 @@ def lead_times(path: Path, w: dict[str, str]) -> Any | None:
     if not path.is_file():
         return None
     table = pd.read_csv(path)
-    table = table[table["hours"] <= LEAD_DATA_H]
+    table = table[table["hours"] <= LEAD_DATA_H].reset_index(drop=True)
     points = [p for p in POINT_TYPES if f"hand_{p}" in table and table[f"hand_{p}"].iloc[-1] > 0]
     if not points:
         return None
+    shares = table.drop(columns="hours")
+    # a row where no curve moves, between two such rows, draws nothing: left out (the page's weight)
+    keep = (shares.diff().abs().max(axis=1) > 0) | (shares.diff(-1).abs().max(axis=1) > 0)
+    keep.iloc[[0, -1]] = True
+    src = ColumnDataSource({c: table.loc[keep, c].to_numpy(np.float32) for c in table})
     panels = []
     for kind, title in (("available", w["available_panel"]), ("hand", w["hand_panel"])):
         fig = _figure(f"lead_{kind}", w["hours_since"], w["share_of_parcels"], title=title, height=300)
@@ -85,16 +90,15 @@ def lead_times(path: Path, w: dict[str, str]) -> Any | None:
         fig.y_range.start, fig.y_range.end = 0, 1.02
         fig.xaxis.ticker = list(range(0, int(LEAD_DATA_H) + 1, 24))
         for colour, point in zip(Category10[10], points, strict=False):
-            src = ColumnDataSource(
-                {
-                    "hours": table["hours"].to_numpy(np.float32),
-                    "share": table[f"{kind}_{point}"].to_numpy(np.float32),
-                    "point": [w[point]] * len(table),
-                }
+            line = fig.line(
+                "hours", f"{kind}_{point}", source=src, color=colour, line_width=2, legend_label=w[point]
             )
-            fig.line("hours", "share", source=src, color=colour, line_width=2, legend_label=w[point])
-        tips = [("", "@point"), (w["hours_since"], "@hours{0.0} h"), (w["share_of_parcels"], "@share{0.0%}")]
-        fig.add_tools(HoverTool(tooltips=tips, mode="vline"))
+            tips = [
+                ("", w[point]),
+                (w["hours_since"], "@hours{0.0} h"),
+                (w["share_of_parcels"], f"@{kind}_{point}{{0.0%}}"),
+            ]
+            fig.add_tools(HoverTool(renderers=[line], tooltips=tips, mode="vline"))
         fig.legend.location = "bottom_right"
         fig.legend.click_policy = "hide"
         panels.append(fig)

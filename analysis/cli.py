@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
             "station survival), run.json, ledger.csv (every subsidy payment), stations.csv (per station "
             "and year), villages.csv, "
             "region.gpkg, the maps (map.png, map_<year>.png, map_counties.png, map_access_time.png, "
-            "map_lead_time.png, map_routes.png), lead_times.png and, with outputs.xlsx, tables.xlsx; the "
+            "map_lead_time.png, map_routes.png), lead_times.png, lead_times.csv, routes.csv and, with "
+            "outputs.xlsx, tables.xlsx; the "
             "folder appears only once complete. Prints its path.",
             96,
         ),
@@ -273,13 +274,19 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "report",
-        help="write report.html for an existing run, compare or sweep folder",
-        description="Write FOLDER/report.html again from the folder's files (metrics.json, compare.json or "
-        "sweep.json and the images): one self-contained page that opens offline. Prints its path.",
+        help="write report.html for an existing run, compare, sweep, sensitivity or optimise folder",
+        description="Write FOLDER/report.html again from the folder's files (metrics.json, compare.json, "
+        "sweep.json, sensitivity.json or front.json, the CSVs and images beside them): one self-contained "
+        "page that opens offline. Prints its path.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("folder", type=Path, metavar="FOLDER", help="a folder written by run, compare or sweep")
+    p.add_argument(
+        "folder",
+        type=Path,
+        metavar="FOLDER",
+        help="a folder written by run, compare, sweep, sensitivity or optimise",
+    )
     p.set_defaults(command=_report)
 
     p = sub.add_parser(
@@ -348,7 +355,8 @@ def _parser() -> argparse.ArgumentParser:
             "plan beats on every --objective (KPIs of compare; each KPI's own direction), within every "
             "--budget, with Optuna's NSGA-II (or --sampler random). Every plan runs on the same seeds; "
             "the plans of the first two fronts then get more seeds, up to --max-replications. Prints "
-            "the front; writes front.csv, front.json, plans.csv, front.png, front.svg, report.html and "
+            "the front; writes front.csv, front.json, plans.csv, front.png, front.svg, front_maps.json, "
+            "report.html (the front interactive: click a plan for its map) and "
             "plans/plan-NN.yaml (each front plan as a scenario file `ruralsim run` reproduces) to the "
             "folder, and prints its path.",
             96,

@@ -277,3 +277,19 @@ def test_lead_time_table_holds_every_curve():
     assert list(table["hours"]) == [1.0, 2.0, 3.0]
     assert table[f"hand_{POINT_TYPES[2]}"].iloc[-1] == pytest.approx(1.0)
     assert table.shape == (3, 1 + 2 * len(POINT_TYPES))
+
+
+def test_the_lead_time_chart_leaves_out_only_rows_that_draw_nothing(tmp_path):
+    from analysis.charts import lead_times
+    from analysis.i18n import map_words
+
+    hours = np.arange(1.0, 11.0)
+    rising = np.array([0.0, 0.0, 0.0, 0.2, 0.2, 0.2, 0.2, 0.9, 1.0, 1.0])
+    table = lead_time_table({f"{k}/{p}": (hours, rising) for p in POINT_TYPES for k in ("available", "hand")})
+    table.to_csv(tmp_path / "lead_times.csv", index=False)
+    chart = lead_times(tmp_path / "lead_times.csv", map_words("en"))
+    data = chart.children[0].renderers[0].data_source.data
+    # kept: the ends, and each row next to a change; 2 (between two zeros) and 5-6 (flat) are not
+    assert data["hours"].tolist() == [1.0, 3.0, 4.0, 7.0, 8.0, 9.0, 10.0]
+    assert np.interp(hours, data["hours"], data[f"hand_{POINT_TYPES[0]}"]) == pytest.approx(rising)
+    assert lead_times(tmp_path / "none.csv", map_words("en")) is None
