@@ -131,7 +131,7 @@ def frontier(report: dict[str, Any], t: dict[str, str]) -> Any:
         (t["covered"], "@coverage_share{0.0}%"),
         (t["hand_p50"], "@order_to_hand_p50_h{0.0} h"),
         (t["hand_p90"], "@order_to_hand_p90_h{0.0} h"),
-        (t["subsidy_total"], "¥@subsidy_m{0,0.00} M"),
+        (t["subsidy_total"], f"¥@subsidy_m{{0,0.00}} {t['million_yuan']}"),
     ]
     panels = []
     cover = _figure("frontier_coverage", key, f"{t['covered']} (%)")
@@ -151,7 +151,7 @@ def frontier(report: dict[str, Any], t: dict[str, str]) -> Any:
         for fig in (cover, hand):
             fig.xaxis.ticker = x.tolist()
             fig.xaxis.major_label_overrides = {float(i): v for i, v in zip(x, data["value"], strict=True)}
-    cost = _figure("frontier_cost", f"{t['subsidy_total']} (M yuan)", f"{t['covered']} (%)")
+    cost = _figure("frontier_cost", f"{t['subsidy_total']} ({t['million_yuan']})", f"{t['covered']} (%)")
     cost.line("subsidy_m", "coverage_share", source=src, color=BLUE, line_width=2)
     cost.scatter("subsidy_m", "coverage_share", source=src, color=BLUE, size=6)
     knee = rows.index[rows["knee"].astype(bool)]
@@ -414,6 +414,7 @@ def tornado(report: dict[str, Any], t: dict[str, str], top: int = 12) -> Any:
             )
         )
         fig.legend.orientation = "horizontal"
+        fig.legend.visible = not figs  # the first chart's legend says it for all
         fig.add_layout(fig.legend[0], "above")
         fig.yaxis.major_label_text_font_size = "8pt"
         figs.append(fig)

@@ -25,6 +25,7 @@ RUN_FILES = {
     "map_counties.png",
     "map_routes.png",
     "lead_times.png",
+    "lead_times.csv",
     "routes.csv",
     "region.gpkg",
 }
