@@ -133,7 +133,6 @@ def frontier(report: dict[str, Any], t: dict[str, str]) -> Any:
         (t["hand_p90"], "@order_to_hand_p90_h{0.0} h"),
         (t["subsidy_total"], f"¥@subsidy_m{{0,0.00}} {t['million_yuan']}"),
     ]
-    panels = []
     cover = _figure("frontier_coverage", key, f"{t['covered']} (%)")
     hand = _figure("frontier_hand", key, t["order_to_hand_h"])
     for fig, column_, colour, label in (
@@ -146,7 +145,6 @@ def frontier(report: dict[str, Any], t: dict[str, str]) -> Any:
         )
         fig.line("x", column_, source=src, color=colour, line_width=2, legend_label=label)
         fig.scatter("x", column_, source=src, color=colour, size=6)
-        panels.append(fig)
     if not numeric:
         for fig in (cover, hand):
             fig.xaxis.ticker = x.tolist()
@@ -174,7 +172,7 @@ def frontier(report: dict[str, Any], t: dict[str, str]) -> Any:
         if fig.legend:
             fig.legend.location = "bottom_right"
     hand.legend.location = "top_right"
-    return row([*panels[:1], hand, cost], sizing_mode="stretch_width")
+    return row([cover, hand, cost], sizing_mode="stretch_width")
 
 
 # ---------------------------------------------------------------------------- the front
@@ -366,7 +364,7 @@ def read_front_maps(folder: Path) -> dict[str, Any] | None:
 def tornado(report: dict[str, Any], t: dict[str, str], top: int = 12) -> Any:
     """Per output, each assumption's bar from the output at its low end to the output at its
     high end (the others at the scenario's values), widest swing on top, the base a line."""
-    figs = []
+    figs: list[Any] = []
     for output, o in report["outputs"].items():
         params = sorted(o["parameters"], key=lambda p: p["swing"], reverse=True)[:top][::-1]
         names = [p["parameter"] for p in params]
