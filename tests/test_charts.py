@@ -6,11 +6,10 @@ figures are known."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from test_interactive import browser, playwright
+from test_interactive import open_page, playwright
 
 from analysis.optimise import front_maps
 from analysis.report import write_report
@@ -25,28 +24,6 @@ POINT_AT = """([f, r, x, y, i]) => {
   return [box.left + view.frame.x_scale.compute(data[x][i]),
           box.top + view.frame.y_scale.compute(data[y][i])];
 }"""
-MODEL = "n => Bokeh.documents[0].get_model_by_name(n)"
-
-
-def _open(p, html: Path, model: str, errors: list, blocked: list):
-    def route(r):
-        if r.request.url.startswith(("file:", "data:")):
-            r.continue_()
-        else:
-            blocked.append(r.request.url)
-            r.abort()
-
-    page = browser(p).new_page(viewport={"width": 1280, "height": 900})
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.route("**/*", route)
-    page.goto(html.as_uri(), wait_until="load")
-    page.wait_for_function(
-        "n => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0].get_model_by_name(n)"
-        " && Bokeh.index.find_one_by_id(Bokeh.documents[0].get_model_by_name(n).id)",
-        arg=model,
-    )
-    return page
 
 
 def _tooltip(page, x: float, y: float) -> str:
@@ -118,7 +95,7 @@ def test_a_click_on_a_front_plan_draws_its_map(tmp_path):
     errors: list = []
     blocked: list = []
     with playwright() as p:
-        page = _open(p, html, "plan_map", errors, blocked)
+        page = open_page(p, html, errors, blocked, "plan_map")
         figure, dots = "front_coverage_share_public_cost_yuan", "front_dots_coverage_share_public_cost_yuan"
         title = "() => Bokeh.documents[0].get_model_by_name('plan_map').title.text"
         titled = "p => Bokeh.documents[0].get_model_by_name('plan_map').title.text.startsWith(p)"
@@ -189,7 +166,7 @@ def test_the_sweep_frontier_shows_a_row_on_hover(tmp_path):
     errors: list = []
     blocked: list = []
     with playwright() as p:
-        page = _open(p, html, "frontier_coverage", errors, blocked)
+        page = open_page(p, html, errors, blocked, "frontier_coverage")
         page.locator("#chart-frontier").scroll_into_view_if_needed()
         line = "() => Bokeh.documents[0].get_model_by_name('frontier_coverage').renderers[1].name"
         page.evaluate(line)  # the figure has its renderers
@@ -247,7 +224,7 @@ def test_the_tornado_puts_the_widest_swing_on_top(tmp_path):
     errors: list = []
     blocked: list = []
     with playwright() as p:
-        page = _open(p, html, "tornado_order_to_hand_p90_h", errors, blocked)
+        page = open_page(p, html, errors, blocked, "tornado_order_to_hand_p90_h")
         factors = page.evaluate("n => Bokeh.documents[0].get_model_by_name(n).y_range.factors",
                                 "tornado_order_to_hand_p90_h")  # fmt: skip
         # bottom to top: the widest swing last, drawn on top

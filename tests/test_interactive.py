@@ -85,7 +85,10 @@ def browser(p):
     return p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
 
 
-def open_page(p, html: Path, errors: list, blocked: list):
+def open_page(p, html: Path, errors: list, blocked: list, model: str = "map"):
+    """`html` in Chromium, requests off the page blocked (listed in `blocked`), console errors
+    listed in `errors`; returns once the Bokeh model named `model` has its view."""
+
     def route(r):
         if r.request.url.startswith(("file:", "data:")):
             r.continue_()
@@ -99,8 +102,9 @@ def open_page(p, html: Path, errors: list, blocked: list):
     page.route("**/*", route)
     page.goto(html.as_uri(), wait_until="load")
     page.wait_for_function(
-        "() => window.Bokeh && Bokeh.documents.length > 0"
-        " && Bokeh.index.find_one_by_id(Bokeh.documents[0].get_model_by_name('map').id)"
+        "n => window.Bokeh && Bokeh.documents.length > 0 && Bokeh.documents[0].get_model_by_name(n)"
+        " && Bokeh.index.find_one_by_id(Bokeh.documents[0].get_model_by_name(n).id)",
+        arg=model,
     )
     return page
 
