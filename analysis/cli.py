@@ -433,6 +433,17 @@ def task_overrides(args: argparse.Namespace) -> list:
     return overrides
 
 
+def _executing(args: argparse.Namespace) -> dict[str, Any]:
+    """Where and how the tasks run, from the options of `add_task_options`: the keyword
+    arguments of every study's `run`."""
+    return {
+        "executor": args.executor,
+        "workers": args.workers,
+        "scheduler": args.scheduler,
+        "progress": False if args.quiet else None,
+    }
+
+
 def _add_set(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--set",
@@ -502,13 +513,7 @@ def _study(args: argparse.Namespace) -> int:
         assumptions_file=getattr(args, "assumptions", None),
         design_seed=getattr(args, "design_seed", 0),
     )
-    report = study.run(
-        planned,
-        executor=args.executor,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        progress=False if args.quiet else None,
-    )
+    report = study.run(planned, **_executing(args))
     return _print_study(
         planned, study.compare_lines if args.study == "compare" else study.sweep_lines, report
     )
@@ -547,10 +552,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         calibrate.run(
             planned,
             trials=args.trials,
-            executor=args.executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            progress=False if args.quiet else None,
+            **_executing(args),
         ),
     )
 
@@ -625,13 +627,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     return _print_study(
         planned,
         sensitivity.lines,
-        sensitivity.run(
-            planned,
-            executor=args.executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            progress=False if args.quiet else None,
-        ),
+        sensitivity.run(planned, **_executing(args)),
     )
 
 
@@ -656,13 +652,7 @@ def _optimise(args: argparse.Namespace) -> int:
     return _print_study(
         planned,
         optimise.lines,
-        optimise.run(
-            planned,
-            executor=args.executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            progress=False if args.quiet else None,
-        ),
+        optimise.run(planned, **_executing(args)),
     )
 
 
