@@ -128,19 +128,12 @@ def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
         {"name": names.get(c, c), **fig, **({"sim": sim["by_county"][c]} if sim else {})}
         for c, fig in last["by_county"].items()
     ]
-    images = {
-        name: _image(folder / name)
-        for name in (
-            "map.png",
-            "map_counties.png",
-            "map_access_time.png",
-            "map_lead_time.png",
-            "map_routes.png",
-            "lead_times.png",
-        )
-    }
     year_maps = sorted(p.name for p in folder.glob("map_[0-9][0-9][0-9][0-9].png"))
     interactive = run_map(folder, text(lang), names)
+    bokeh = _bokeh(
+        {"map": interactive.get("plot"), "lead_times": lead_times(folder / "lead_times.csv", map_words(lang))}
+    )
+    maps = ("map.png", "map_counties.png", "map_access_time.png", "map_lead_time.png", "map_routes.png")
     return {
         "lang": lang,
         "title": m["scenario"],
@@ -154,15 +147,10 @@ def _run_context(folder: Path, m: dict[str, Any]) -> dict[str, Any]:
         "names": names,
         "subsidies": subsidies,
         "survival": survival,
-        "images": images,
+        "images": _images(folder, (*maps, "lead_times.png"), bokeh),
         "year_maps": [(p[4:8], p, _image(folder / p)) for p in year_maps],
         "interactive": interactive,
-        "bokeh": _bokeh(
-            {
-                "map": interactive.get("plot"),
-                "lead_times": lead_times(folder / "lead_times.csv", map_words(lang)),
-            }
-        ),
+        "bokeh": bokeh,
         "assumptions": _assumptions(scenario),
         "synthetic": bool(m.get("region", {}).get("villages_synthetic")),
         "approximate": bool(m.get("region", {}).get("county_boundaries_approximate")),
@@ -199,6 +187,22 @@ def _study_scenario(folder: Path) -> dict[str, Any]:
     return yaml.safe_load(first.read_text(encoding="utf-8")) if first else {}
 
 
+#: The PNG each interactive chart stands for: the page shows the chart and links the file.
+CHART_FILES = {
+    "lead_times": "lead_times.png",
+    "frontier": "frontier.png",
+    "front": "front.png",
+    "tornado": "tornado.png",
+}
+
+
+def _images(folder: Path, names: tuple[str, ...], bokeh: dict[str, Any] | None) -> dict[str, str | None]:
+    """`_image` of each of the folder's PNGs `names`; None, not read, for one that an
+    interactive chart of the page stands for."""
+    charted = {CHART_FILES.get(name) for name in (bokeh or {}).get("divs", {})}
+    return {name: None if name in charted else _image(folder / name) for name in names}
+
+
 def _bokeh(models: dict[str, Any]) -> dict[str, Any] | None:
     """The page's interactive charts (`analysis.charts.embed`), None without any."""
     from analysis.charts import embed
@@ -212,14 +216,15 @@ def _study_context(kind: str, images: tuple[str, ...], charts=None):
 
     def context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
         lang = (_study_scenario(folder).get("outputs") or {}).get("language", "en")
+        bokeh = _bokeh(charts(report, text(lang)) if charts else {})
         return {
             "lang": lang,
             "title": f"{report['scenario']}: {kind}",
             "description": ", ".join(f"{k} = {', '.join(map(str, v))}" for k, v in report["vary"].items()),
             "report": report,
             "key": next(iter(report["vary"])),
-            "images": {name: _image(folder / name) for name in images},
-            "bokeh": _bokeh(charts(report, text(lang)) if charts else {}),
+            "images": _images(folder, images, bokeh),
+            "bokeh": bokeh,
         }
 
     return context
@@ -239,13 +244,14 @@ def _optimise_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]:
     from analysis.charts import front, read_front_maps
 
     lang = (_study_scenario(folder).get("outputs") or {}).get("language", "en")
+    bokeh = _bokeh({"front": front(report, read_front_maps(folder), text(lang))})
     return {
         "lang": lang,
         "title": f"{report['scenario']}: optimise ({report['sampler']})",
         "description": ", ".join(report["decisions"]),
         "report": report,
-        "images": {"front.png": _image(folder / "front.png")},
-        "bokeh": _bokeh({"front": front(report, read_front_maps(folder), text(lang))}),
+        "images": _images(folder, ("front.png",), bokeh),
+        "bokeh": bokeh,
     }
 
 
@@ -253,13 +259,14 @@ def _sensitivity_context(folder: Path, report: dict[str, Any]) -> dict[str, Any]
     from analysis.charts import tornado
 
     lang = (_study_scenario(folder).get("outputs") or {}).get("language", "en")
+    bokeh = _bokeh({"tornado": tornado(report, text(lang))})
     return {
         "lang": lang,
         "title": f"{report['scenario']}: sensitivity ({report['method']})",
         "description": f"{len(report['assumptions'])} assumptions from {report['assumptions_file']}",
         "report": report,
-        "images": {name: _image(folder / name) for name in ("tornado.png", "indices.png")},
-        "bokeh": _bokeh({"tornado": tornado(report, text(lang))}),
+        "images": _images(folder, ("tornado.png", "indices.png"), bokeh),
+        "bokeh": bokeh,
     }
 
 
