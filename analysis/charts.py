@@ -65,6 +65,33 @@ def _figure(name: str, x_label: str, y_label: str, **kw: Any) -> Any:
     return fig
 
 
+def map_figure(name: str, height: int) -> Any:
+    """A map (metres or km on both axes, one to one): pan, box zoom, the wheel zooms, no axes."""
+    from bokeh.models import WheelZoomTool
+
+    fig: Any = figure(
+        name=name,
+        match_aspect=True,
+        sizing_mode="stretch_width",
+        height=height,
+        tools="pan,box_zoom,reset,save",
+        toolbar_location="above",
+        output_backend="canvas",
+    )
+    wheel = WheelZoomTool()
+    fig.add_tools(wheel)
+    fig.toolbar.active_scroll = wheel
+    fig.axis.visible = fig.grid.visible = False
+    fig.outline_line_color = None
+    return fig
+
+
+def dot_sizes(residents: np.ndarray) -> np.ndarray:
+    """Screen pixels of villages' dots: 4 to 16, the area by residents."""
+    pop = np.asarray(residents, dtype=float)
+    return np.round(4 + 12 * np.sqrt(pop / max(pop.max(initial=1.0), 1.0)), 1)
+
+
 # ------------------------------------------------------------------------------ lead times
 
 
@@ -188,7 +215,8 @@ def front(report: dict[str, Any], maps: dict[str, Any] | None, t: dict[str, str]
         ("plan", objectives[0])
     ]
     plans = pd.DataFrame(report["plans"])
-    front_rows = pd.DataFrame(report["front"])
+    # the front drawn as a line: by the first objective (its columns even when it is empty)
+    ordered = pd.DataFrame(report["front"], columns=[*plans.columns, "file"]).sort_values(objectives[0])
     files = list((maps or {}).get("plans", {}))
 
     def source(table: pd.DataFrame) -> ColumnDataSource:
@@ -201,8 +229,8 @@ def front(report: dict[str, Any], maps: dict[str, Any] | None, t: dict[str, str]
 
     ok = source(plans[plans["feasible"].astype(bool)])
     over = source(plans[~plans["feasible"].astype(bool)])
-    on = source(front_rows.sort_values(objectives[0]) if len(front_rows) else front_rows)
-    on.data["file"] = front_rows.sort_values(objectives[0])["file"].tolist() if len(front_rows) else []
+    on = source(ordered)
+    on.data["file"] = ordered["file"].tolist()
     on.data["map"] = [files.index(f) if f in files else -1 for f in on.data["file"]]
     tips = [
         (t["plan"], "@plan{0}"),
@@ -263,7 +291,7 @@ def _plan_map(on: ColumnDataSource, maps: dict[str, Any], t: dict[str, str]) -> 
     villages: dict[str, Any] = {
         "x": x,
         "y": y,
-        "size": np.round(3 + 9 * np.sqrt(pop / max(pop.max(initial=1.0), 1.0)), 1),
+        "size": dot_sizes(pop),
         "residents": pop.astype(np.int32),
     }
     for j, p in enumerate(plans):
@@ -282,16 +310,7 @@ def _plan_map(on: ColumnDataSource, maps: dict[str, Any], t: dict[str, str]) -> 
     km = np.concatenate([villages[f"d{j}"] for j in range(len(plans))])
     top = max(float(np.nanpercentile(km[np.isfinite(km)], 99)) if np.isfinite(km).any() else 1.0, 1.0)
     mapper = LinearColorMapper(palette=list(reversed(YlOrRd9)), low=0, high=top, nan_color="#b3b3b3")
-    fig = figure(
-        name="plan_map",
-        match_aspect=True,
-        sizing_mode="stretch_width",
-        height=520,
-        tools="pan,wheel_zoom,box_zoom,reset,save",
-        toolbar_location="right",
-        output_backend="canvas",
-    )
-    fig.axis.visible = fig.grid.visible = False
+    fig = map_figure("plan_map", 520)
     i = list(on.data["map"]).index(first) if first in on.data["map"] else 0
     fig.title = _plan_title(on.data["file"][i], on.data["decided"][i], t)
     src = ColumnDataSource(villages)

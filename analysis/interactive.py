@@ -100,11 +100,11 @@ def run_map(folder: Path, t: dict[str, str], names: dict[str, str]) -> dict[str,
         CustomJS,
         HoverTool,
         LinearColorMapper,
-        WheelZoomTool,
     )
     from bokeh.models.annotations import ColorBar, Legend, LegendItem
     from bokeh.palettes import Blues9, Viridis256, YlOrRd9
-    from bokeh.plotting import figure
+
+    from analysis.charts import dot_sizes, map_figure
 
     v = pd.read_csv(path, dtype={"village_id": str, "nearest_station": str, "county": str})
     hand = v["order_to_hand_mean_h"] if "order_to_hand_mean_h" in v else pd.Series(np.nan, index=v.index)
@@ -138,21 +138,7 @@ def run_map(folder: Path, t: dict[str, str], names: dict[str, str]) -> dict[str,
         )
         at |= dict(zip(community["station"], zip(community["x"], community["y"], strict=True), strict=True))
 
-    plot = figure(
-        name="map",
-        match_aspect=True,
-        sizing_mode="stretch_width",
-        height=680,
-        tools="pan,box_zoom,reset,save",
-        toolbar_location="above",
-        output_backend="canvas",
-    )
-    wheel = WheelZoomTool()
-    plot.add_tools(wheel)
-    plot.toolbar.active_scroll = wheel
-    plot.axis.visible = False
-    plot.grid.visible = False
-    plot.outline_line_color = None
+    plot = map_figure("map", 680)
     items: list[LegendItem] = []
     r: Any  # each layer's renderer
     filtered: list[str] = []  # layers with a `county` column that the county select filters
@@ -221,7 +207,7 @@ def run_map(folder: Path, t: dict[str, str], names: dict[str, str]) -> dict[str,
             filtered.append("routes")
     # villages
     pop = v["population"].to_numpy(dtype=float)
-    size = np.round(4 + 12 * np.sqrt(pop / max(pop.max(initial=1.0), 1.0)), 1)  # screen px
+    size = dot_sizes(pop)
     km = v["distance_to_station_km"].to_numpy(dtype=float)
     finite = km[np.isfinite(km)]
     top = max(float(np.percentile(finite, 99)) if len(finite) else 1.0, 1.0)

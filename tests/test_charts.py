@@ -270,3 +270,10 @@ def test_the_lead_time_chart_leaves_out_only_rows_that_draw_nothing(tmp_path):
     assert data["hours"].tolist() == [1.0, 3.0, 4.0, 7.0, 8.0, 9.0, 10.0]
     assert np.interp(hours, data["hours"], data[f"hand_{POINT_TYPES[0]}"]) == pytest.approx(rising)
     assert lead_times(tmp_path / "none.csv", map_words("en")) is None
+
+
+def test_a_front_with_no_plan_within_the_budgets_is_still_a_page(tmp_path):
+    report = _front_report()
+    report |= {"front": [], "plans": [{**p, "feasible": False, "on_front": False} for p in report["plans"]]}
+    text = write_report(tmp_path, "optimise", report).read_text(encoding="utf-8")
+    assert '"name":"front_dots_coverage_share_public_cost_yuan"' in text.replace(" ", "")
